@@ -1,0 +1,93 @@
+"""Django admin for every model. The audit trail is read-only; tickets change via services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from helpdesk.models import Attachment, AuditEvent, Message, Quarantine, Requester, Ticket, User
+
+
+@admin.register(User)
+class DeskUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, ("Desk", {"fields": ("display_name", "is_away")}))  # type: ignore[misc]
+    list_display = ("username", "display_name", "email", "is_away", "is_active", "is_staff")
+
+
+@admin.register(Requester)
+class RequesterAdmin(admin.ModelAdmin[Requester]):
+    list_display = ("email", "name", "organization", "language", "created_at")
+    search_fields = ("email", "name", "organization")
+
+
+class MessageInline(admin.TabularInline[Message, Ticket]):
+    model = Message
+    fields = ("direction", "kind", "sender", "subject", "sent_at", "delivery_status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin[Ticket]):
+    """State, deadline and assignment change only through the desk (services), so they are read-only."""
+
+    list_display = ("reference", "subject", "request_type", "state", "assignee", "received_at", "due_at")
+    list_filter = ("state", "request_type", "channel", "assignee")
+    search_fields = ("reference", "subject", "requester__email", "requester__name")
+    list_select_related = ("assignee", "requester")
+    readonly_fields = (
+        "reference", "state", "requester", "channel", "received_at", "due_at", "assignee", "version",
+        "verified_at", "verification_method", "processed_at", "first_response_at", "responded_at",
+        "closed_at", "paused_at", "paused_seconds", "paused_days", "extension_count", "resume_state",
+        "rejection_reason", "suggested_request_type", "request_type", "jurisdiction",
+    )
+    exclude = ("access_key",)
+    inlines = [MessageInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin[Message]):
+    list_display = ("ticket", "direction", "kind", "sender", "sent_at", "delivery_status")
+    list_filter = ("direction", "kind", "delivery_status")
+    list_select_related = ("ticket",)
+    readonly_fields = ("ticket", "dedupe_key", "message_id", "raw_message")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin[Attachment]):
+    list_display = ("filename", "content_type", "size", "message")
+    readonly_fields = ("message", "file", "sha256", "size")
+
+
+@admin.register(Quarantine)
+class QuarantineAdmin(admin.ModelAdmin[Quarantine]):
+    list_display = ("received_at", "reason", "sender", "subject", "status")
+    list_filter = ("status", "reason")
+    readonly_fields = ("raw_message", "dedupe_key", "size", "received_at", "source")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    list_display = ("at", "ticket_reference", "actor_label", "action", "from_state", "to_state")
+    list_filter = ("action",)
+    search_fields = ("ticket_reference", "actor_label", "action")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

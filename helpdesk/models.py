@@ -1,0 +1,301 @@
+"""The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from workflows.request_types import Jurisdiction, RequestType
+from workflows.state_machine import TicketWorkflowMixin
+from workflows.states import OPEN_STATES
+
+
+class User(AbstractUser):
+    """Desk staff. Requesters never get accounts; they use signed links."""
+
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    is_away = models.BooleanField(
+        _("away"), default=False, help_text=_("Away administrators get no new tickets automatically.")
+    )
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WEB = "web", _("Web form")
+    STAFF = "staff", _("Entered by staff")
+
+
+class Language(models.TextChoices):
+    KO = "ko", _("Korean")
+    EN = "en", _("English")
+
+
+class Requester(models.Model):
+    email = models.EmailField(_("e-mail"), unique=True)  # stored lower-cased by the services
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    organization = models.CharField(_("organization"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.KO)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("requester")
+        verbose_name_plural = _("requesters")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class TicketCounter(models.Model):
+    """Last reference number handed out per year; locked row, so references never collide."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+def new_access_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def open(self) -> TicketQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Ticket(TicketWorkflowMixin):
+    reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
+    request_type = models.CharField(
+        _("request type"), max_length=32, choices=RequestType.choices, default=RequestType.OTHER
+    )
+    suggested_request_type = models.CharField(max_length=32, choices=RequestType.choices, blank=True)
+    jurisdiction = models.CharField(max_length=8, choices=Jurisdiction.choices, default=Jurisdiction.KR)
+    subject = models.CharField(_("subject"), max_length=300)
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    received_at = models.DateTimeField(_("received"))
+    due_at = models.DateTimeField(_("due"))
+    # Seconds the legal clock stood still (awaiting the requester); paused_at is set while paused.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(default=0)
+    paused_days = models.PositiveSmallIntegerField(default=0)  # whole days added to the deadline
+    extension_count = models.PositiveSmallIntegerField(default=0)
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    # Random per-ticket secret mixed into requester links, so rotating it revokes old links.
+    access_key = models.CharField(max_length=64, default=new_access_key, editable=False)
+    # Optimistic lock: bumped on every write through the services.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["due_at"]
+        indexes = [
+            # Queues: by assignee and state, ordered by due date.
+            models.Index(fields=["assignee", "state", "due_at"], name="ticket_assignee_state_due"),
+            models.Index(fields=["state", "due_at"], name="ticket_state_due"),
+            # Open tickets only, for the SLA sweep and "due soon / overdue" queues.
+            models.Index(
+                fields=["due_at"], name="ticket_open_due", condition=Q(state__in=list(OPEN_STATES))
+            ),
+            models.Index(fields=["received_at"], name="ticket_received"),
+            models.Index(fields=["request_type", "received_at"], name="ticket_type_received"),
+            models.Index(fields=["closed_at"], name="ticket_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    def has_outbound_reply(self) -> bool:
+        replies = self.messages.filter(direction=Direction.OUTBOUND, kind=MessageKind.REPLY)
+        if self.processed_at is not None:
+            replies = replies.filter(created_at__gte=self.processed_at)
+        return replies.exists()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+    NOTE = "note", _("Internal note")
+
+
+class MessageKind(models.TextChoices):
+    MAIL = "mail", _("Mail or form message")
+    REPLY = "reply", _("Reply by staff")
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement")
+    NOTICE = "notice", _("Automatic notice")
+    NOTE = "note", _("Internal note")
+    AUTO = "auto", _("Automatic mail received (not answered)")
+
+
+class DeliveryStatus(models.TextChoices):
+    NOT_APPLICABLE = "", _("—")
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+def private_upload_to(instance: Any, filename: str) -> str:
+    """Random stored names: the original name is kept in the database only."""
+    return f"attachments/{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+
+
+def raw_mail_upload_to(instance: Any, filename: str) -> str:
+    return f"raw/{secrets.token_hex(2)}/{secrets.token_hex(16)}.eml"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=MessageKind.choices, default=MessageKind.MAIL)
+    sender = models.CharField(_("sender"), max_length=320)
+    sender_name = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)  # always sanitized before it is stored
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    # "mid:<Message-ID>" or "digest:<sha256>"; unique so a message delivered twice is stored once.
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    raw_message = models.FileField(upload_to=raw_mail_upload_to, blank=True)
+    sent_at = models.DateTimeField(_("sent"))
+    delivery_status = models.CharField(
+        max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["ticket", "sent_at"], name="message_ticket_sent")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.sender} {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_public(self) -> bool:
+        """Shown to the requester: everything but internal notes and ignored automatic mail."""
+        return self.direction != Direction.NOTE and self.kind != MessageKind.AUTO
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=private_upload_to, max_length=200)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class QuarantineStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    CONVERTED = "converted", _("Turned into a ticket")
+    ATTACHED = "attached", _("Attached to a ticket")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class Quarantine(models.Model):
+    """Mail the desk could not file on its own: kept, with its raw bytes, for a person to review."""
+
+    reason = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    source = models.CharField(max_length=500, blank=True)
+    raw_message = models.FileField(upload_to=raw_mail_upload_to)
+    size = models.PositiveBigIntegerField(default=0)
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=QuarantineStatus.choices, default=QuarantineStatus.PENDING)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "quarantine"
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "received_at"], name="quarantine_status_received")]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.subject or self.source}"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("the audit trail is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit trail is append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to which ticket, chained by hash per ticket."""
+
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="audit_events",
+                               db_constraint=False)
+    ticket_reference = models.CharField(max_length=32, blank=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_constraint=False)
+    actor_label = models.CharField(max_length=200)  # survives the user's deletion
+    action = models.CharField(max_length=64)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+    seq = models.PositiveIntegerField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "seq"], name="audit_chain_ticket_seq"),
+            models.UniqueConstraint(fields=["seq"], condition=Q(ticket__isnull=True), name="audit_chain_global_seq"),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="audit_ticket_at"),
+            models.Index(fields=["action", "at"], name="audit_action_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.ticket_reference}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("the audit trail is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit trail is append-only")

@@ -1,0 +1,538 @@
+"""Every write to tickets and messages goes through here: e-mail, web form, API and admin alike.
+
+Functions take keyword-only arguments and run in one transaction. Mail is queued with
+``transaction.on_commit`` so nothing is sent for work that rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed, can_proceed
+
+from helpdesk import audit
+from helpdesk.models import (
+    Attachment,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+    Requester,
+    Ticket,
+    TicketCounter,
+    User,
+)
+from helpdesk.roles import ADMINISTRATOR_GROUP, can_act_on_ticket, is_administrator, is_desk_staff, is_manager
+from workflows import sla
+from workflows.calendar import local_date
+from workflows.request_types import Jurisdiction, RequestType
+from workflows.states import OPEN_STATES, RejectionReason, TicketState, VerificationMethod
+
+logger = logging.getLogger(__name__)
+
+
+# --- Errors the UI and API turn into 409 / 403 / 400 -------------------------------------------
+class ServiceError(Exception):
+    """Base for the desk's expected failures; ``message`` is safe to show to the user."""
+
+
+class ConflictError(ServiceError):
+    """Someone else changed the ticket since it was loaded (optimistic lock)."""
+
+
+class TransitionNotAllowedError(ServiceError):
+    """The transition does not exist or cannot run from the ticket's current state."""
+
+
+class PermissionDeniedError(ServiceError):
+    """The actor may not do this to this ticket."""
+
+
+class GuardError(ServiceError):
+    """The transition needs data it was not given; ``errors`` maps field → message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- Inputs ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str = ""
+    is_inline: bool = False
+
+
+@dataclass
+class InboundMessage:
+    """What intake knows about one message from a requester, whatever the channel."""
+
+    sender_email: str
+    body_text: str
+    subject: str = ""
+    sender_name: str = ""
+    body_html: str = ""
+    sent_at: datetime | None = None
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: Sequence[str] = ()
+    dedupe_key: str | None = None
+    raw_message: bytes | None = None
+    attachments: Sequence[NewAttachment] = field(default_factory=tuple)
+    recipients: Sequence[str] = ()
+
+
+# --- Requesters --------------------------------------------------------------------------------
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_or_create_requester(
+    *, email: str, name: str = "", phone: str = "", organization: str = "", language: str | None = None
+) -> Requester:
+    """Find the requester by address; fill in details they did not give before."""
+    requester, created = Requester.objects.get_or_create(
+        email=normalize_email(email),
+        defaults={"name": name[:200], "phone": phone[:50], "organization": organization[:200],
+                  "language": language or "ko"},
+    )
+    if not created:
+        changed = []
+        for attr, value in (("name", name), ("phone", phone), ("organization", organization)):
+            if value and not getattr(requester, attr):
+                setattr(requester, attr, value[:200])
+                changed.append(attr)
+        if changed:
+            requester.save(update_fields=changed)
+    return requester
+
+
+# --- References --------------------------------------------------------------------------------
+def next_reference(received_at: datetime) -> str:
+    """``PRIV-2026-0001``: per-year counter on a locked row, unique under concurrency."""
+    year = local_date(received_at).year
+    TicketCounter.objects.bulk_create([TicketCounter(year=year, last_number=0)], ignore_conflicts=True)
+    TicketCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
+    number = TicketCounter.objects.filter(year=year).values_list("last_number", flat=True).get()
+    return f"PRIV-{year}-{number:04d}"
+
+
+# --- Tickets -----------------------------------------------------------------------------------
+@transaction.atomic
+def create_ticket(
+    *,
+    message: InboundMessage,
+    channel: str,
+    request_type: str | None = None,
+    suggested_request_type: str = "",
+    jurisdiction: str = Jurisdiction.KR,
+    requester_name: str = "",
+    phone: str = "",
+    organization: str = "",
+    language: str | None = None,
+    actor: User | None = None,
+    acknowledge: bool = True,
+) -> Ticket:
+    """Open a ticket with its first message, assign it, start its clock, acknowledge it."""
+    received_at = message.sent_at if channel == Channel.EMAIL and message.sent_at else timezone.now()
+    # Mail can carry any Date header; never let it put the deadline in the past or far future.
+    now = timezone.now()
+    if received_at > now or received_at < now - timedelta(days=7):
+        received_at = now
+    requester = get_or_create_requester(
+        email=message.sender_email,
+        name=requester_name or message.sender_name,
+        phone=phone,
+        organization=organization,
+        language=language,
+    )
+    chosen_type = request_type or suggested_request_type or RequestType.OTHER
+    policy = sla.policy_for(chosen_type, jurisdiction)
+    ticket = Ticket(
+        reference=next_reference(received_at),
+        request_type=chosen_type,
+        suggested_request_type=suggested_request_type,
+        jurisdiction=jurisdiction,
+        subject=(message.subject or "(no subject)")[:300],
+        requester=requester,
+        channel=channel,
+        received_at=received_at,
+        due_at=sla.compute_due_at(received_at, policy),
+    )
+    ticket.save()
+    audit.record_event(
+        ticket=ticket,
+        actor=actor,
+        actor_name=f"requester <{requester.email}>" if actor is None else None,
+        action="ticket.created",
+        to_state=ticket.state,
+        data={"channel": channel, "request_type": chosen_type, "due_at": ticket.due_at.isoformat()},
+    )
+    _store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message)
+    auto_assign(ticket=ticket)
+    if acknowledge:
+        from notifications import services as notify
+
+        notify.queue_acknowledgement(ticket=ticket)
+    return ticket
+
+
+def _store_message(
+    *, ticket: Ticket, direction: str, kind: str, message: InboundMessage, author: User | None = None
+) -> Message:
+    stored = Message(
+        ticket=ticket,
+        direction=direction,
+        kind=kind,
+        sender=normalize_email(message.sender_email),
+        sender_name=message.sender_name[:200],
+        author=author,
+        recipients=list(message.recipients),
+        subject=message.subject[:500],
+        body_text=message.body_text,
+        body_html=message.body_html,
+        message_id=message.message_id[:998],
+        in_reply_to=message.in_reply_to[:998],
+        references=" ".join(message.references),
+        dedupe_key=message.dedupe_key,
+        sent_at=message.sent_at or timezone.now(),
+    )
+    if message.raw_message is not None:
+        stored.raw_message.save("raw.eml", ContentFile(message.raw_message), save=False)
+    stored.save()
+    for item in message.attachments:
+        attachment = Attachment(
+            message=stored,
+            filename=item.filename[:255],
+            size=len(item.data),
+            content_type=item.content_type[:100],
+            sha256=hashlib.sha256(item.data).hexdigest(),
+            content_id=item.content_id[:255],
+            is_inline=item.is_inline,
+        )
+        attachment.file.save("upload", ContentFile(item.data), save=False)
+        attachment.save()
+    return stored
+
+
+@transaction.atomic
+def add_inbound_message(*, ticket: Ticket, message: InboundMessage, kind: str = MessageKind.MAIL) -> Message:
+    """A requester wrote again: file it, resume a paused clock, reopen an answered ticket."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    stored = _store_message(ticket=locked, direction=Direction.INBOUND, kind=kind, message=message)
+    audit.record_event(
+        ticket=locked, actor=None, actor_name=f"requester <{stored.sender}>",
+        action="message.received" if kind == MessageKind.MAIL else "message.auto_received",
+        data={"message": stored.pk},
+    )
+    if kind == MessageKind.MAIL:
+        if locked.state == TicketState.AWAITING_REQUESTER:
+            _run_transition(locked, "resume", actor=None, as_requester=True, data={})
+        elif locked.state in (TicketState.RESPONDED, TicketState.REJECTED):
+            _run_transition(locked, "reopen", actor=None, as_requester=True,
+                            data={"reason": "requester wrote again"})
+        else:
+            _bump(locked)
+    ticket.refresh_from_db()
+    return stored
+
+
+@transaction.atomic
+def add_note(*, ticket: Ticket, author: User, body_text: str) -> Message:
+    """An internal note: visible to staff only, never mailed."""
+    if not body_text.strip():
+        raise GuardError({"body_text": "A note cannot be empty."})
+    locked = _lock_for_staff(ticket, author, expected_version=None)
+    note = _store_message(
+        ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE, author=author,
+        message=InboundMessage(sender_email=author.email or author.username, sender_name=str(author),
+                               body_text=body_text),
+    )
+    audit.record_event(ticket=locked, actor=author, action="note.added", data={"message": note.pk})
+    _bump(locked)
+    return note
+
+
+@transaction.atomic
+def send_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body_text: str,
+    expected_version: int | None = None,
+    and_respond: bool = False,
+    kind: str = MessageKind.REPLY,
+) -> Message:
+    """Mail an answer to the requester (via Celery after commit) and record it."""
+    if not body_text.strip():
+        raise GuardError({"body_text": "A reply cannot be empty."})
+    locked = _lock_for_staff(ticket, author, expected_version)
+    from notifications import services as notify
+
+    reply = notify.queue_outbound_message(ticket=locked, body_text=body_text, kind=kind, author=author)
+    audit.record_event(ticket=locked, actor=author, action="reply.sent", data={"message": reply.pk})
+    if locked.first_response_at is None:
+        locked.first_response_at = reply.sent_at
+    if and_respond:
+        _run_transition(locked, "respond", actor=author, as_requester=False, data={})
+    else:
+        _bump(locked)
+    ticket.refresh_from_db()
+    return reply
+
+
+# --- Transitions -------------------------------------------------------------------------------
+TRANSITIONS = ("verify", "request_info", "resume", "process", "respond", "reject", "withdraw", "reopen")
+
+
+def _required(data: dict[str, Any], name: str, message: str, errors: dict[str, str]) -> None:
+    if not str(data.get(name) or "").strip():
+        errors[name] = message
+
+
+def validate_transition_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What each transition needs; raises GuardError with field errors, returns clean kwargs."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if name == "verify":
+        method = data.get("verification_method") or ""
+        if method not in VerificationMethod.values:
+            errors["verification_method"] = "Say how the requester's identity was verified."
+        clean = {"verification_method": method, "note": str(data.get("note") or "")}
+        if method == VerificationMethod.OTHER:
+            _required(data, "note", "Describe how identity was verified.", errors)
+    elif name == "request_info":
+        _required(data, "question", "Write what the requester must send.", errors)
+        clean = {"question": str(data.get("question") or "")}
+    elif name == "process":
+        _required(data, "note", "Record what was done to carry out the request.", errors)
+        clean = {"note": str(data.get("note") or "")}
+    elif name == "reject":
+        if data.get("reason") not in RejectionReason.values:
+            errors["reason"] = "Choose the legal reason for the refusal."
+        _required(data, "explanation", "Explain the refusal to the requester.", errors)
+        clean = {"reason": data.get("reason") or "", "explanation": str(data.get("explanation") or "")}
+    elif name in ("withdraw", "reopen"):
+        clean = {"reason": str(data.get("reason") or "")}
+    if errors:
+        raise GuardError(errors)
+    return clean
+
+
+@transaction.atomic
+def transition_ticket(
+    *,
+    ticket: Ticket,
+    name: str,
+    actor: User | None,
+    expected_version: int | None = None,
+    as_requester: bool = False,
+    **data: Any,
+) -> Ticket:
+    """Run one state-machine transition with its permission, guard, side effects and audit."""
+    if name not in TRANSITIONS:
+        raise TransitionNotAllowedError(f"Unknown transition '{name}'.")
+    if as_requester:
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        _check_version(locked, expected_version)
+    else:
+        if actor is None:
+            raise PermissionDeniedError("Sign in to act on tickets.")
+        locked = _lock_for_staff(ticket, actor, expected_version)
+    _run_transition(locked, name, actor=actor, as_requester=as_requester, data=data)
+    ticket.refresh_from_db()
+    return locked
+
+
+def _run_transition(ticket: Ticket, name: str, *, actor: User | None, as_requester: bool,
+                    data: dict[str, Any]) -> None:
+    method = getattr(ticket, name)
+    meta = method._django_fsm
+    fsm_transition = meta.get_transition(ticket.state)
+    if fsm_transition is None:
+        raise TransitionNotAllowedError(
+            f"'{name}' is not possible while the ticket is {ticket.get_state_display()}."
+        )
+    if as_requester:
+        if not fsm_transition.custom.get("requester"):
+            raise PermissionDeniedError(f"A requester cannot '{name}'.")
+    elif not meta.has_transition_perm(ticket, ticket.state, actor):  # permission only; guards below
+        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+    clean = validate_transition_data(name, data)
+    if not can_proceed(method):
+        raise GuardError(_guard_message(name))
+    from_state = ticket.state
+    try:
+        method(**clean)
+    except TransitionNotAllowed as exc:  # pragma: no cover - checked above, kept for safety
+        raise TransitionNotAllowedError(str(exc)) from exc
+    _transition_side_effects(ticket, name, actor, clean, from_state)
+    _bump(ticket)
+    audit.record_event(
+        ticket=ticket, actor=actor,
+        actor_name=f"requester <{ticket.requester.email}>" if as_requester and actor is None else None,
+        action=f"transition.{name}", from_state=from_state, to_state=ticket.state, data=clean,
+    )
+
+
+def _guard_message(name: str) -> dict[str, str]:
+    if name == "respond":
+        return {"reply": "Send the answer to the requester before marking the ticket responded."}
+    return {"__all__": f"'{name}' cannot run yet."}
+
+
+def _transition_side_effects(ticket: Ticket, name: str, actor: User | None, data: dict[str, Any],
+                             from_state: str) -> None:
+    from notifications import services as notify
+
+    now = timezone.now()
+    if name == "request_info":
+        ticket.paused_at = now
+        notify.queue_outbound_message(ticket=ticket, body_text=data["question"], kind=MessageKind.REPLY,
+                                      author=actor)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+    elif name == "resume" and ticket.paused_at is not None:
+        sla.resume_clock(ticket, now)
+    elif name == "reject":
+        if ticket.paused_at is not None:
+            sla.resume_clock(ticket, now)
+        notify.queue_rejection_notice(ticket=ticket, reason=data["reason"], explanation=data["explanation"],
+                                      author=actor)
+    elif name == "withdraw":
+        ticket.paused_at = None
+        notify.queue_withdrawal_notice(ticket=ticket)
+
+
+# --- Assignment --------------------------------------------------------------------------------
+def assignable_administrators() -> Any:
+    return User.objects.filter(is_active=True, is_away=False, groups__name=ADMINISTRATOR_GROUP)
+
+
+def pick_assignee() -> User | None:
+    """The active administrator with the fewest open tickets; ties go to whoever waited longest.
+
+    Candidate rows are locked, so two tickets created at once are dealt out fairly.
+    """
+    candidates = list(
+        assignable_administrators().select_for_update().order_by("pk").values_list("pk", flat=True)
+    )
+    if not candidates:
+        return None
+    return (
+        User.objects.filter(pk__in=candidates)
+        .annotate(open_count=Count("assigned_tickets", filter=Q(assigned_tickets__state__in=OPEN_STATES)))
+        .order_by("open_count", F("last_assigned_at").asc(nulls_first=True), "pk")
+        .first()
+    )
+
+
+def auto_assign(*, ticket: Ticket) -> User | None:
+    assignee = pick_assignee()
+    if assignee is not None:
+        _set_assignee(ticket, assignee, actor=None, how="automatic")
+    return assignee
+
+
+@transaction.atomic
+def assign_ticket(*, ticket: Ticket, assignee: User | None, actor: User,
+                  expected_version: int | None = None) -> Ticket:
+    """Take a ticket (an administrator, for themselves) or reassign it (a manager)."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    _check_version(locked, expected_version)
+    taking = assignee is not None and assignee.pk == actor.pk and is_administrator(actor) and (
+        locked.assignee_id in (None, actor.pk)
+    )
+    if not (is_manager(actor) or taking):
+        raise PermissionDeniedError("Only a manager can reassign a ticket.")
+    if assignee is not None and not is_desk_staff(assignee):
+        raise GuardError({"assignee": "Tickets can only be assigned to desk staff."})
+    _set_assignee(locked, assignee, actor=actor, how="take" if taking else "manual")
+    ticket.refresh_from_db()
+    return locked
+
+
+def _set_assignee(ticket: Ticket, assignee: User | None, *, actor: User | None, how: str) -> None:
+    previous = ticket.assignee
+    ticket.assignee = assignee
+    _bump(ticket)
+    if assignee is not None:
+        User.objects.filter(pk=assignee.pk).update(last_assigned_at=timezone.now())
+    audit.record_event(
+        ticket=ticket, actor=actor, action="ticket.assigned",
+        data={"from": previous.username if previous else None, "to": assignee.username if assignee else None,
+              "how": how},
+    )
+
+
+@transaction.atomic
+def set_away(*, user: User, away: bool, actor: User) -> None:
+    if actor.pk != user.pk and not is_manager(actor):
+        raise PermissionDeniedError("Only managers can change someone else's availability.")
+    User.objects.filter(pk=user.pk).update(is_away=away)
+    user.is_away = away
+    audit.record_event(ticket=None, actor=actor, action="staff.away" if away else "staff.back",
+                       data={"user": user.username})
+
+
+@transaction.atomic
+def reclassify(*, ticket: Ticket, request_type: str, actor: User, expected_version: int | None = None) -> Ticket:
+    """Change the request type; the deadline is recomputed from the original receipt."""
+    if request_type not in RequestType.values:
+        raise GuardError({"request_type": "Unknown request type."})
+    locked = _lock_for_staff(ticket, actor, expected_version)
+    old_type, old_due = locked.request_type, locked.due_at
+    locked.request_type = request_type
+    sla.recompute_due_at(locked)
+    _bump(locked)
+    audit.record_event(
+        ticket=locked, actor=actor, action="ticket.reclassified",
+        data={"from": old_type, "to": request_type, "due_before": old_due.isoformat(),
+              "due_after": locked.due_at.isoformat()},
+    )
+    ticket.refresh_from_db()
+    return locked
+
+
+# --- Locking helpers ---------------------------------------------------------------------------
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and ticket.version != expected_version:
+        raise ConflictError(
+            "Someone else changed this ticket while you were working on it. "
+            "Reload it to see their change, then try again."
+        )
+
+
+def _lock_for_staff(ticket: Ticket, actor: User, expected_version: int | None) -> Ticket:
+    locked = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    _check_version(locked, expected_version)
+    if not can_act_on_ticket(actor, locked):
+        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+    return locked
+
+
+def _bump(ticket: Ticket) -> None:
+    ticket.version = F("version") + 1  # type: ignore[assignment]
+    ticket.save()
+    ticket.refresh_from_db(fields=["version"])
+
+
+__all__ = [
+    "ConflictError", "GuardError", "InboundMessage", "NewAttachment", "PermissionDeniedError", "ServiceError",
+    "TransitionNotAllowedError", "add_inbound_message", "add_note", "assign_ticket", "auto_assign",
+    "create_ticket", "get_or_create_requester", "reclassify", "send_reply", "set_away", "transition_ticket",
+    "DeliveryStatus",
+]

@@ -1,0 +1,63 @@
+"""Building the mails the desk sends: bilingual bodies, threading headers, loop protection."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from helpdesk.models import Message, MessageKind, Ticket
+
+OTHER_LANGUAGE = {"ko": "en", "en": "ko"}
+SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
+
+
+def new_message_id() -> str:
+    """A Message-ID in our own domain (without angle brackets), so intake recognises our mail."""
+    return make_msgid(domain=settings.DESK_MESSAGE_ID_DOMAIN).strip("<>")
+
+
+def render_bilingual(template: str, context: dict[str, object], primary: str = "ko") -> str:
+    """The requester's language first, then the other one: every requester can read it."""
+    parts = []
+    for language in (primary, OTHER_LANGUAGE.get(primary, "en")):
+        with translation.override(language):
+            parts.append(render_to_string(f"notifications/email/{template}.{language}.txt", context).strip())
+    return SEPARATOR.join(parts) + "\n"
+
+
+def subject_with_reference(ticket: Ticket, text: str) -> str:
+    tag = f"[{ticket.reference}]"
+    return text if tag in text else f"{text} {tag}"
+
+
+def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
+    """In-Reply-To (the requester's latest message) and References (the whole conversation)."""
+    ids = [m for m in ticket.messages.exclude(message_id="").order_by("sent_at", "id").values_list(
+        "message_id", flat=True)]
+    inbound = ticket.messages.filter(direction="inbound").exclude(message_id="").order_by("-sent_at", "-id")
+    latest = inbound.values_list("message_id", flat=True).first() or (ids[-1] if ids else "")
+    return latest, ids[-20:]
+
+
+def build_email(message: Message) -> EmailMessage:
+    ticket = message.ticket
+    headers = {"Message-ID": f"<{message.message_id}>", "X-Privacy-Desk-Ticket": ticket.reference}
+    if message.in_reply_to:
+        headers["In-Reply-To"] = f"<{message.in_reply_to}>"
+    if message.references:
+        headers["References"] = " ".join(f"<{ref}>" for ref in message.references.split())
+    if message.kind == MessageKind.ACKNOWLEDGEMENT:
+        headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
+    elif message.kind == MessageKind.NOTICE:
+        headers["Auto-Submitted"] = "auto-generated"
+    return EmailMessage(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(message.recipients),
+        headers=headers,
+    )

@@ -1,0 +1,95 @@
+"""What the desk tells requesters, recorded as outbound messages and mailed by Celery."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
+from notifications.mail import new_message_id, render_bilingual, subject_with_reference, thread_headers
+
+logger = logging.getLogger(__name__)
+
+# At most this many acknowledgements per sender per hour: a mail loop or a flood gets silence.
+ACK_LIMIT_PER_HOUR = 3
+
+
+def _context(ticket: Ticket, **extra: object) -> dict[str, object]:
+    return {
+        "ticket": ticket,
+        "requester": ticket.requester,
+        "due_at": timezone.localtime(ticket.due_at),
+        "desk_email": settings.DESK_EMAIL,
+        "base_url": settings.DESK_BASE_URL,
+        **extra,
+    }
+
+
+def queue_outbound_message(
+    *, ticket: Ticket, body_text: str, kind: str, author: User | None = None, subject: str | None = None
+) -> Message:
+    """Record an outbound message and mail it after the transaction commits."""
+    in_reply_to, references = thread_headers(ticket)
+    message_id = new_message_id()
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUTBOUND,
+        kind=kind,
+        sender=settings.DESK_EMAIL,
+        sender_name=str(author) if author else "Privacy Desk",
+        author=author,
+        recipients=[ticket.requester.email],
+        subject=subject_with_reference(ticket, subject or f"Re: {ticket.subject}"),
+        body_text=body_text,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=" ".join(references),
+        sent_at=timezone.now(),
+        delivery_status=DeliveryStatus.PENDING,
+    )
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _enqueue(message_pk: int) -> None:
+    from notifications.tasks import deliver_message
+
+    try:
+        deliver_message.delay(message_pk)
+    except Exception:  # broker down: the message stays pending and the sweep retries it
+        logger.exception("could not enqueue message %s; it stays pending", message_pk)
+
+
+def queue_acknowledgement(*, ticket: Ticket) -> Message | None:
+    """Tell the requester we have their request, its reference and its legal deadline."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = Message.objects.filter(
+        kind=MessageKind.ACKNOWLEDGEMENT, ticket__requester=ticket.requester, sent_at__gte=since
+    )
+    if recent.count() >= ACK_LIMIT_PER_HOUR:
+        logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
+        return None
+    body = render_bilingual("acknowledgement", _context(ticket), ticket.requester.language)
+    subject = f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}"
+    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT,
+                                  subject=subject)
+
+
+def queue_rejection_notice(*, ticket: Ticket, reason: str, explanation: str, author: User | None) -> Message:
+    from workflows.states import RejectionReason
+
+    body = render_bilingual(
+        "rejection",
+        _context(ticket, reason=RejectionReason(reason), explanation=explanation),
+        ticket.requester.language,
+    )
+    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.REPLY, author=author)
+
+
+def queue_withdrawal_notice(*, ticket: Ticket) -> Message:
+    body = render_bilingual("withdrawal", _context(ticket), ticket.requester.language)
+    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE)

@@ -1,0 +1,78 @@
+"""Shared fixtures: staff in each role, a requester's ticket, mail capture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+
+from helpdesk import services
+from helpdesk.models import Channel, Ticket, User
+from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings: Any, tmp_path: Any) -> None:
+    """Uploads and raw mail go to a per-test folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(tmp_path / "private")}},
+    }
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def _make_staff(username: str, group: str, **extra: Any) -> User:
+    user = User.objects.create_user(username=username, password="x-Very-long-password-1", email=f"{username}@example.com",
+                                    display_name=username.replace(".", " ").title(), **extra)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def make_admin(db: Any) -> Callable[..., User]:
+    return lambda username="admin.one", **extra: _make_staff(username, ADMINISTRATOR_GROUP, **extra)
+
+
+@pytest.fixture
+def admin_user(make_admin: Callable[..., User]) -> User:
+    return make_admin("moonwon.park")
+
+
+@pytest.fixture
+def other_admin(make_admin: Callable[..., User]) -> User:
+    return make_admin("hyojoon.shim")
+
+
+@pytest.fixture
+def manager(db: Any) -> User:
+    return _make_staff("manager", MANAGER_GROUP)
+
+
+@pytest.fixture
+def make_ticket(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Ticket]:
+    """Create a ticket through the service, running its after-commit mail like production."""
+
+    def make(
+        *,
+        email: str = "requester@example.com",
+        subject: str = "개인정보 열람 요청",
+        body: str = "제 개인정보 열람을 요청합니다.",
+        request_type: str = "access",
+        channel: str = Channel.WEB,
+        **kwargs: Any,
+    ) -> Ticket:
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.create_ticket(
+                message=services.InboundMessage(
+                    sender_email=email, subject=subject, body_text=body, sender_name="홍길동"
+                ),
+                channel=channel,
+                request_type=request_type,
+                **kwargs,
+            )
+
+    return make

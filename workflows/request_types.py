@@ -1,0 +1,51 @@
+"""The kinds of request the desk handles (PIPA rights, complaints, inquiries)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RequestType(models.TextChoices):
+    ACCESS = "access", _("Access to personal information")
+    CORRECTION = "correction", _("Correction of personal information")
+    DELETION = "deletion", _("Deletion of personal information")
+    SUSPENSION = "suspension", _("Suspension of processing")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Consent withdrawal / marketing opt-out")
+    MEMBERSHIP_WITHDRAWAL = "membership_withdrawal", _("Membership withdrawal")
+    COMPLAINT = "complaint", _("Complaint")
+    INQUIRY = "inquiry", _("Inquiry")
+    OTHER = "other", _("Other")
+
+
+# One plain-language line per right, shown to requesters next to the choice.
+REQUEST_TYPE_HELP: dict[str, str] = {
+    RequestType.ACCESS: _("See what personal information we hold about you."),
+    RequestType.CORRECTION: _("Fix personal information about you that is wrong or out of date."),
+    RequestType.DELETION: _("Have your personal information deleted."),
+    RequestType.SUSPENSION: _("Ask us to stop using your personal information."),
+    RequestType.CONSENT_WITHDRAWAL: _("Withdraw a consent you gave, e.g. stop marketing e-mail."),
+    RequestType.MEMBERSHIP_WITHDRAWAL: _("Close your membership account."),
+    RequestType.COMPLAINT: _("Tell us how we handled your personal information badly."),
+    RequestType.INQUIRY: _("Ask a question about our privacy practices."),
+    RequestType.OTHER: _("Anything else about your personal information."),
+}
+
+# Rights for which control of the e-mail address on file is enough proof of identity. Access
+# discloses data, so it needs more (the administrator asks for proof).
+EMAIL_PROOF_SUFFICES = frozenset(
+    {
+        RequestType.CONSENT_WITHDRAWAL,
+        RequestType.MEMBERSHIP_WITHDRAWAL,
+        RequestType.COMPLAINT,
+        RequestType.INQUIRY,
+        RequestType.OTHER,
+        RequestType.CORRECTION,
+        RequestType.DELETION,
+        RequestType.SUSPENSION,
+    }
+)
+
+
+class Jurisdiction(models.TextChoices):
+    KR = "kr", _("Korea (PIPA)")
+    GDPR = "gdpr", _("EU / UK (GDPR)")
+    CCPA = "ccpa", _("California (CCPA)")
