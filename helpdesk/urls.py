@@ -1,6 +1,16 @@
+"""URL map: staff desk at /desk/, requester pages at /, REST API at /api/v1/."""
+
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("api/v1/", include("helpdesk.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the language switch
 ]
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("desk/", include("helpdesk.desk.urls")),
+    path("", include("helpdesk.public.urls")),
+    prefix_default_language=False,
+)
