@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
-def deliver_message(self, message_pk: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_message(self: Any, message_pk: int) -> str:
     """Send one recorded outbound message; retried with backoff when SMTP is down."""
     with transaction.atomic():
         message = (

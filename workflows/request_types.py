@@ -1,6 +1,7 @@
 """The kinds of request the desk handles (PIPA rights, complaints, inquiries)."""
 
 from django.db import models
+from django_stubs_ext import StrOrPromise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -17,7 +18,7 @@ class RequestType(models.TextChoices):
 
 
 # One plain-language line per right, shown to requesters next to the choice.
-REQUEST_TYPE_HELP: dict[str, str] = {
+REQUEST_TYPE_HELP: dict[str, StrOrPromise] = {
     RequestType.ACCESS: _("See what personal information we hold about you."),
     RequestType.CORRECTION: _("Fix personal information about you that is wrong or out of date."),
     RequestType.DELETION: _("Have your personal information deleted."),

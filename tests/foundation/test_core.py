@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,7 +82,7 @@ def test_audit_chain_links_every_event(make_ticket: Any, manager: Any) -> None:
     events = list(AuditEvent.objects.filter(ticket=ticket).order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == ""
-    for prev, event in zip(events, events[1:], strict=False):
+    for prev, event in itertools.pairwise(events):
         assert event.prev_hash == prev.hash
     assert all(event_hash(e) == e.hash for e in events)
 

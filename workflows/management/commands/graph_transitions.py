@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         lines = ["stateDiagram-v2", "    [*] --> received"]
         for transition in sorted(
-            Ticket._meta.get_field("state").get_all_transitions(Ticket),  # type: ignore[union-attr]
+            Ticket._meta.get_field("state").get_all_transitions(Ticket),
             key=lambda t: (str(t.source), t.name),
         ):
             targets = (
