@@ -507,6 +507,156 @@ def reclassify(*, ticket: Ticket, request_type: str, actor: User, expected_versi
     return locked
 
 
+# --- Quarantine (mail intake; issue 3) -----------------------------------------------------------
+@transaction.atomic
+def quarantine_message(
+    *,
+    raw_message: bytes,
+    dedupe_key: str,
+    reason: str,
+    detail: str = "",
+    source: str = "",
+    sender: str = "",
+    subject: str = "",
+) -> tuple[Any, bool]:
+    """Keep mail intake could not file — raw bytes unchanged — for a person to review.
+
+    Stored once per ``dedupe_key`` (sha256 of the bytes): returns ``(item, created)``; a
+    concurrent ingester inserting the same key loses the race quietly and gets the winner's row.
+    """
+    from django.db import IntegrityError
+
+    from helpdesk.models import Quarantine
+
+    existing = Quarantine.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing, False
+    item = Quarantine(
+        reason=reason[:64], detail=detail, source=source[:500], size=len(raw_message), sender=sender[:320],
+        subject=subject[:500], dedupe_key=dedupe_key, received_at=timezone.now(),
+    )
+    item.raw_message.save("raw.eml", ContentFile(raw_message), save=False)
+    try:
+        with transaction.atomic():
+            item.save()
+    except IntegrityError:
+        item.raw_message.delete(save=False)
+        return Quarantine.objects.get(dedupe_key=dedupe_key), False
+    audit.record_event(ticket=None, actor=None, actor_name="mail intake", action="mail.quarantined",
+                       data={"quarantine": item.pk, "reason": item.reason, "source": item.source})
+    return item, True
+
+
+# --- The desk: view log and quarantine review (issue 6) ---------------------------------------
+VIEW_LOG_MINUTES = 10
+
+
+@transaction.atomic
+def record_ticket_access(*, ticket: Ticket, actor: User, action: str, data: dict[str, Any] | None = None) -> None:
+    """Log staff access to a ticket's personal data (a download, a view) in its audit chain."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)  # keeps the audit chain linear
+    audit.record_event(ticket=locked, actor=actor, action=action, data=data)
+
+
+def record_ticket_view(*, ticket: Ticket, actor: User) -> bool:
+    """Log that staff opened a ticket, at most once per user and ticket per 10 minutes."""
+    since = timezone.now() - timedelta(minutes=VIEW_LOG_MINUTES)
+    from helpdesk.models import AuditEvent
+
+    if AuditEvent.objects.filter(ticket=ticket, action="ticket.viewed", actor_id=actor.pk, at__gte=since).exists():
+        return False
+    record_ticket_access(ticket=ticket, actor=actor, action="ticket.viewed")
+    return True
+
+
+def _review_quarantine(quarantine_pk: int, actor: User) -> Any:
+    from helpdesk.models import Quarantine, QuarantineStatus
+
+    if not is_desk_staff(actor):
+        raise PermissionDeniedError("Only desk staff can review quarantined mail.")
+    item = Quarantine.objects.select_for_update().get(pk=quarantine_pk)
+    if item.status != QuarantineStatus.PENDING:
+        raise ConflictError("Someone else already reviewed this message.")
+    return item
+
+
+def _quarantine_inbound(item: Any, *, sender_email: str = "", sender_name: str = "") -> InboundMessage:
+    """Best effort: the intake parser if it copes, else the raw bytes decoded as text."""
+    with item.raw_message.open("rb") as handle:
+        raw = handle.read()
+    parsed = None
+    try:
+        from helpdesk.intake.email.parser import parse_email
+
+        parsed = parse_email(raw)
+    except Exception:  # quarantined precisely because parsing failed; fall back to plain text
+        parsed = None
+    email_address = sender_email or (parsed.sender_email if parsed else "") or item.sender
+    if not email_address or "@" not in email_address:
+        raise GuardError({"sender_email": "Give the requester's e-mail address."})
+    return InboundMessage(
+        sender_email=email_address,
+        sender_name=sender_name or (parsed.sender_name if parsed else ""),
+        subject=(parsed.display_subject or parsed.subject) if parsed else item.subject,
+        body_text=parsed.body_text if parsed else raw[:200_000].decode("utf-8", errors="replace"),
+        body_html=parsed.body_html if parsed else "",
+        message_id=(parsed.message_id or "") if parsed else "",
+        in_reply_to=(parsed.in_reply_to or "") if parsed else "",
+        references=tuple(parsed.references) if parsed else (),
+        sent_at=item.received_at,
+        dedupe_key=item.dedupe_key,  # the same bytes arriving again are then a duplicate
+        raw_message=raw,
+    )
+
+
+@transaction.atomic
+def convert_quarantine_to_ticket(*, quarantine_pk: int, actor: User, request_type: str,
+                                 sender_email: str = "", sender_name: str = "") -> Ticket:
+    """A person decided the quarantined mail is a real request: open a ticket with it."""
+    from helpdesk.models import QuarantineStatus
+
+    item = _review_quarantine(quarantine_pk, actor)
+    if request_type not in RequestType.values:
+        raise GuardError({"request_type": "Unknown request type."})
+    message = _quarantine_inbound(item, sender_email=sender_email, sender_name=sender_name)
+    ticket = create_ticket(message=message, channel=Channel.EMAIL, request_type=request_type, actor=actor)
+    item.status, item.ticket, item.resolved_by, item.resolved_at = (
+        QuarantineStatus.CONVERTED, ticket, actor, timezone.now())
+    item.save(update_fields=["status", "ticket", "resolved_by", "resolved_at"])
+    audit.record_event(ticket=None, actor=actor, action="quarantine.converted",
+                       data={"quarantine": item.pk, "ticket": ticket.reference})
+    return ticket
+
+
+@transaction.atomic
+def attach_quarantine_to_ticket(*, quarantine_pk: int, actor: User, ticket: Ticket) -> Message:
+    """File the quarantined mail on an existing ticket, as if the requester had written again."""
+    from helpdesk.models import QuarantineStatus
+
+    item = _review_quarantine(quarantine_pk, actor)
+    if not can_act_on_ticket(actor, ticket):
+        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+    message = add_inbound_message(ticket=ticket, message=_quarantine_inbound(item))
+    item.status, item.ticket, item.resolved_by, item.resolved_at = (
+        QuarantineStatus.ATTACHED, ticket, actor, timezone.now())
+    item.save(update_fields=["status", "ticket", "resolved_by", "resolved_at"])
+    audit.record_event(ticket=None, actor=actor, action="quarantine.attached",
+                       data={"quarantine": item.pk, "ticket": ticket.reference})
+    return message
+
+
+@transaction.atomic
+def discard_quarantine(*, quarantine_pk: int, actor: User, reason: str = "") -> None:
+    """Not a request (spam, garbage): marked discarded, raw bytes kept for the retention period."""
+    from helpdesk.models import QuarantineStatus
+
+    item = _review_quarantine(quarantine_pk, actor)
+    item.status, item.resolved_by, item.resolved_at = QuarantineStatus.DISCARDED, actor, timezone.now()
+    item.save(update_fields=["status", "resolved_by", "resolved_at"])
+    audit.record_event(ticket=None, actor=actor, action="quarantine.discarded",
+                       data={"quarantine": item.pk, "reason": reason[:500]})
+
+
 # --- Locking helpers ---------------------------------------------------------------------------
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and ticket.version != expected_version:
@@ -528,11 +678,3 @@ def _bump(ticket: Ticket) -> None:
     ticket.version = F("version") + 1  # type: ignore[assignment]
     ticket.save()
     ticket.refresh_from_db(fields=["version"])
-
-
-__all__ = [
-    "ConflictError", "GuardError", "InboundMessage", "NewAttachment", "PermissionDeniedError", "ServiceError",
-    "TransitionNotAllowedError", "add_inbound_message", "add_note", "assign_ticket", "auto_assign",
-    "create_ticket", "get_or_create_requester", "reclassify", "send_reply", "set_away", "transition_ticket",
-    "DeliveryStatus",
-]

@@ -74,6 +74,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# --- Staff sign-in throttling (issue 6: the desk) -------------------------------------------
+# django-axes locks a username+IP pair out after AXES_FAILURE_LIMIT failed sign-ins for
+# AXES_COOLOFF_TIME hours. Its middleware must come last; its backend first.
+INSTALLED_APPS += ["axes", "helpdesk.desk"]  # helpdesk.desk: the desk's template tags
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # 15 minutes
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "desk/locked_out.html"
+
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 AUTH_USER_MODEL = "helpdesk.User"
@@ -215,6 +228,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- Mail intake (issue 3: helpdesk.intake) -------------------------------------------------
+# Limits: a message over DESK_MAIL_MAX_BYTES or DESK_MAIL_MAX_PARTS MIME parts is quarantined;
+# attachments over DESK_ATTACHMENT_MAX_BYTES (each) or beyond DESK_ATTACHMENT_MAX_COUNT are dropped
+# (the raw message, kept as evidence, still holds them).
+DESK_MAIL_MAX_BYTES = int(os.environ.get("DESK_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+DESK_MAIL_MAX_PARTS = int(os.environ.get("DESK_MAIL_MAX_PARTS", "100"))
+DESK_ATTACHMENT_MAX_BYTES = int(os.environ.get("DESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+DESK_ATTACHMENT_MAX_COUNT = int(os.environ.get("DESK_ATTACHMENT_MAX_COUNT", "20"))
+# IMAP mailbox polled by `manage.py poll_mailbox` (cron) or the Celery beat task below.
+# DESK_IMAP_SECURITY: "ssl" (implicit TLS, port 993), "starttls" or "none" (loopback/tests only).
+DESK_IMAP_HOST = os.environ.get("DESK_IMAP_HOST", "")
+DESK_IMAP_SECURITY = os.environ.get("DESK_IMAP_SECURITY", "ssl").strip().lower()
+DESK_IMAP_PORT = int(os.environ.get("DESK_IMAP_PORT", "993" if DESK_IMAP_SECURITY == "ssl" else "143"))
+DESK_IMAP_USER = os.environ.get("DESK_IMAP_USER", "")
+DESK_IMAP_PASSWORD = os.environ.get("DESK_IMAP_PASSWORD", "")
+DESK_IMAP_FOLDER = os.environ.get("DESK_IMAP_FOLDER", "INBOX")
+# Empty: filed messages get \Seen + the keyword below and stay put; else they are moved there.
+DESK_IMAP_PROCESSED_FOLDER = os.environ.get("DESK_IMAP_PROCESSED_FOLDER", "")
+DESK_IMAP_KEYWORD = os.environ.get("DESK_IMAP_KEYWORD", "$PrivacyDeskFiled")
+DESK_IMAP_TIMEOUT = int(os.environ.get("DESK_IMAP_TIMEOUT", "60"))
+CELERY_IMPORTS = ["helpdesk.intake.tasks"]
+if DESK_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["poll-mailbox"] = {"task": "helpdesk.intake.tasks.poll_mailbox", "schedule": 60.0}
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,83 @@
+"""``manage.py ingest_email [FILE ...]``: the MTA pipe target (contract in ARCHITECTURE.md).
+
+One RFC 5322 message per FILE, or one from standard input when no FILE (or ``-``) is given. Prints
+one JSON object per message on its own line: ``{"source", "outcome", "ticket", "reason"}``.
+
+Exit status (sysexits.h, what Postfix ``pipe`` and procmail understand):
+  0   every message was taken (any outcome, quarantine included);
+  75  EX_TEMPFAIL: a transient fault (database unreachable) stopped the run; the message being
+      filed was rolled back, so the MTA may safely deliver it again later;
+  64  EX_USAGE: bad arguments or an unreadable FILE (nothing is ingested when a FILE given on the
+      command line is missing or unreadable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from argparse import ArgumentParser
+from typing import Any, NoReturn
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from helpdesk.intake.ingest import TransientIngestError, ingest_message
+
+EX_OK = 0
+EX_USAGE = 64
+EX_TEMPFAIL = 75
+
+
+class Command(BaseCommand):
+    help = "File e-mail messages (files or standard input) as tickets; one JSON line per message."
+    # Started once per message by an MTA: skip the system checks, they cost startup time.
+    requires_system_checks: list[str] = []
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        def usage_error(message: str) -> NoReturn:
+            parser.print_usage(sys.stderr)
+            sys.stderr.write(f"{prog_name} {subcommand}: error: {message}\n")
+            raise SystemExit(EX_USAGE)
+
+        parser.error = usage_error  # type: ignore[method-assign]  # argparse's default exits 2
+        return parser
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("files", nargs="*", metavar="FILE",
+                            help="message files; '-' or none reads one message from standard input")
+
+    def handle(self, *args: Any, files: list[str], **options: Any) -> None:
+        sources = files or ["-"]
+        if sources.count("-") > 1:
+            self._fail(EX_USAGE, "standard input ('-') can be given only once")
+        for path in sources:
+            if path != "-" and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+                self._fail(EX_USAGE, f"cannot read {path!r}: not a readable file")
+        out = sys.stdout
+        # stdout carries the JSON lines only: anything else (e.g. the console mail backend
+        # delivering an acknowledgement in-process) goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            for path in sources:
+                try:
+                    raw = sys.stdin.buffer.read() if path == "-" else _read(path)
+                except OSError as exc:
+                    self._fail(EX_USAGE, f"cannot read {path!r}: {exc.strerror or exc}")
+                try:
+                    result = ingest_message(raw, source=path)
+                except TransientIngestError as exc:
+                    self._fail(EX_TEMPFAIL, f"temporary failure filing {path!r}, nothing was stored: {exc}")
+                out.write(json.dumps(result.as_dict(path)) + "\n")
+                out.flush()
+
+    def _fail(self, status: int, message: str) -> NoReturn:
+        sys.stderr.write(f"ingest_email: {message}\n")
+        sys.stderr.flush()
+        raise SystemExit(status)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
