@@ -25,19 +25,42 @@ class ResponseTemplate(models.Model):
         return self.name
 
 
+class StaffMailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not needed any more")  # e.g. answered before the reminder went out
+    EMPTY = "empty", _("Nothing to report")
+
+
 class SentNotification(models.Model):
     """One row per (ticket, kind, stage) ever sent: the unique constraint makes sends once-only,
-    even with two beat schedulers or several workers racing."""
+    even with two beat schedulers or several workers racing.
+
+    The sweep inserts the row first (the claim) and the mail is built and sent after commit by
+    ``notifications.tasks.deliver_notification``. Deadline stages carry the deadline's date
+    (``"3@2026-09-28"``), so a moved deadline (pause, extension) gets its own reminders.
+    """
 
     ticket = models.ForeignKey("helpdesk.Ticket", on_delete=models.CASCADE, related_name="sent_notifications")
     kind = models.CharField(max_length=32)  # reminder, escalation, verification_reminder, ...
-    stage = models.CharField(max_length=32, blank=True)  # e.g. "3", "1", "0", or a date for digests
+    stage = models.CharField(max_length=32, blank=True)  # e.g. "3@2026-09-28", "overdue@2026-09-28"
     recipient = models.CharField(max_length=320, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)  # the deadline this notification is about
+    delivery_status = models.CharField(
+        max_length=10, choices=StaffMailStatus.choices, default=StaffMailStatus.SENT
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["ticket", "kind", "stage"], name="uniq_notification_stage")
+        ]
+        indexes = [
+            # Claims whose mail did not go out yet (worker died, SMTP down): retried by the sweep.
+            models.Index(fields=["created_at"], name="notification_pending",
+                         condition=models.Q(delivery_status="pending")),
         ]
 
     def __str__(self) -> str:
@@ -49,6 +72,10 @@ class DigestLog(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    delivery_status = models.CharField(
+        max_length=10, choices=StaffMailStatus.choices, default=StaffMailStatus.SENT
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

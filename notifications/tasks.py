@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -60,3 +61,79 @@ def retry_pending_messages(older_than_minutes: int = 10) -> int:
     for pk in pending:
         deliver_message.delay(pk)
     return len(pending)
+
+
+# --- SLA sweep: reminders, escalations, digest (issue 4) ----------------------------------------
+@shared_task
+def sla_sweep() -> dict[str, int]:
+    """Beat task (every 5 minutes): claim due reminders and escalations, send them after commit."""
+    from notifications.reminders import run_sweep
+
+    return run_sweep().as_dict()
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Beat task (08:30 Asia/Seoul): one digest per administrator per day."""
+    from notifications.reminders import claim_digests
+
+    return len(claim_digests())
+
+
+def _deliver_staff_mail(task: Any, model: Any, pk: int, build: Any, still_needed: Any = None) -> str:
+    """Send one claimed staff mail once: row lock, skip if not pending, mark the outcome."""
+    from notifications.models import StaffMailStatus
+
+    with transaction.atomic():
+        row = model.objects.select_for_update(skip_locked=True).filter(
+            pk=pk, delivery_status=StaffMailStatus.PENDING
+        ).first()
+        if row is None:
+            return "skipped"  # already sent, or another worker has it right now
+        now = timezone.now()
+        if still_needed is not None and not still_needed(row):
+            model.objects.filter(pk=pk).update(delivery_status=StaffMailStatus.CANCELLED, sent_at=now)
+            return "cancelled"
+        mail = build(row, now)
+        if mail is None:
+            model.objects.filter(pk=pk).update(delivery_status=StaffMailStatus.EMPTY, sent_at=now)
+            return "empty"
+        try:
+            mail.send(fail_silently=False)
+        except Exception as exc:
+            logger.warning("sending %s %s failed: %s", model.__name__, pk, exc)
+            if task.request.called_directly or task.request.is_eager:
+                return "failed"  # stays pending: the next sweep retries it
+            raise task.retry(exc=exc, countdown=min(3600, 60 * 2**task.request.retries)) from exc
+        fields: dict[str, Any] = {"delivery_status": StaffMailStatus.SENT, "sent_at": now}
+        if hasattr(row, "recipient"):
+            fields["recipient"] = ", ".join(mail.to + mail.cc)[:320]
+        model.objects.filter(pk=pk).update(**fields)
+    return "sent"
+
+
+def _notification_still_needed(row: Any) -> bool:
+    """A reminder about a deadline that moved, or a ticket that was answered or paused, is stale."""
+    from workflows.states import CLOCK_RUNNING_STATES
+
+    ticket = row.ticket
+    return ticket.state in CLOCK_RUNNING_STATES and ticket.due_at == row.due_at
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
+def deliver_notification(self, notification_pk: int) -> str:  # type: ignore[no-untyped-def]
+    """Mail one claimed reminder or escalation (see notifications.reminders)."""
+    from notifications.models import SentNotification
+    from notifications.reminders import build_notification_email
+
+    return _deliver_staff_mail(self, SentNotification, notification_pk, build_notification_email,
+                               _notification_still_needed)
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
+def deliver_digest(self, digest_pk: int) -> str:  # type: ignore[no-untyped-def]
+    """Mail one administrator's daily digest (claimed in DigestLog)."""
+    from notifications.models import DigestLog
+    from notifications.reminders import build_digest_email
+
+    return _deliver_staff_mail(self, DigestLog, digest_pk, build_digest_email)

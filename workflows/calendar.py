@@ -55,6 +55,9 @@ class LegalCalendar:
         return self.next_working_day(start + timedelta(days=days))
 
     def add_business_days(self, start: date, days: int) -> date:
+        """The ``days``-th working day after ``start`` (always a working day itself)."""
+        if days <= 0:
+            return self.next_working_day(start)
         day = start
         counted = 0
         while counted < days:
@@ -94,3 +97,8 @@ def local_date(moment: datetime) -> date:
 def end_of_day(day: date) -> datetime:
     """The last moment (23:59:59) of ``day`` in the desk's time zone."""
     return datetime.combine(day, END_OF_DAY, tzinfo=desk_tz())
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the desk's time zone."""
+    return datetime.combine(day, time(0, 0), tzinfo=desk_tz())

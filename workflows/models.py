@@ -42,6 +42,12 @@ class SlaPolicy(models.Model):
         _("escalation contacts"), blank=True, help_text=_("E-mail addresses, one per line; managers when empty.")
     )
     legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    # PIPA/GDPR/CCPA all stop the clock while the desk waits for identity proof or details.
+    pause_clock = models.BooleanField(
+        _("pause while awaiting the requester"),
+        default=True,
+        help_text=_("The deadline moves by the days spent waiting, and waiting time is left out of the figures."),
+    )
 
     class Meta:
         verbose_name = _("SLA policy")

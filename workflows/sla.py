@@ -1,8 +1,13 @@
-"""Deadlines: which policy applies to a ticket and when its answer is due."""
+"""Deadlines: which policy applies to a ticket and when its answer is due.
+
+``Ticket.due_at`` is stored and only ever moved by an event (receipt, reclassification, the end of a
+pause, an extension), each of which is audited; nothing counts down. The stored value is the last
+moment (23:59:59) of the last day in the desk's time zone.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflows.calendar import LegalCalendar, end_of_day, local_date
@@ -11,7 +16,8 @@ from workflows.request_types import Jurisdiction, RequestType
 
 # Used when no row exists (e.g. a policy was deleted by mistake): the strictest PIPA period.
 FALLBACK_POLICY = SlaPolicy(
-    request_type=RequestType.OTHER, jurisdiction=Jurisdiction.KR, period=10, unit=PeriodUnit.CALENDAR_DAYS
+    request_type=RequestType.OTHER, jurisdiction=Jurisdiction.KR, period=10, unit=PeriodUnit.CALENDAR_DAYS,
+    extension_period=10, extension_unit=PeriodUnit.CALENDAR_DAYS, max_extensions=1,
 )
 
 
@@ -24,43 +30,107 @@ def policy_for(request_type: str, jurisdiction: str = Jurisdiction.KR) -> SlaPol
     return policies.get(jurisdiction) or policies.get(Jurisdiction.KR) or FALLBACK_POLICY
 
 
+def ticket_policy(ticket: Any) -> SlaPolicy:
+    return policy_for(ticket.request_type, ticket.jurisdiction)
+
+
 def compute_due_at(
     received_at: datetime,
     policy: SlaPolicy,
     calendar: LegalCalendar | None = None,
 ) -> datetime:
-    """End of the last day of the policy's period, counted from the day after receipt."""
+    """End of the last day of the policy's period, counted from the day after receipt.
+
+    The day of receipt is the *local* (Asia/Seoul) date: mail at 23:30 on a Friday in Seoul
+    (14:30 UTC) was received on Friday, and Saturday is day 1.
+    """
     calendar = calendar or LegalCalendar.from_db()
     last_day = calendar.add_period(local_date(received_at), policy.period, policy.unit)
     return end_of_day(last_day)
 
 
+def pause_unit(policy: SlaPolicy) -> str:
+    """Pauses are counted in business days under a business-day policy, else in calendar days."""
+    return PeriodUnit.BUSINESS_DAYS if policy.unit == PeriodUnit.BUSINESS_DAYS else PeriodUnit.CALENDAR_DAYS
+
+
+def shift_last_day(calendar: LegalCalendar, last_day: date, days: int, unit: str) -> date:
+    """Move a deadline's last day by ``days`` (calendar or business days), ending on a working day."""
+    if days <= 0:
+        return last_day
+    return calendar.add_period(last_day, days, unit)
+
+
+def extended_last_day(calendar: LegalCalendar, last_day: date, policy: SlaPolicy) -> date:
+    """One extension, counted from the current deadline's last day (as the requester is told)."""
+    return calendar.add_period(last_day, policy.extension_period, policy.extension_unit)
+
+
 def base_due_at(ticket: Any, calendar: LegalCalendar) -> datetime:
     """The deadline from the policy alone, before pauses and extensions."""
-    return compute_due_at(ticket.received_at, policy_for(ticket.request_type, ticket.jurisdiction), calendar)
+    return compute_due_at(ticket.received_at, ticket_policy(ticket), calendar)
 
 
 def recompute_due_at(ticket: Any) -> None:
-    """Deadline after a reclassification: policy period, then pauses, then granted extensions."""
+    """Deadline after a reclassification: policy period, then pauses, then granted extensions.
+
+    The same steps, in the same order, as the events that moved it (resume_clock, extensions).
+    """
     calendar = LegalCalendar.from_db()
-    due = base_due_at(ticket, calendar)
-    policy = policy_for(ticket.request_type, ticket.jurisdiction)
-    last_day = local_date(due)
-    if ticket.paused_days:
-        last_day = calendar.add_calendar_days(last_day, ticket.paused_days)
+    policy = ticket_policy(ticket)
+    last_day = local_date(base_due_at(ticket, calendar))
+    if policy.pause_clock:
+        last_day = shift_last_day(calendar, last_day, ticket.paused_days, pause_unit(policy))
     for _ in range(ticket.extension_count):
-        last_day = calendar.add_period(last_day, policy.extension_period, policy.extension_unit)
+        last_day = extended_last_day(calendar, last_day, policy)
     ticket.due_at = end_of_day(last_day)
 
 
-def resume_clock(ticket: Any, now: datetime) -> None:
-    """End a pause: the deadline moves by the whole days the ticket waited for the requester."""
+def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:
+    """End a pause: the deadline moves by the whole days the ticket waited for the requester.
+
+    Days are counted on the desk's local dates (paused Monday, resumed Wednesday = 2 days; the
+    same day = 0); under a business-day policy only working days count. The pause is written to
+    the ticket's history (``sla.clock_resumed``). The caller holds the ticket's row lock.
+    """
     if ticket.paused_at is None:
-        return
-    ticket.paused_seconds += max(0, int((now - ticket.paused_at).total_seconds()))
-    days = (local_date(now) - local_date(ticket.paused_at)).days
-    if days > 0:
+        return {}
+    from helpdesk import audit
+
+    policy = ticket_policy(ticket)
+    calendar = LegalCalendar.from_db()
+    paused_from, resumed_on = local_date(ticket.paused_at), local_date(now)
+    seconds = max(0, int((now - ticket.paused_at).total_seconds()))
+    unit = pause_unit(policy)
+    if unit == PeriodUnit.BUSINESS_DAYS:
+        days = max(0, calendar.working_days_between(paused_from, resumed_on))
+    else:
+        days = max(0, (resumed_on - paused_from).days)
+    due_before = ticket.due_at
+    ticket.paused_seconds += seconds
+    if policy.pause_clock and days > 0:
         ticket.paused_days += days
-        calendar = LegalCalendar.from_db()
-        ticket.due_at = end_of_day(calendar.add_calendar_days(local_date(ticket.due_at), days))
+        ticket.due_at = end_of_day(shift_last_day(calendar, local_date(ticket.due_at), days, unit))
+    data = {
+        "paused_at": ticket.paused_at.isoformat(),
+        "resumed_at": now.isoformat(),
+        "paused_seconds": seconds,
+        "paused_days": days if policy.pause_clock else 0,
+        "unit": unit,
+        "clock_paused": policy.pause_clock,
+        "due_before": due_before.isoformat(),
+        "due_after": ticket.due_at.isoformat(),
+    }
     ticket.paused_at = None
+    audit.record_event(ticket=ticket, actor=None, action="sla.clock_resumed", data=data)
+    return data
+
+
+def record_answer(ticket: Any, now: datetime) -> None:
+    """Managers' figures at the moment of the answer: wall-clock and active (unpaused) seconds."""
+    total = max(0, int((now - ticket.received_at).total_seconds()))
+    paused = ticket.paused_seconds
+    if ticket.paused_at is not None:  # answered (e.g. refused) while still waiting for the requester
+        paused += max(0, int((now - ticket.paused_at).total_seconds()))
+    ticket.resolution_seconds = total
+    ticket.active_seconds = max(0, total - paused) if ticket_policy(ticket).pause_clock else total

@@ -41,6 +41,12 @@ class TicketWorkflowMixin(FSMModelMixin, models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Managers' figures, recorded when the answer goes out: seconds from receipt to the answer, and
+    # active_seconds without the time paused awaiting the requester (when the policy pauses the
+    # clock). Time to first response needs no field: no pause can precede the first response
+    # (asking the requester *is* one). See workflows.sla.record_answer.
+    resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    active_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -50,11 +56,14 @@ class TicketWorkflowMixin(FSMModelMixin, models.Model):
 
     def mark_answered(self) -> None:
         """The request got its answer (a response or a reasoned refusal): the clock stops."""
+        from workflows.sla import record_answer
+
         now = timezone.now()
         self.responded_at = now
         self.closed_at = now
         if self.first_response_at is None:
             self.first_response_at = now
+        record_answer(self, now)
 
     # Each transition returns nothing of interest; services pass data and record the audit.
     @transition(field=state, source=[S.RECEIVED, S.AWAITING_REQUESTER], target=S.VERIFIED,
