@@ -253,6 +253,18 @@ CELERY_IMPORTS = ["helpdesk.intake.tasks"]
 if DESK_IMAP_HOST:
     CELERY_BEAT_SCHEDULE["poll-mailbox"] = {"task": "helpdesk.intake.tasks.poll_mailbox", "schedule": 60.0}
 
+# --- Deadlines: SLA sweep, daily digest, mail retries (issue 4: notifications.reminders) -------
+# crontab times are in CELERY_TIMEZONE (the desk's, Asia/Seoul). Without beat, run
+# `manage.py sla_sweep` from cron every 5 minutes (it sends the digest once, from 08:30).
+from celery.schedules import crontab  # noqa: E402
+
+DESK_SLA_SWEEP_BATCH = int(os.environ.get("DESK_SLA_SWEEP_BATCH", "500"))  # claims per sweep run
+CELERY_BEAT_SCHEDULE.update({
+    "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": 300.0},
+    "daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=8, minute=30)},
+    "retry-pending-messages": {"task": "notifications.tasks.retry_pending_messages", "schedule": 600.0},
+})
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
