@@ -91,3 +91,5 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+from helpdesk import trust_admin  # noqa: E402, F401  retention and statistics pages (issue 8)

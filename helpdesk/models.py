@@ -299,3 +299,116 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit trail is append-only")
+
+
+# --- Records and trust (issue 8): retention periods and the anonymous figures that outlive tickets --
+class RetentionCategory(models.TextChoices):
+    """Record categories of the privacy policy, section 9 (see docs/trust.md for the mapping)."""
+
+    COMPLAINT_DISPUTE = "complaint_dispute", _("Consumer complaints and dispute resolution")
+    CONTRACT_WITHDRAWAL = "contract_withdrawal", _("Contract or subscription withdrawal")
+    PAYMENT_SUPPLY = "payment_supply", _("Payment and supply of goods")
+    DISPLAY_ADVERTISEMENT = "display_advertisement", _("Display and advertisement")
+    GENERAL_INQUIRY = "general_inquiry", _("General inquiries")
+    WEBSITE_VISIT = "website_visit", _("Website visits (sign-in records, sessions)")
+    UNFILED_MAIL = "unfiled_mail", _("Unfiled mail (quarantine)")
+
+
+class RetentionPolicy(models.Model):
+    """How long the desk keeps one category of record after it is closed; managers edit it."""
+
+    category = models.CharField(_("category"), max_length=32, choices=RetentionCategory.choices, unique=True)
+    months = models.PositiveSmallIntegerField(_("months kept"))
+    # A statutory period: an erasure request cannot shorten it (see helpdesk.erasure).
+    statutory = models.BooleanField(_("required by law"), default=False)
+    basis = models.CharField(_("basis"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+        ordering = ["category"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.months}"
+
+
+class TicketStatistic(models.Model):
+    """Anonymous counters of purged tickets, so managers' historical figures survive the purge.
+
+    One row per month of receipt × request type × channel; live tickets are not counted here.
+    """
+
+    month = models.DateField()  # first day of the month the ticket was received (desk time zone)
+    request_type = models.CharField(max_length=32, choices=RequestType.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    received = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)  # answered: responded or rejected
+    rejected = models.PositiveIntegerField(default=0)
+    withdrawn = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)  # answered no later than due_at
+    first_response_count = models.PositiveIntegerField(default=0)
+    first_response_seconds = models.PositiveBigIntegerField(default=0)
+    resolution_count = models.PositiveIntegerField(default=0)
+    resolution_seconds = models.PositiveBigIntegerField(default=0)
+    active_seconds = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "request_type", "channel"], name="ticket_statistic_bucket"),
+        ]
+        ordering = ["month", "request_type", "channel"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.request_type} {self.channel}: {self.received}"
+
+
+# --- Requester side (issue 5): what the Contact Us form records beyond the ticket itself --------
+class WebRequestDetails(models.Model):
+    """Consent, under-14 guardian and e-mail confirmation for a ticket filed through Contact Us."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="web_details")
+    consent_at = models.DateTimeField(_("consent given"))
+    consent_text_version = models.CharField(max_length=32)  # which wording the requester agreed to
+    is_minor = models.BooleanField(_("under 14"), default=False)
+    guardian_name = models.CharField(_("guardian's name"), max_length=200, blank=True)
+    guardian_email = models.EmailField(_("guardian's e-mail"), blank=True)
+    guardian_confirmed_at = models.DateTimeField(_("guardian confirmed"), null=True, blank=True)
+    email_verified_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("web request details")
+        verbose_name_plural = _("web request details")
+
+    def __str__(self) -> str:
+        return f"web details of ticket {self.ticket_id}"
+
+    @property
+    def awaiting_guardian(self) -> bool:
+        return self.is_minor and self.guardian_confirmed_at is None
+
+
+class RequesterToken(models.Model):
+    """Single-use state of a signed requester link (e-mail or guardian confirmation).
+
+    The link itself is signed (django.core.signing) and carries this row's nonce; the row says
+    whether it was used, so a link works once even though its signature stays valid.
+    """
+
+    class Purpose(models.TextChoices):
+        VERIFY = "verify", _("Confirm e-mail address")
+        GUARDIAN = "guardian", _("Guardian confirmation")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="requester_tokens")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    nonce = models.CharField(max_length=43, unique=True)
+    recipient = models.EmailField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["purpose", "created_at"], name="reqtoken_purpose_created")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for ticket {self.ticket_id}"

@@ -311,3 +311,45 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     # Health checks hit plain HTTP from the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+
+# --- Records and trust (issue 8: retention, audit, CSP, two-factor, health) ------------------
+# Content-Security-Policy (django-csp): only our own origin; no inline <script> or style=""
+# (docs/trust.md says what templates may do). CSP_REPORT_URI: optional violation-report endpoint.
+from celery.schedules import crontab  # noqa: E402
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"report-uri": [os.environ["CSP_REPORT_URI"]]} if os.environ.get("CSP_REPORT_URI") else {}),
+    },
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+# Optional TOTP two-factor sign-in for staff who enrolled a device (helpdesk/twofactor.py).
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+_auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_auth_index + 1:_auth_index + 1] = [
+    "django_otp.middleware.OTPMiddleware",
+    "helpdesk.twofactor.TwoFactorMiddleware",
+]
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MICUBE Privacy Desk")
+# Retention purge: daily at DESK_PURGE_HOUR (desk time zone); periods live in RetentionPolicy.
+CELERY_IMPORTS += ["helpdesk.retention"]
+CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
+    "task": "helpdesk.retention.purge_expired",
+    "schedule": crontab(hour=int(os.environ.get("DESK_PURGE_HOUR", "3")), minute=30),
+}
+if PRODUCTION:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = False  # the desk's scripts read the token from the form, not the cookie
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"

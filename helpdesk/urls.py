@@ -4,12 +4,16 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from helpdesk import health, twofactor
+
 urlpatterns = [
     path("api/v1/", include("helpdesk.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the language switch
+    path("healthz/", health.healthz, name="healthz"),  # load balancer probe, outside i18n (issue 8)
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("account/two-factor/", twofactor.verify_view, name="two_factor_verify"),  # issue 8
     path("desk/", include("helpdesk.desk.urls")),
     path("", include("helpdesk.public.urls")),
     prefix_default_language=False,
