@@ -80,3 +80,6 @@ class DigestLog(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="uniq_digest_user_day")]
+
+    def __str__(self) -> str:
+        return f"digest {self.day} for user {self.user_id}"

@@ -28,8 +28,8 @@ from functools import reduce
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.core.mail import EmailMessage
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from typing import Any
 
 from celery import shared_task
 from django.db import transaction

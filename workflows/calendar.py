@@ -102,3 +102,8 @@ def end_of_day(day: date) -> datetime:
 def start_of_day(day: date) -> datetime:
     """Midnight at the start of ``day`` in the desk's time zone."""
     return datetime.combine(day, time(0, 0), tzinfo=desk_tz())
+
+
+def iso_local(moment: datetime) -> str:
+    """ISO 8601 in the desk's time zone, as the history shows it (``2026-09-28T23:59:59+09:00``)."""
+    return timezone.localtime(moment, desk_tz()).isoformat()

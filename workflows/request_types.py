@@ -1,8 +1,8 @@
 """The kinds of request the desk handles (PIPA rights, complaints, inquiries)."""
 
 from django.db import models
-from django_stubs_ext import StrOrPromise
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 
 class RequestType(models.TextChoices):

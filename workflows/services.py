@@ -27,6 +27,7 @@ from notifications.mail import render_bilingual
 from notifications.services import queue_outbound_message
 from workflows import sla
 from workflows.calendar import LegalCalendar, end_of_day, local_date
+from workflows.calendar import iso_local as _iso
 
 
 def can_extend(ticket: Ticket) -> bool:
@@ -71,7 +72,9 @@ def extend_deadline(
         raise TransitionNotAllowedError(_("A closed ticket's deadline cannot be extended."))
     policy = sla.ticket_policy(locked)
     if policy.extension_period <= 0 or locked.extension_count >= policy.max_extensions:
-        raise GuardError({"reason": _("This request's deadline has already been extended as far as the policy allows.")})
+        raise GuardError(
+            {"reason": _("This request's deadline has already been extended as far as the policy allows.")}
+        )
     due_before = locked.due_at
     calendar = LegalCalendar.from_db()
     locked.due_at = end_of_day(sla.extended_last_day(calendar, local_date(due_before), policy))
@@ -84,14 +87,13 @@ def extend_deadline(
         action="sla.extended",
         data={
             "reason": reason,
-            "due_before": due_before.isoformat(),
-            "due_after": locked.due_at.isoformat(),
+            "due_before": _iso(due_before),
+            "due_after": _iso(locked.due_at),
             "extension": locked.extension_count,
             "allowed": policy.max_extensions,
             "period": f"{policy.extension_period} {policy.extension_unit}",
             "notice": notice.pk,
-            "at": timezone.now().isoformat(),
-        },
+                    },
     )
     _bump(locked)
     ticket.refresh_from_db()

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from workflows.calendar import LegalCalendar, end_of_day, local_date
+from workflows.calendar import iso_local as _iso
 from workflows.models import PeriodUnit, SlaPolicy
 from workflows.request_types import Jurisdiction, RequestType
 
@@ -112,14 +113,14 @@ def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:
         ticket.paused_days += days
         ticket.due_at = end_of_day(shift_last_day(calendar, local_date(ticket.due_at), days, unit))
     data = {
-        "paused_at": ticket.paused_at.isoformat(),
-        "resumed_at": now.isoformat(),
+        "paused_at": _iso(ticket.paused_at),
+        "resumed_at": _iso(now),
         "paused_seconds": seconds,
         "paused_days": days if policy.pause_clock else 0,
         "unit": unit,
         "clock_paused": policy.pause_clock,
-        "due_before": due_before.isoformat(),
-        "due_after": ticket.due_at.isoformat(),
+        "due_before": _iso(due_before),
+        "due_after": _iso(ticket.due_at),
     }
     ticket.paused_at = None
     audit.record_event(ticket=ticket, actor=None, action="sla.clock_resumed", data=data)
