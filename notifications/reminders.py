@@ -308,6 +308,9 @@ def ticket_url(ticket: Ticket) -> str:
         path = reverse("desk:ticket", args=[ticket.reference])
     except NoReverseMatch:  # the staff views may not be wired yet; the queue always exists
         path = f"/desk/?q={ticket.reference}"
+    except Exception:  # a broken URLconf must never stop a deadline reminder
+        logger.exception("cannot build the ticket link for %s", ticket.reference)
+        path = f"/desk/?q={ticket.reference}"
     return f"{settings.DESK_BASE_URL}{path}"
 
 
