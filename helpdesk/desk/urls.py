@@ -1,4 +1,28 @@
-from django.urls import URLPattern, URLResolver
+"""The staff desk, mounted at /desk/ (and /en/desk/)."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from helpdesk.desk import views
 
 app_name = "desk"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.queue, name="queue"),
+    path("login/", views.DeskLoginView.as_view(), name="login"),
+    path("logout/", views.DeskLogoutView.as_view(), name="logout"),
+    path("away/", views.away, name="away"),
+    path("queues/<slug:slug>/", views.queue, name="queue_named"),
+    path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
+    path("tickets/<str:reference>/transitions/<slug:name>/", views.transition, name="transition"),
+    path("tickets/<str:reference>/reply/", views.reply, name="reply"),
+    path("tickets/<str:reference>/note/", views.note, name="note"),
+    path("tickets/<str:reference>/reclassify/", views.reclassify, name="reclassify"),
+    path("tickets/<str:reference>/assign/", views.assign, name="assign"),
+    path("tickets/<str:reference>/take/", views.take, name="take"),
+    path("tickets/<str:reference>/extend/", views.extend, name="extend"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("messages/<int:pk>/raw/", views.raw_message_download, name="raw_message"),
+    path("quarantine/", views.quarantine_list, name="quarantine"),
+    path("quarantine/<int:pk>/", views.quarantine_detail, name="quarantine_detail"),
+    path("quarantine/<int:pk>/raw/", views.quarantine_raw, name="quarantine_raw"),
+    path("quarantine/<int:pk>/<slug:action>/", views.quarantine_action, name="quarantine_action"),
+]

@@ -1,0 +1,249 @@
+"""Reads for the desk: queues with their counts, one ticket with its merged timeline.
+
+Every function here runs a fixed number of SQL queries whatever the number of rows: related rows
+come through ``select_related``/``prefetch_related`` and the queue counts are one query with
+conditional aggregation. The desk's query-count tests hold us to that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import AuditEvent, Message, Quarantine, QuarantineStatus, Ticket, User
+from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager
+from workflows.calendar import local_date
+from workflows.states import OPEN_STATES, TicketState
+
+DUE_SOON_DAYS = 3
+# Audit actions already shown through their message, or too chatty for the timeline.
+_TIMELINE_HIDDEN_ACTIONS = frozenset(
+    {"ticket.viewed", "note.added", "reply.sent", "message.received", "message.auto_received"}
+)
+_SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# --- Queues ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueDef:
+    slug: str
+    label: Any
+
+
+QUEUES: tuple[QueueDef, ...] = (
+    QueueDef("mine", _("My open tickets")),
+    QueueDef("unassigned", _("Unassigned")),
+    QueueDef("due-soon", _("Due within 3 days")),
+    QueueDef("overdue", _("Overdue")),
+    QueueDef("awaiting", _("Awaiting requester")),
+    QueueDef("all", _("All")),
+)
+QUEUE_SLUGS = frozenset(q.slug for q in QUEUES)
+SORTS = {"due": ("due_at", "id"), "-due": ("-due_at", "-id"), "received": ("received_at", "id"),
+         "-received": ("-received_at", "-id")}
+
+
+def default_queue(user: Any) -> str:
+    return "all" if is_manager(user) else "mine"
+
+
+def visible_tickets(user: Any) -> QuerySet[Ticket]:
+    """The tickets this user may see (mirrors :func:`helpdesk.roles.can_view_ticket`)."""
+    if is_manager(user):
+        return Ticket.objects.all()
+    return Ticket.objects.filter(Q(assignee_id=user.pk) | Q(assignee__isnull=True))
+
+
+def _queue_q(slug: str, user: Any, now: datetime) -> Q:
+    open_q = Q(state__in=OPEN_STATES)
+    if slug == "mine":
+        return open_q & Q(assignee_id=user.pk)
+    if slug == "unassigned":
+        return open_q & Q(assignee__isnull=True)
+    if slug == "due-soon":
+        # Clock running, not overdue, due by the end of the third day from now.
+        return (Q(state__in=[s for s in OPEN_STATES if s != TicketState.AWAITING_REQUESTER])
+                & Q(due_at__gte=now, due_at__lte=now + timedelta(days=DUE_SOON_DAYS)))
+    if slug == "overdue":
+        return Q(state__in=[s for s in OPEN_STATES if s != TicketState.AWAITING_REQUESTER]) & Q(due_at__lt=now)
+    if slug == "awaiting":
+        return Q(state=TicketState.AWAITING_REQUESTER)
+    return Q()
+
+
+def queue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+    """Every queue's size in one query (conditional aggregation), plus pending quarantine."""
+    now = now or timezone.now()
+    aggregates = {
+        slug.replace("-", "_"): Count("pk", filter=_queue_q(slug, user, now)) if slug != "all" else Count("pk")
+        for slug in QUEUE_SLUGS
+    }
+    row = visible_tickets(user).order_by().aggregate(**aggregates)
+    counts = {slug: int(row[slug.replace("-", "_")] or 0) for slug in QUEUE_SLUGS}
+    counts["quarantine"] = Quarantine.objects.filter(status=QuarantineStatus.PENDING).count()
+    return counts
+
+
+@dataclass
+class QueueFilters:
+    request_type: str = ""
+    state: str = ""
+    assignee: str = ""  # user pk, or "none"
+    channel: str = ""
+    search: str = ""
+    sort: str = "due"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.request_type or self.state or self.assignee or self.channel or self.search)
+
+
+def search_filter(text: str) -> Q:
+    """Reference, requester (address or name) and message text.
+
+    PostgreSQL: full-text search with prefix matching (Korean words carry particles, so
+    "열람" must find "열람을"), served by the GIN index of migration ``helpdesk_desk_search``.
+    SQLite: a plain ``icontains`` fallback.
+    """
+    text = text.strip()[:200]
+    if not text:
+        return Q()
+    reference_q = Q(reference__iexact=text)
+    requester_q = Q(requester__email__icontains=text) | Q(requester__name__icontains=text)
+    if connection.vendor == "postgresql":
+        words = _SEARCH_WORD.findall(text)[:8]
+        if not words:
+            return reference_q | requester_q
+        raw = " & ".join(f"{w}:*" for w in words)
+        messages = Message.objects.annotate(
+            search=SearchVector("subject", "body_text", config="simple")
+        ).filter(ticket_id=OuterRef("pk"), search=SearchQuery(raw, search_type="raw", config="simple"))
+    else:
+        messages = Message.objects.filter(
+            Q(body_text__icontains=text) | Q(subject__icontains=text), ticket_id=OuterRef("pk")
+        )
+    return reference_q | requester_q | Q(subject__icontains=text) | Exists(messages)
+
+
+def queue_tickets(user: Any, slug: str, filters: QueueFilters, now: datetime | None = None) -> QuerySet[Ticket]:
+    """One queue's tickets, filtered and sorted, with what the list shows in the same query."""
+    now = now or timezone.now()
+    qs = visible_tickets(user).filter(_queue_q(slug, user, now)).select_related("requester", "assignee")
+    if filters.request_type:
+        qs = qs.filter(request_type=filters.request_type)
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.search:
+        qs = qs.filter(search_filter(filters.search))
+    return qs.order_by(*SORTS.get(filters.sort, SORTS["due"]))
+
+
+def desk_staff() -> QuerySet[User]:
+    """Everyone a ticket can be assigned to (for filters and the reassign form)."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[ADMINISTRATOR_GROUP, MANAGER_GROUP])
+        .distinct()
+        .order_by("display_name", "username")
+    )
+
+
+# --- One ticket --------------------------------------------------------------------------------
+@dataclass
+class TimelineEntry:
+    """A message or an audit event, put on one time line."""
+
+    at: datetime
+    kind: str  # "message" or "event"
+    message: Message | None = None
+    event: AuditEvent | None = None
+
+    @property
+    def sort_key(self) -> tuple[datetime, int, int]:
+        pk = self.message.pk if self.message else (self.event.pk if self.event else 0)
+        return (self.at, 0 if self.kind == "event" else 1, pk or 0)
+
+
+@dataclass
+class TicketDetail:
+    ticket: Ticket
+    timeline: list[TimelineEntry]
+    other_tickets: list[Ticket]
+    days_left: int
+    pause_events: list[AuditEvent] = field(default_factory=list)
+
+
+def ticket_for_user(user: Any, reference: str) -> Ticket | None:
+    """The ticket, with requester and assignee, or None when it does not exist or is not visible."""
+    return visible_tickets(user).select_related("requester", "assignee").filter(reference=reference).first()
+
+
+def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> TicketDetail:
+    """Everything the ticket page shows, in a fixed number of queries."""
+    now = now or timezone.now()
+    messages = list(
+        Message.objects.filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("sent_at", "id")
+    )
+    events = [
+        e for e in AuditEvent.objects.filter(ticket=ticket).exclude(action__in=_TIMELINE_HIDDEN_ACTIONS)
+        .order_by("at", "id")
+    ]
+    timeline = [TimelineEntry(at=m.sent_at, kind="message", message=m) for m in messages]
+    timeline += [TimelineEntry(at=e.at, kind="event", event=e) for e in events]
+    timeline.sort(key=lambda entry: entry.sort_key)
+    other = list(
+        visible_tickets(user).filter(requester_id=ticket.requester_id).exclude(pk=ticket.pk)
+        .order_by("-received_at")[:10]
+    )
+    pauses = [e for e in events if e.action in ("transition.request_info", "transition.resume")]
+    return TicketDetail(
+        ticket=ticket,
+        timeline=timeline,
+        other_tickets=other,
+        days_left=(local_date(ticket.due_at) - local_date(now)).days,
+        pause_events=pauses,
+    )
+
+
+def recently_viewed(user: Any, ticket: Ticket, minutes: int = 10) -> bool:
+    since = timezone.now() - timedelta(minutes=minutes)
+    return AuditEvent.objects.filter(ticket=ticket, action="ticket.viewed", actor_id=user.pk, at__gte=since).exists()
+
+
+# --- Quarantine --------------------------------------------------------------------------------
+def quarantine_list(status: str = QuarantineStatus.PENDING) -> QuerySet[Quarantine]:
+    qs = Quarantine.objects.select_related("ticket", "resolved_by")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-received_at", "-id")
+
+
+RAW_PREVIEW_BYTES = 64 * 1024
+
+
+def raw_preview(file_field: Any, limit: int = RAW_PREVIEW_BYTES) -> tuple[str, bool]:
+    """The first ``limit`` bytes of a stored raw message as text (never HTML), and whether it was cut."""
+    if not file_field:
+        return "", False
+    try:
+        with file_field.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return "", False
+    return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
