@@ -372,6 +372,11 @@ def _run_transition(ticket: Ticket, name: str, *, actor: User | None, as_request
     elif not meta.has_transition_perm(ticket, ticket.state, actor):  # permission only; guards below
         raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
     clean = validate_transition_data(name, data)
+    if name == "verify":  # issue 5: an under-14 requester's guardian must confirm first
+        from helpdesk.public.services import guardian_gate
+
+        if (why := guardian_gate(ticket)) is not None:
+            raise GuardError({"guardian": why})
     if not can_proceed(method):
         raise GuardError(_guard_message(name))
     from_state = ticket.state

@@ -253,6 +253,40 @@ CELERY_IMPORTS = ["helpdesk.intake.tasks"]
 if DESK_IMAP_HOST:
     CELERY_BEAT_SCHEDULE["poll-mailbox"] = {"task": "helpdesk.intake.tasks.poll_mailbox", "schedule": 60.0}
 
+# --- Requester side: Contact Us, signed links, abuse limits (issue 5: helpdesk.public) -------
+# Attachments on the form and the status page: at most DESK_UPLOAD_MAX_FILES files of
+# DESK_UPLOAD_MAX_BYTES each, of the types below (sniffed from the content, never the browser's
+# claim). A whole request above DESK_PUBLIC_MAX_REQUEST_BYTES is refused before it is read.
+DESK_UPLOAD_MAX_BYTES = int(os.environ.get("DESK_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+DESK_UPLOAD_MAX_FILES = int(os.environ.get("DESK_UPLOAD_MAX_FILES", "5"))
+DESK_UPLOAD_ALLOWED_TYPES = env_list(
+    "DESK_UPLOAD_ALLOWED_TYPES",
+    "application/pdf,image/jpeg,image/png,image/gif,image/webp,image/heic,text/plain,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/x-hwp",
+)
+DESK_PUBLIC_MAX_REQUEST_BYTES = int(
+    os.environ.get("DESK_PUBLIC_MAX_REQUEST_BYTES", str(DESK_UPLOAD_MAX_FILES * DESK_UPLOAD_MAX_BYTES + 1024 * 1024))
+)
+# Requester links: e-mail / guardian confirmation (single use) and the private status page.
+DESK_CONFIRM_LINK_MAX_AGE_DAYS = int(os.environ.get("DESK_CONFIRM_LINK_MAX_AGE_DAYS", "7"))
+DESK_STATUS_LINK_MAX_AGE_DAYS = int(os.environ.get("DESK_STATUS_LINK_MAX_AGE_DAYS", "180"))
+DESK_VERIFICATION_REMINDER_HOURS = int(os.environ.get("DESK_VERIFICATION_REMINDER_HOURS", "48"))
+# django-ratelimit rates ("count/period", period s|m|h|d), on the default cache (Redis when
+# REDIS_URL is set). Behind a proxy set RATELIMIT_IP_META_KEY (e.g. HTTP_X_REAL_IP).
+DESK_RATE_SUBMIT_IP = os.environ.get("DESK_RATE_SUBMIT_IP", "10/h")
+DESK_RATE_SUBMIT_EMAIL = os.environ.get("DESK_RATE_SUBMIT_EMAIL", "5/h")
+DESK_RATE_RESEND_IP = os.environ.get("DESK_RATE_RESEND_IP", "10/h")
+DESK_RATE_RESEND_EMAIL = os.environ.get("DESK_RATE_RESEND_EMAIL", "3/h")
+DESK_RATE_LINK_IP = os.environ.get("DESK_RATE_LINK_IP", "60/h")  # posts on status/confirmation pages
+RATELIMIT_USE_CACHE = "default"
+if os.environ.get("RATELIMIT_IP_META_KEY"):
+    RATELIMIT_IP_META_KEY = os.environ["RATELIMIT_IP_META_KEY"]
+CELERY_IMPORTS += ["helpdesk.public.tasks"]
+CELERY_BEAT_SCHEDULE["requester-verification-reminders"] = {
+    "task": "helpdesk.public.tasks.send_verification_reminders", "schedule": 3600.0,
+}
+
 # --- Deadlines: SLA sweep, daily digest, mail retries (issue 4: notifications.reminders) -------
 # crontab times are in CELERY_TIMEZONE (the desk's, Asia/Seoul). Without beat, run
 # `manage.py sla_sweep` from cron every 5 minutes (it sends the digest once, from 08:30).

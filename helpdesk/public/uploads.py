@@ -1,0 +1,66 @@
+"""Files requesters upload: bounded in number and size, typed by their bytes, safely named."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from helpdesk.intake.email.attachments import safe_filename, sniff_content_type
+from helpdesk.services import NewAttachment
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def sniff_upload(data: bytes, filename: str) -> str:
+    """The content type the bytes prove; the browser's claim is never asked."""
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "image/heic"
+    sniffed = sniff_content_type(data, None)
+    # HWP (Hangul word processor) files are OLE containers; the name says which kind.
+    if sniffed == "application/x-ole-storage" and filename.lower().endswith(".hwp"):
+        return "application/x-hwp"
+    return sniffed
+
+
+def allowed_types_label() -> str:
+    labels = {
+        "application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF",
+        "image/webp": "WebP", "image/heic": "HEIC", "text/plain": "TXT",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+        "application/x-hwp": "HWP",
+    }
+    return ", ".join(labels.get(t, t) for t in settings.DESK_UPLOAD_ALLOWED_TYPES)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def validate_uploads(files: list[UploadedFile]) -> tuple[list[NewAttachment], list[str]]:
+    """Checked attachments, or the errors to show next to the field (one line per file)."""
+    errors: list[str] = []
+    accepted: list[NewAttachment] = []
+    limit = settings.DESK_UPLOAD_MAX_BYTES
+    if len(files) > settings.DESK_UPLOAD_MAX_FILES:
+        errors.append(_("Attach at most %(count)d files.") % {"count": settings.DESK_UPLOAD_MAX_FILES})
+        return [], errors
+    for index, upload in enumerate(files, start=1):
+        name = safe_filename(upload.name, index, "")
+        if upload.size is None or upload.size > limit:
+            errors.append(_("“%(name)s” is larger than %(limit)s.") % {"name": name, "limit": megabytes(limit)})
+            continue
+        if upload.size == 0:
+            errors.append(_("“%(name)s” is empty.") % {"name": name})
+            continue
+        data = upload.read(limit + 1)
+        content_type = sniff_upload(data, name)
+        if content_type not in settings.DESK_UPLOAD_ALLOWED_TYPES:
+            errors.append(
+                _("“%(name)s” is not a file type we accept. Accepted: %(types)s.")
+                % {"name": name, "types": allowed_types_label()}
+            )
+            continue
+        accepted.append(NewAttachment(filename=name, content_type=content_type, data=data))
+    return accepted, errors
