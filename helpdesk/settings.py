@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally (no CDN)
     "django_filters",
     "helpdesk",
     "workflows",
@@ -315,6 +316,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+# --- API docs (issue 7: helpdesk.api) ---------------------------------------------------------
+# The schema UI's JavaScript comes from drf-spectacular-sidecar, not a CDN: the desk may run offline.
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestTypeEnum": "workflows.request_types.RequestType",
+        "PeriodUnitEnum": "workflows.models.PeriodUnit",
+        "TicketStateEnum": "workflows.states.TicketState",
+    },
+})
 
 # --- Logging (structured: one JSON object per line in production) ---------------------------
 LOGGING = {

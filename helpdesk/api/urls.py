@@ -1,4 +1,26 @@
-from django.urls import URLPattern, URLResolver
+"""``/api/v1/``: tickets, reference data, figures, exports, and the OpenAPI schema with its UI."""
+
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from helpdesk.api import views
 
 app_name = "api"
-urlpatterns: list[URLPattern | URLResolver] = []
+
+router = SimpleRouter()
+router.register("tickets", views.TicketViewSet, basename="ticket")
+router.register("requesters", views.RequesterViewSet, basename="requester")
+router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
+router.register("quarantine", views.QuarantineViewSet, basename="quarantine")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("request-types/", views.RequestTypeView.as_view(), name="request-types"),
+    path("metrics/response-times/", views.ResponseTimesView.as_view(), name="metrics-response-times"),
+    path("exports/tickets/", views.TicketExportView.as_view(), name="export-tickets"),
+    path("exports/figures/", views.FiguresExportView.as_view(), name="export-figures"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]

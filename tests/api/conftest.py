@@ -27,6 +27,12 @@ def end_of(month: int, day: int) -> datetime:
     return datetime(2026, month, day, 23, 59, 59, tzinfo=KST)
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """Argon2 makes every staff fixture cost half a second; these tests are not about hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class DataSet:
     tickets: dict[str, Ticket]

@@ -1,0 +1,47 @@
+"""Who may call what. Object rules are the desk's own (:mod:`helpdesk.roles`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from helpdesk.models import Ticket
+from helpdesk.roles import can_view_ticket, is_desk_staff, is_manager
+
+
+class IsDeskStaff(BasePermission):
+    """Privacy administrators and managers. Requesters have no accounts, hence no API."""
+
+    message = "Only desk staff can use the API."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_desk_staff(request.user)
+
+
+class IsManager(BasePermission):
+    message = "Only managers can do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_manager(request.user)
+
+
+class StaffReadManagerWrite(BasePermission):
+    """Read for desk staff, write for managers (request types' SLA policies)."""
+
+    message = "Only managers can change this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return is_desk_staff(request.user)
+        return is_manager(request.user)
+
+
+class CanViewTicket(BasePermission):
+    """Managers see every ticket; administrators their own and unassigned ones."""
+
+    message = "This ticket is assigned to someone else."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return isinstance(obj, Ticket) and can_view_ticket(request.user, obj)

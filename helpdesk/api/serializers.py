@@ -1,0 +1,354 @@
+"""Serializers: the API's shapes. Thin: writes go through helpdesk.services in the views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from helpdesk import metrics
+from helpdesk.models import Attachment, Channel, Direction, Language, Message, Quarantine, Requester, Ticket, User
+from helpdesk.roles import can_act_on_ticket
+from workflows.models import SlaPolicy
+from workflows.request_types import EMAIL_PROOF_SUFFICES, REQUEST_TYPE_HELP, Jurisdiction, RequestType
+from workflows.states import OPEN_STATES, RejectionReason, VerificationMethod
+
+MAX_INT = 2**31 - 1
+
+
+# --- Errors (documentation only: the exception handler builds them) ---------------------------
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable: invalid, guard_failed, conflict, "
+                                           "transition_not_allowed, permission_denied, not_authenticated, "
+                                           "authentication_failed, not_found, method_not_allowed, throttled…")
+    message = serializers.CharField(help_text="Human-readable, safe to show.")
+    fields = serializers.DictField(child=serializers.JSONField(), help_text="Field name → problem(s); may be empty.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+# --- Small nested shapes ----------------------------------------------------------------------
+class PersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RequesterBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Requester
+        fields = ["email", "name"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "size", "content_type", "is_inline"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "kind", "sender", "sender_name", "author", "subject", "sent_at", "body_text",
+                  "delivery_status", "attachments"]
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_author(self, obj: Message) -> dict[str, str] | None:
+        return _person(obj.author)
+
+
+def _person(user: User | None) -> dict[str, str] | None:
+    return None if user is None else {"username": user.username, "name": str(user)}
+
+
+# --- Tickets ----------------------------------------------------------------------------------
+class TicketListSerializer(serializers.ModelSerializer):
+    requester = RequesterBriefSerializer(read_only=True)
+    assignee = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = ["reference", "subject", "request_type", "state", "channel", "jurisdiction", "requester",
+                  "assignee", "received_at", "due_at", "first_response_at", "responded_at", "closed_at",
+                  "overdue", "version"]
+        read_only_fields = fields
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_assignee(self, obj: Ticket) -> dict[str, str] | None:
+        return _person(obj.assignee)
+
+    def get_overdue(self, obj: Ticket) -> bool:
+        return obj.state in OPEN_STATES and obj.due_at < timezone.now()
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+    transitions = serializers.SerializerMethodField(help_text="Transitions you can run from the current state.")
+
+    class Meta(TicketListSerializer.Meta):
+        fields = [*TicketListSerializer.Meta.fields, "suggested_request_type", "paused_at", "paused_seconds",
+                  "extension_count", "legal_hold", "verified_at", "verification_method", "processed_at",
+                  "rejection_reason", "transitions", "messages"]
+        read_only_fields = fields
+
+    def get_transitions(self, obj: Ticket) -> list[str]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not can_act_on_ticket(user, obj):
+            return []
+        return sorted(t.name for t in obj.get_available_state_transitions())
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """A request received by phone, letter or in person, entered by staff (channel ``staff``)."""
+
+    requester_email = serializers.EmailField(max_length=254)
+    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.KO)
+    subject = serializers.CharField(max_length=300)
+    body_text = serializers.CharField(max_length=100_000, help_text="What the requester asked, in their words.")
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices, required=False, default=Jurisdiction.KR)
+    acknowledge = serializers.BooleanField(required=False, default=True,
+                                           help_text="Mail the requester the usual acknowledgement.")
+
+
+class VersionSerializer(serializers.Serializer):
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT,
+        help_text="The ticket's `version` you last saw: 409 if someone changed it since (optimistic lock).",
+    )
+
+
+class TransitionSerializer(VersionSerializer):
+    """Data a transition may need; which fields each one requires is in the endpoint's description."""
+
+    verification_method = serializers.ChoiceField(choices=VerificationMethod.choices, required=False)
+    note = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    question = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                   help_text=f"reject: one of {', '.join(RejectionReason.values)}; "
+                                             "withdraw/reopen: free text.")
+    explanation = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class ReplySerializer(VersionSerializer):
+    body_text = serializers.CharField(max_length=100_000, allow_blank=True)
+    and_respond = serializers.BooleanField(required=False, default=False,
+                                           help_text="Also mark the ticket responded (needs state `processed`).")
+
+
+class NoteSerializer(serializers.Serializer):
+    body_text = serializers.CharField(max_length=100_000, allow_blank=True)
+
+
+class AssignmentSerializer(VersionSerializer):
+    assignee = serializers.CharField(max_length=150, allow_null=True,
+                                     help_text="Username of desk staff, or null to unassign (managers).")
+
+
+# --- Reference data ---------------------------------------------------------------------------
+class RequesterSerializer(serializers.ModelSerializer):
+    ticket_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Requester
+        fields = ["id", "email", "name", "phone", "organization", "language", "created_at", "ticket_count"]
+        read_only_fields = fields
+
+
+class RequestTypeSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    help = serializers.CharField()
+    email_proof_suffices = serializers.BooleanField()
+
+    @staticmethod
+    def rows() -> list[dict[str, Any]]:
+        return [{"value": value, "label": str(label), "help": str(REQUEST_TYPE_HELP.get(value, "")),
+                 "email_proof_suffices": value in EMAIL_PROOF_SUFFICES} for value, label in RequestType.choices]
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    reminder_offsets = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=365),
+                                             max_length=10, required=False)
+
+    class Meta:
+        model = SlaPolicy
+        fields = "__all__"
+        extra_kwargs = {"period": {"min_value": 1, "max_value": 365},
+                        "extension_period": {"min_value": 0, "max_value": 365},
+                        "max_extensions": {"min_value": 0, "max_value": 10}}
+
+
+class QuarantineSerializer(serializers.ModelSerializer):
+    ticket = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Quarantine
+        fields = ["id", "reason", "detail", "source", "size", "sender", "subject", "received_at", "status", "ticket",
+                  "resolved_by", "resolved_at"]
+        read_only_fields = fields
+
+
+# --- Metrics (documentation of helpdesk.metrics.response_times) --------------------------------
+class DurationsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    p90_seconds = serializers.FloatField(allow_null=True)
+    mean_seconds = serializers.FloatField(allow_null=True)
+
+
+class CountsSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    withdrawn = serializers.IntegerField()
+
+
+class SlaFiguresSerializer(serializers.Serializer):
+    on_time = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(allow_null=True)
+
+
+class PeriodSerializer(serializers.Serializer):
+    # "from" is a Python keyword, hence the explicit source-less declaration below.
+    to = serializers.DateField()
+    time_zone = serializers.CharField()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        return fields
+
+
+class FiltersEchoSerializer(serializers.Serializer):
+    request_type = serializers.CharField(allow_null=True)
+    channel = serializers.CharField(allow_null=True)
+    assignee = serializers.CharField(allow_null=True)
+
+
+class DistributionSerializer(serializers.Serializer):
+    edges_days = serializers.ListField(child=serializers.IntegerField())
+    first_response = serializers.ListField(child=serializers.IntegerField())
+    resolution = serializers.ListField(child=serializers.IntegerField())
+
+
+class BacklogSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    edges_days = serializers.ListField(child=serializers.IntegerField())
+    by_age = serializers.ListField(child=serializers.IntegerField())
+
+
+class TypeFiguresSerializer(serializers.Serializer):
+    request_type = serializers.CharField()
+    label = serializers.CharField()
+    received = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    withdrawn = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(allow_null=True)
+    first_response = DurationsSerializer()
+    resolution = DurationsSerializer()
+
+
+class WeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    received = serializers.IntegerField()
+    by_request_type = serializers.DictField(child=serializers.IntegerField())
+    on_time = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(allow_null=True)
+
+
+class LoadSerializer(serializers.Serializer):
+    username = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    received = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(allow_null=True)
+    first_response_mean_seconds = serializers.FloatField(allow_null=True)
+
+
+class ResponseTimesSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    generated_at = serializers.DateTimeField()
+    filters = FiltersEchoSerializer()
+    counts = CountsSerializer()
+    first_response = DurationsSerializer()
+    resolution = DurationsSerializer()
+    sla = SlaFiguresSerializer()
+    distribution = DistributionSerializer()
+    backlog = BacklogSerializer()
+    by_request_type = TypeFiguresSerializer(many=True)
+    weekly = WeekSerializer(many=True)
+    by_assignee = LoadSerializer(many=True)
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    """Query string of the figures, the dashboard and the exports: ``from``, ``to`` and the filters."""
+
+    request_type = serializers.ChoiceField(choices=RequestType.choices, required=False)
+    assignee = serializers.CharField(required=False, max_length=150,
+                                     help_text="Username, or `none` for unassigned tickets.")
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+
+    def get_fields(self) -> dict[str, Any]:
+        # "from" is a Python keyword, so these two cannot be class attributes.
+        return {
+            "from": serializers.DateField(required=False,
+                                          help_text="First day (YYYY-MM-DD, desk time zone); default 29 days ago."),
+            "to": serializers.DateField(required=False, help_text="Last day, inclusive; default today."),
+            **super().get_fields(),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("from", "to"):
+            value = attrs.get(name)
+            if value is not None and not (2000 <= value.year <= 2100):
+                raise serializers.ValidationError({name: "Choose a date between 2000 and 2100."})
+        default_from, default_to = metrics.default_period()
+        date_to = attrs.get("to") or default_to
+        date_from = attrs.get("from") or (date_to - (default_to - default_from))
+        if date_from > date_to:
+            raise serializers.ValidationError({"to": "The period ends before it starts."})
+        if (date_to - date_from).days > 3660:
+            raise serializers.ValidationError({"from": "Choose a period of at most ten years."})
+        attrs["from"], attrs["to"] = date_from, date_to
+        username = attrs.get("assignee")
+        if username and username != "none":
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                raise serializers.ValidationError({"assignee": "No staff member has this username."})
+            attrs["assignee_user"] = user
+        return attrs
+
+    def to_filter(self) -> metrics.MetricsFilter:
+        data = self.validated_data
+        return metrics.MetricsFilter(
+            date_from=data["from"], date_to=data["to"], request_type=data.get("request_type") or None,
+            assignee=data.get("assignee_user"), unassigned=data.get("assignee") == "none",
+            channel=data.get("channel") or None,
+        )

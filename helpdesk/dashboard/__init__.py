@@ -1,0 +1,1 @@
+"""The managers' dashboard (``/desk/dashboard/``) and the CSV/XLSX exports."""
