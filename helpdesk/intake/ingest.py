@@ -165,25 +165,26 @@ def _file(parsed: ParsedEmail, raw: bytes) -> IngestResult:
             return existing
         ticket = _thread_target(parsed)
         message = _inbound(parsed, raw, key)
+        # The services are atomic themselves (a savepoint inside this transaction), so a lost race
+        # rolls back only their work and leaves this transaction usable for the re-read below.
         try:
-            with transaction.atomic():  # savepoint: a lost race rolls back only this
-                if parsed.auto_reason:
-                    if ticket is None:
-                        return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
-                    # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
-                    services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
-                    return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
-                if ticket is not None:
-                    services.add_inbound_message(ticket=ticket, message=message)
-                    return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
-                text = f"{parsed.subject}\n{parsed.body_text[:4000]}"
-                created = services.create_ticket(
-                    message=message,
-                    channel=Channel.EMAIL,
-                    suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
-                    language="ko" if _HANGUL.search(text) else "en",
-                )
-                return IngestResult(Outcome.NEW_TICKET, created.reference, None)
+            if parsed.auto_reason:
+                if ticket is None:
+                    return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+                # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
+                services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
+                return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
+            if ticket is not None:
+                services.add_inbound_message(ticket=ticket, message=message)
+                return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
+            text = f"{parsed.subject}\n{parsed.body_text[:4000]}"
+            created = services.create_ticket(
+                message=message,
+                channel=Channel.EMAIL,
+                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
+                language="ko" if _HANGUL.search(text) else "en",
+            )
+            return IngestResult(Outcome.NEW_TICKET, created.reference, None)
         except IntegrityError:
             existing = _existing(key)
             if existing is None:
