@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -192,11 +192,11 @@ def _confirm(request: HttpRequest, token: str, purpose: str, confirm: Callable[.
 
 
 # --- Status page -------------------------------------------------------------------------------
-def _ticket_for(token: str) -> Ticket:
+def _ticket_for(token: str) -> Ticket | None:
     try:
         return tokens.check_link(token, tokens.STATUS).ticket
-    except tokens.InvalidLink as exc:
-        raise Http404 from exc
+    except tokens.InvalidLink:
+        return None
 
 
 def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
@@ -250,6 +250,8 @@ STATE_TEXT = _state_texts()
 @bounded_upload
 def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for(token)
+    if ticket is None:
+        return link_not_valid(request)
     form = StatusMessageForm()
     if request.method == "POST":
         if limited(request, "link-ip", settings.DESK_RATE_LINK_IP):
@@ -267,6 +269,8 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for(token)
+    if ticket is None:
+        return link_not_valid(request)
     status_url = reverse("public:status", kwargs={"token": token})
     if ticket.state not in OPEN_STATES:
         return HttpResponseRedirect(status_url)
