@@ -193,7 +193,8 @@ def _window_percentiles(qs: QuerySet[Ticket], value: Any, group: str | None) -> 
     columns = []
     for name, p in PERCENTILES.items():
         pos = f"({p!r} * (n - 1))"
-        lo = f"CAST({pos} AS INTEGER)"
+        # Floor of a non-negative number: SQLite's CAST truncates, PostgreSQL's rounds (hence FLOOR there).
+        lo = f"CAST(FLOOR({pos}) AS INTEGER)" if connection.vendor == "postgresql" else f"CAST({pos} AS INTEGER)"
         columns.append(
             f"SUM(CASE WHEN rn = {lo} THEN x * (1 - ({pos} - {lo})) "
             f"WHEN rn = {lo} + 1 THEN x * ({pos} - {lo}) ELSE 0 END) AS {name}"
