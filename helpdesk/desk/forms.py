@@ -82,11 +82,17 @@ TRANSITION_ORDER = ("verify", "process", "respond", "request_info", "resume", "r
 
 
 # --- Replies, notes, type, assignment -----------------------------------------------------------
-class ReplyForm(VersionedForm):
+class _BodyForm(VersionedForm):
+    def clean_body_text(self) -> str:
+        # Browsers submit textareas with CRLF line ends; store plain \n like intake does.
+        return str(self.cleaned_data["body_text"]).replace("\r\n", "\n").replace("\r", "\n")
+
+
+class ReplyForm(_BodyForm):
     body_text = forms.CharField(label=_("Reply to the requester"), widget=forms.Textarea(attrs={"rows": 8}))
 
 
-class NoteForm(VersionedForm):
+class NoteForm(_BodyForm):
     body_text = forms.CharField(label=_("Internal note (never mailed)"), widget=forms.Textarea(attrs={"rows": 3}))
 
 

@@ -55,8 +55,9 @@ def response_template(db: Any) -> ResponseTemplate:
 def make_quarantine(db: Any) -> Callable[..., Quarantine]:
     def make(raw: bytes = b"From: Stranger <stranger@example.com>\r\nSubject: help\r\n\r\n<script>alert(1)</script>",
              **extra: Any) -> Quarantine:
-        item = Quarantine(reason="unparseable", sender="Stranger <stranger@example.com>", subject="help",
-                          dedupe_key=f"sha256:{hash(raw)}", received_at=timezone.now(), size=len(raw), **extra)
+        fields = {"reason": "unparseable", "sender": "Stranger <stranger@example.com>", "subject": "help",
+                  "dedupe_key": f"sha256:{hash(raw)}", "received_at": timezone.now(), "size": len(raw), **extra}
+        item = Quarantine(**fields)
         item.raw_message.save("raw.eml", ContentFile(raw), save=False)
         item.save()
         return item

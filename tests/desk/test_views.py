@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from helpdesk import services
 from helpdesk.models import AuditEvent, Direction, Message, Ticket
@@ -148,11 +148,12 @@ def test_ticket_page_shows_one_timeline_and_logs_the_view(make_ticket: Any, admi
     services.add_note(ticket=ticket, author=admin_user, body_text="내부 메모: 신분증 확인 필요")
     services.transition_ticket(ticket=ticket, name="verify", actor=admin_user, verification_method="id_document")
     client = client_for(admin_user)
-    page = client.get(ticket_url(ticket))
+    with translation.override("en"):
+        page = client.get(ticket_url(ticket))
     assert page.status_code == 200
     body = page.content.decode()
     # Inbound mail, the acknowledgement (outbound), the note and the state change, in order.
-    positions = [body.index(text) for text in ("제 개인정보 열람을 요청합니다", "추가 자료 0", "내부 메모", "received → verified")]
+    positions = [body.index(text) for text in ("제 개인정보 열람을 요청합니다", "추가 자료 0", "내부 메모", "Received → Identity verified")]
     assert positions == sorted(positions)
     assert "KST" in body and "id-0.pdf" in body
     assert AuditEvent.objects.filter(ticket=ticket, action="ticket.viewed").count() == 1
@@ -309,3 +310,19 @@ def test_unassigned_ticket_is_visible_but_not_actionable_until_taken(make_ticket
     admin = make_admin("late.joiner")
     page = client_for(admin).get(ticket_url(ticket))
     assert page.status_code == 200 and page.context["transitions"] == [] and page.context["can_take"]
+
+
+def test_deadline_extension_form(make_ticket: Any, admin_user: Any, client_for: Any,
+                                 django_capture_on_commit_callbacks: Any) -> None:
+    pytest.importorskip("workflows.services")
+    ticket = make_ticket()
+    before = ticket.due_at
+    client = client_for(admin_user)
+    assert client.get(ticket_url(ticket)).context["extend_form"] is not None
+    r = client.post(ticket_url(ticket, "desk:extend"), {"reason": "", "version": ticket.version})
+    assert r.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(ticket_url(ticket, "desk:extend"), {"reason": "자료가 방대합니다", "version": ticket.version})
+    assert r.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.due_at > before and ticket.extension_count == 1

@@ -96,3 +96,18 @@ def desk_roles(user: Any) -> dict[str, bool]:
     from helpdesk.roles import is_administrator, is_manager
 
     return {"manager": is_manager(user), "administrator": is_administrator(user)}
+
+
+@register.filter
+def state_label(value: str) -> str:
+    """A stored state value as the person reads it (audit events keep the raw value)."""
+    from workflows.states import TicketState
+
+    return str(TicketState(value).label) if value in TicketState.values else (value or "—")
+
+
+@register.filter
+def method_label(value: str) -> str:
+    from workflows.states import VerificationMethod
+
+    return str(VerificationMethod(value).label) if value in VerificationMethod.values else value
