@@ -51,10 +51,7 @@ def verify_audit_trail(*, chunk_size: int = 5000) -> tuple[int, list[Problem]]:
             if current:
                 problems.extend(_chain_problems(label, current))
             current_key, current = event.ticket_id, []
-            if event.ticket_id is None:
-                label = "(desk)"
-            else:
-                label = event.ticket_reference or f"ticket {event.ticket_id}"
+            label = "(desk)" if event.ticket_id is None else (event.ticket_reference or f"ticket {event.ticket_id}")
             if event.ticket_id is not None:
                 seen_tickets.add(event.ticket_id)
         current.append(event)

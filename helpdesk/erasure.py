@@ -144,7 +144,7 @@ def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | 
 
     minimise_ids = list(Ticket.objects.filter(
         reference__in=[t.reference for t in plan.by_decision("minimise")]).values_list("pk", flat=True))
-    files: list[tuple[Any, str]] = []
+    files: list[tuple[Any, str | None]] = []
     for attachment in Attachment.objects.filter(message__ticket_id__in=minimise_ids):
         files.append((attachment.file.storage, attachment.file.name))
     counts["attachments"] += Attachment.objects.filter(message__ticket_id__in=minimise_ids).delete()[0]

@@ -126,7 +126,7 @@ def expired_tickets(now: datetime | None = None) -> QuerySet[Ticket]:
 
 
 # --- Destroying files -----------------------------------------------------------------------
-def destroy_stored_file(storage: Storage, name: str) -> bool:
+def destroy_stored_file(storage: Storage, name: str | None) -> bool:
     """Overwrite a stored file with zeros, then delete it ("in a manner that prevents reproduction").
 
     Overwriting is best effort: copy-on-write filesystems and SSDs may keep old blocks, which is
@@ -157,7 +157,7 @@ def destroy_stored_file(storage: Storage, name: str) -> bool:
         return False
 
 
-def destroy_after_commit(files: Iterable[tuple[Storage, str]]) -> None:
+def destroy_after_commit(files: Iterable[tuple[Storage, str | None]]) -> None:
     """Files go only once the rows that point at them are gone for good."""
     pending = [(storage, name) for storage, name in files if name]
     if pending:

@@ -56,8 +56,8 @@ def test_purge_deletes_expired_keeps_held_and_recent(
         expired = close_ticket(file_ticket(email="old@example.com"), manager)
         held = close_ticket(file_ticket(email="held@example.com", subject="held"), manager)
         Ticket.objects.filter(pk=held.pk).update(legal_hold=True)
-        withdrawal = close_ticket(file_ticket(email="w@example.com", subject="탈퇴", request_type="membership_withdrawal"),
-                                  manager)
+        withdrawal = close_ticket(
+            file_ticket(email="w@example.com", subject="탈퇴", request_type="membership_withdrawal"), manager)
         still_open = file_ticket(email="open@example.com", subject="open")
     expired_files = stored_paths(expired)
     kept_files = stored_paths(held) + stored_paths(withdrawal) + stored_paths(still_open)
@@ -138,9 +138,9 @@ def test_quarantine_purged_after_resolution_files_too(settings: Any, django_capt
         pending = Quarantine(reason="unparseable", received_at=start, dedupe_key="q2")
         pending.raw_message.save("q.eml", ContentFile(b"raw"), save=True)
     path = done.raw_message.path
-    with time_machine.travel(start + timedelta(days=95), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            counts = retention.purge_expired().counts
+    with time_machine.travel(start + timedelta(days=95), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        counts = retention.purge_expired().counts
     assert counts["quarantine"] == 1
     assert not os.path.exists(path)
     assert list(Quarantine.objects.values_list("dedupe_key", flat=True)) == ["q2"]
