@@ -1,0 +1,264 @@
+"""Charset and header decoding that survives what real (often Korean) mail clients send.
+
+The stdlib decoders are strict and trust declared charsets; real mail lies about its
+charset, splits multibyte characters across RFC 2047 encoded-words and ships raw 8-bit
+headers.  Everything here is total: it never raises on bad input, it degrades to
+``errors="replace"`` as the very last resort.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+
+__all__ = [
+    "collapse_whitespace",
+    "decode_bytes",
+    "decode_header_value",
+    "header_to_bytes",
+    "normalize_charset",
+    "strip_controls",
+]
+
+# Korean clients label CP949 (UHC) text with any of these; CP949 is a strict superset of
+# EUC-KR, so decoding with it never loses characters such as 똠/햏/뷁.
+_KOREAN_LABELS = frozenset(
+    {
+        "euc-kr",
+        "euc_kr",
+        "euckr",
+        "cseuckr",
+        "ks_c_5601-1987",
+        "ks_c_5601",
+        "ks_c_5601_1987",
+        "ks_c_5601-1989",
+        "ksc5601",
+        "ksc_5601",
+        "ks_x_1001",
+        "x-windows-949",
+        "windows-949",
+        "cp949",
+        "ms949",
+        "uhc",
+        "x-uhc",
+        "korean",
+        "iso-ir-149",
+        "csksc56011987",
+        "ms_kanji_kr",
+    }
+)
+_ALIASES = {
+    "utf8": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+    "x-unknown": "",
+    "unknown-8bit": "",
+    "unknown": "",
+    "default": "",
+    "us-ascii": "ascii",
+    "ascii": "ascii",
+    # WHATWG practice: latin-1 labels really mean windows-1252.
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "shift_jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "iso-2022-kr": "iso2022_kr",
+    "csiso2022kr": "iso2022_kr",
+}
+_LATIN_CODECS = frozenset({"cp1252", "latin-1", "iso8859-15", "cp1250", "iso8859-2", "mac-roman"})
+_charset_cache: dict[str, str | None] = {}
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """Map a declared charset label to a Python codec name, or None if unknown/unusable."""
+    if not label:
+        return None
+    key = label.strip().strip("\"'").lower()
+    if "*" in key:  # RFC 2231 language suffix: utf-8*ko
+        key = key.split("*", 1)[0]
+    cached = _charset_cache.get(key)
+    if cached is not None or key in _charset_cache:
+        return cached
+    result: str | None
+    if key in _KOREAN_LABELS:
+        result = "cp949"
+    elif key in _ALIASES:
+        result = _ALIASES[key] or None
+    else:
+        try:
+            result = codecs.lookup(key).name
+        except (LookupError, ValueError):
+            result = None
+        if result in ("euc_kr", "cp949"):
+            result = "cp949"
+        elif result in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
+            result = result  # legitimate but rare; keep
+        elif result == "latin-1":
+            result = "cp1252"
+    if len(_charset_cache) < 512:
+        _charset_cache[key] = result
+    return result
+
+
+def _try(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _hangul_ratio(text: str) -> float:
+    non_ascii = [c for c in text if ord(c) > 127]
+    if not non_ascii:
+        return 0.0
+    hangul = sum(1 for c in non_ascii if "\uac00" <= c <= "\ud7a3")
+    return hangul / len(non_ascii)
+
+
+def _detect(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - dependency is declared
+        return None
+    try:
+        best = from_bytes(data).best()
+    except Exception:  # detector bugs must not crash intake
+        return None
+    return None if best is None else str(best)
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Decode ``data`` using the declared charset only when it is plausible.
+
+    Order: pure ASCII → declared codec (7-bit codecs like ISO-2022-KR need it);
+    valid UTF-8 with 8-bit bytes → UTF-8 (legacy text is practically never valid UTF-8,
+    and senders often mislabel UTF-8 as euc-kr/iso-8859-1); declared codec strictly
+    (with a CP949 override for latin labels on Hangul text); CP949; charset-normalizer;
+    finally UTF-8 with replacement characters.
+    """
+    codec = normalize_charset(declared)
+    if not data:
+        return ""
+    if data.isascii():
+        if codec and codec != "ascii":
+            text = _try(data, codec)
+            if text is not None:
+                return text
+        return data.decode("ascii")
+    text = _try(data, "utf-8")
+    if text is not None and codec not in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
+        return text
+    if codec and codec not in ("ascii", "utf-8"):
+        text = _try(data, codec)
+        if text is not None:
+            if codec in _LATIN_CODECS:
+                korean = _try(data, "cp949")
+                if korean is not None and _hangul_ratio(korean) >= 0.5:
+                    return korean
+            return text
+    text = _try(data, "cp949")
+    if text is not None:
+        return text
+    detected = _detect(data)
+    if detected is not None:
+        return detected
+    return data.decode(codec or "utf-8", errors="replace") if codec else data.decode("utf-8", errors="replace")
+
+
+def header_to_bytes(value: object) -> bytes:
+    """Recover the raw header bytes the compat32 parser stored (surrogate-escaped str)."""
+    if isinstance(value, bytes):
+        return value
+    text = str(value)
+    try:
+        return text.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+_ENCODED_WORD = re.compile(
+    rb"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*?)\?=",
+)
+_FOLD = re.compile(rb"\r?\n[ \t]+|\r?\n")
+_WS_ONLY = re.compile(rb"[ \t\r\n]*")
+_QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_WS = re.compile(r"\s+")
+
+
+def _decode_word_payload(encoding: bytes, payload: bytes) -> bytes:
+    if encoding in (b"b", b"B"):
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
+        cleaned += b"=" * (-len(cleaned) % 4)
+        try:
+            return base64.b64decode(cleaned)
+        except (binascii.Error, ValueError):
+            return payload
+    return _QP_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), payload.replace(b"_", b" "))
+
+
+def decode_header_value(value: object) -> str:
+    """Decode a header to text: RFC 2047 (lenient) plus raw 8-bit fallbacks.
+
+    Adjacent encoded-words in the same charset are joined *before* charset decoding, so a
+    multibyte character split across two words still decodes.  Whitespace between
+    encoded-words is dropped (RFC 2047 §6.2); missing whitespace is tolerated.
+    """
+    if value is None:
+        return ""
+    raw = header_to_bytes(value)
+    raw = _FOLD.sub(b" ", raw)
+    if b"=?" not in raw:
+        return strip_controls(decode_bytes(raw) if not raw.isascii() else raw.decode("ascii"))
+    out: list[str] = []
+    pending: bytearray = bytearray()
+    pending_charset: str | None = None
+    pos = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_charset
+        if pending:
+            out.append(decode_bytes(bytes(pending), pending_charset))
+        pending = bytearray()
+        pending_charset = None
+
+    for match in _ENCODED_WORD.finditer(raw):
+        gap = raw[pos : match.start()]
+        if gap and not (pending and _WS_ONLY.fullmatch(gap)):
+            flush()
+            out.append(decode_bytes(gap))
+        charset = match.group(1).decode("ascii", "replace").lower()
+        if "*" in charset:
+            charset = charset.split("*", 1)[0]
+        data = _decode_word_payload(match.group(2), match.group(3))
+        if pending and charset != pending_charset:
+            flush()
+        pending_charset = charset
+        pending.extend(data)
+        pos = match.end()
+    flush()
+    tail = raw[pos:]
+    if tail:
+        out.append(decode_bytes(tail))
+    return strip_controls("".join(out))
+
+
+def strip_controls(text: str) -> str:
+    """Remove control and bidi-override characters that only serve spoofing/garbage."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _CONTROL.sub("", text.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
+def collapse_whitespace(text: str) -> str:
+    """Collapse runs of whitespace into single spaces (NFC-normalized)."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
