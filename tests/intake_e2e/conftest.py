@@ -69,7 +69,8 @@ class DeskDatabase:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as conn:
-            return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
+            cursor = conn.execute(sql.replace("?", "%s"), params)
+            return list(cursor.fetchall()) if cursor.description else []
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.query(sql, params)[0][0]
