@@ -137,7 +137,9 @@ def claim(kind: str, rows: Sequence[tuple[int, str, datetime]]) -> list[int]:
 
 
 # --- The stage queries -----------------------------------------------------------------------
-def reminder_candidates(condition: Q, offset: int, lower: int, today: date, limit: int) -> QuerySet[Ticket]:
+def reminder_candidates(
+    condition: Q, offset: int, lower: int, today: date, limit: int
+) -> QuerySet[Ticket, tuple[int, datetime]]:
     """Running tickets with ``lower <= days left <= offset`` and no reminder for this stage yet."""
     already = SentNotification.objects.filter(
         ticket=OuterRef("pk"), kind=REMINDER, due_at=OuterRef("due_at"), stage__startswith=f"{offset}@"
@@ -155,7 +157,7 @@ def reminder_candidates(condition: Q, offset: int, lower: int, today: date, limi
     )
 
 
-def escalation_candidates(now: datetime, limit: int) -> QuerySet[Ticket]:
+def escalation_candidates(now: datetime, limit: int) -> QuerySet[Ticket, tuple[int, datetime]]:
     """Running tickets whose deadline has passed and that were not escalated for that deadline."""
     already = SentNotification.objects.filter(ticket=OuterRef("pk"), kind=ESCALATION, due_at=OuterRef("due_at"))
     return (
@@ -166,7 +168,7 @@ def escalation_candidates(now: datetime, limit: int) -> QuerySet[Ticket]:
     )
 
 
-def stale_pending(now: datetime, limit: int) -> QuerySet[SentNotification]:
+def stale_pending(now: datetime, limit: int) -> QuerySet[SentNotification, int]:
     """Claims whose mail has not gone out 10 minutes later (and not older than two days)."""
     return SentNotification.objects.filter(
         delivery_status=StaffMailStatus.PENDING,

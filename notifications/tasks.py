@@ -120,7 +120,7 @@ def _notification_still_needed(row: Any) -> bool:
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
-def deliver_notification(self, notification_pk: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_notification(self: Any, notification_pk: int) -> str:
     """Mail one claimed reminder or escalation (see notifications.reminders)."""
     from notifications.models import SentNotification
     from notifications.reminders import build_notification_email
@@ -130,7 +130,7 @@ def deliver_notification(self, notification_pk: int) -> str:  # type: ignore[no-
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
-def deliver_digest(self, digest_pk: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_digest(self: Any, digest_pk: int) -> str:
     """Mail one administrator's daily digest (claimed in DigestLog)."""
     from notifications.models import DigestLog
     from notifications.reminders import build_digest_email
