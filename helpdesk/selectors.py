@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -123,14 +123,14 @@ def search_filter(text: str) -> Q:
         if not words:
             return reference_q | requester_q
         raw = " & ".join(f"{w}:*" for w in words)
-        messages = Message.objects.annotate(
+        messages: QuerySet[Any] = Message.objects.annotate(
             search=SearchVector("subject", "body_text", config="simple")
         ).filter(ticket_id=OuterRef("pk"), search=SearchQuery(raw, search_type="raw", config="simple"))
     else:
         messages = Message.objects.filter(
             Q(body_text__icontains=text) | Q(subject__icontains=text), ticket_id=OuterRef("pk")
         )
-    return reference_q | requester_q | Q(subject__icontains=text) | Exists(messages)
+    return reference_q | requester_q | Q(subject__icontains=text) | Q(Exists(messages))
 
 
 def queue_tickets(user: Any, slug: str, filters: QueueFilters, now: datetime | None = None) -> QuerySet[Ticket]:

@@ -603,7 +603,9 @@ def _quarantine_inbound(item: Any, *, sender_email: str = "", sender_name: str =
         sender_email=email_address,
         sender_name=sender_name or (parsed.sender_name if parsed else ""),
         subject=(parsed.display_subject or parsed.subject) if parsed else item.subject,
-        body_text=parsed.body_text if parsed else raw[:200_000].decode("utf-8", errors="replace"),
+        # PostgreSQL text cannot hold NUL bytes, and garbage mail often has them.
+        body_text=parsed.body_text if parsed else raw[:200_000].decode("utf-8", errors="replace").replace(
+            "\x00", "\ufffd"),
         body_html=parsed.body_html if parsed else "",
         message_id=(parsed.message_id or "") if parsed else "",
         in_reply_to=(parsed.in_reply_to or "") if parsed else "",

@@ -141,7 +141,7 @@ def _ticket_page(
     user = _user(request)
     bound = bound or {}
     detail = selectors.ticket_detail(user, ticket)
-    initial = {"version": ticket.version}
+    initial: dict[str, Any] = {"version": ticket.version}
     may_act = can_act_on_ticket(user, ticket)
     transitions = []
     if may_act:
@@ -443,11 +443,11 @@ def quarantine_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
             form = desk_forms.QuarantineAttachForm(request.POST)
             if form.is_valid():
                 ref = form.cleaned_data["reference"].strip().upper()
-                ticket = selectors.ticket_for_user(user, ref)
-                if ticket is None:
+                target = selectors.ticket_for_user(user, ref)
+                if target is None:
                     form.add_error("reference", _("No ticket %(ref)s that you can see.") % {"ref": ref})
                 else:
-                    services.attach_quarantine_to_ticket(quarantine_pk=item.pk, actor=user, ticket=ticket)
+                    services.attach_quarantine_to_ticket(quarantine_pk=item.pk, actor=user, ticket=target)
                     messages.success(request, _("The message was added to %(ref)s.") % {"ref": ref})
                     return redirect("desk:ticket", reference=ref)
         elif action == "discard":
