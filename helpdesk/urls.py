@@ -14,6 +14,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("account/two-factor/", twofactor.verify_view, name="two_factor_verify"),  # issue 8
+    path("desk/dashboard/", include("helpdesk.dashboard.urls")),
     path("desk/", include("helpdesk.desk.urls")),
     path("", include("helpdesk.public.urls")),
     prefix_default_language=False,

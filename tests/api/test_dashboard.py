@@ -1,0 +1,70 @@
+"""The managers' dashboard page and its export links (session-authenticated, like the desk)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.api.conftest import NOW, DataSet
+
+pytestmark = pytest.mark.django_db
+URL = "/desk/dashboard/?from=2026-03-01&to=2026-03-15"
+
+
+def chart_data(response: Any) -> dict[str, Any]:
+    match = re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>',
+                      response.content.decode(), re.S)
+    assert match, "chart data missing"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("prefix", ["", "/en"])
+def test_manager_sees_figures_and_charts(dataset: DataSet, client: Client, time_machine: Any, prefix: str) -> None:
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    response = client.get(prefix + URL)
+    assert response.status_code == 200
+    assert response.headers["Content-Language"] == ("en" if prefix else "ko")
+    page = response.content.decode()
+    assert 'data-figure="received">7<' in page
+    assert "60.0%" in page  # compliance 3 / 5
+    assert "chart.umd.min.js" in page and "cdn" not in page.lower()
+    charts = chart_data(response)
+    assert charts["weekly"]["labels"] == ["2026-03-02", "2026-03-09"]
+    assert sum(sum(d["data"]) for d in charts["weekly"]["datasets"]) == 7
+    assert charts["distribution"]["datasets"][0]["data"] == [3, 1, 1, 0, 0]
+    assert charts["compliance"]["datasets"][0]["data"] == [50.0, 100.0]
+    assert set(charts["workload"]["labels"]) == {"Moonwon Park", "Hyojoon Shim"}
+
+
+def test_filters_and_bad_input(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    response = client.get(URL + "&request_type=deletion")
+    assert 'data-figure="received">1<' in response.content.decode()
+    broken = client.get("/desk/dashboard/?from=2026-03-15&to=2026-03-01")
+    assert broken.status_code == 200 and 'role="alert"' in broken.content.decode()
+
+
+def test_only_managers(dataset: DataSet, client: Client) -> None:
+    assert client.get(URL).status_code == 302  # to the desk's sign-in
+    client.force_login(dataset.a)
+    assert client.get(URL).status_code == 403
+    assert client.get("/desk/dashboard/export/figures/").status_code == 403
+    own = client.get("/desk/dashboard/export/tickets/?from=2026-03-01&to=2026-03-15")
+    assert own.status_code == 200
+    text = own.content.decode("utf-8-sig")
+    assert "T1 " in text and "T3 " not in text  # administrators export their own tickets only
+    assert client.get("/desk/dashboard/export/tickets/?include_emails=1").status_code == 403
+
+
+def test_manager_exports_from_the_dashboard(dataset: DataSet, client: Client) -> None:
+    client.force_login(dataset.manager)
+    xlsx = client.get("/desk/dashboard/export/figures/?from=2026-03-01&to=2026-03-15&file_format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert "attachment;" in xlsx["Content-Disposition"]
+    assert client.get("/desk/dashboard/export/tickets/?file_format=pdf").status_code == 400
