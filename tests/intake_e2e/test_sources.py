@@ -64,22 +64,27 @@ def test_ingest_maildir_command(tmp_path: Path, capsys: Any) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_only_one_poll_at_a_time(settings: Any, tmp_path: Path) -> None:
     settings.VAR_DIR = tmp_path
-    with mailbox_poll_lock():
-        if connection.vendor == "postgresql":
-            # A second session (another beat/cron process) cannot take the advisory lock.
-            import psycopg
+    settings.DESK_IMAP_HOST = "127.0.0.1"
+    settings.DESK_IMAP_PORT = 1  # never reached while another poll holds the lock
+    if connection.vendor == "postgresql":
+        # Another process's session (another beat or cron poll) holds the advisory lock.
+        import psycopg
 
-            db = connection.settings_dict
-            url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-            with psycopg.connect(url, autocommit=True) as other:
-                (got,) = other.execute("SELECT pg_try_advisory_lock(%s)", [0x5052_4956_494E]).fetchone()  # type: ignore[misc]
-                assert got is False
-        else:
+        db = connection.settings_dict
+        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        with psycopg.connect(url, autocommit=True) as other:
+            row = other.execute("SELECT pg_try_advisory_lock(%s)", [0x5052_4956_494E]).fetchone()
+            assert row is not None and row[0] is True
             with pytest.raises(PollLocked), mailbox_poll_lock():
                 pass
-        settings.DESK_IMAP_HOST = "127.0.0.1"
-        settings.DESK_IMAP_PORT = 1
-        assert tasks.poll_mailbox() == {"status": "locked"}
+            assert tasks.poll_mailbox() == {"status": "locked"}
+            # Unlock explicitly: a closing session frees its locks asynchronously.
+            other.execute("SELECT pg_advisory_unlock(%s)", [0x5052_4956_494E])
+    else:
+        with mailbox_poll_lock():
+            with pytest.raises(PollLocked), mailbox_poll_lock():
+                pass
+            assert tasks.poll_mailbox() == {"status": "locked"}
     # Released: it can be taken again.
     with mailbox_poll_lock():
         pass
