@@ -29,6 +29,7 @@ from helpdesk.public import services as public_services
 from helpdesk.public import tokens
 from helpdesk.public.forms import ContactForm, LostLinkForm, StatusMessageForm, WithdrawForm
 from helpdesk.services import ServiceError, normalize_email
+from notifications.mail import SEPARATOR
 from workflows.calendar import local_date
 from workflows.states import OPEN_STATES, TicketState
 
@@ -206,6 +207,8 @@ def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
         m for m in ticket.messages.exclude(direction=Direction.NOTE).prefetch_related("attachments")
         if m.is_public  # never internal notes, never ignored automatic mail
     ]
+    language = translation.get_language() or "ko"
+    conversation = [(m, _in_language(m.body_text, ticket.requester.language, language)) for m in messages]
     details = getattr(ticket, "web_details", None)
     return {
         "ticket": ticket,
@@ -217,10 +220,18 @@ def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
         "due_day": due_day,
         "days_left": (due_day - today).days,
         "paused": ticket.state == TicketState.AWAITING_REQUESTER,
-        "conversation": messages,
+        "conversation": conversation,
         "awaiting_guardian": bool(details and details.awaiting_guardian),
         "email_confirmed": bool(details and details.email_verified_at),
     }
+
+
+def _in_language(body: str, mail_language: str, language: str) -> str:
+    """The page's half of a bilingual desk mail (requester's language first, then the other)."""
+    parts = body.split(SEPARATOR.strip())
+    if len(parts) != 2:
+        return body
+    return (parts[0] if language == mail_language else parts[1]).strip("\n -")
 
 
 def _state_texts() -> dict[str, Any]:

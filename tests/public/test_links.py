@@ -79,7 +79,7 @@ def test_forged_and_tampered_links_are_refused(client: Client, submit: Any) -> N
 
 
 def test_a_link_only_does_what_it_was_made_for(client: Client, submit: Any) -> None:
-    ticket, links = submitted_links(submit)
+    _ticket, links = submitted_links(submit)
     status_token = links["request"].split("/")[-2]
     confirm_token = links["confirm"].split("/")[-2]
     assert client.post(f"/en/confirm/{status_token}/").status_code == 404  # status link cannot confirm
