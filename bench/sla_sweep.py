@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
 
     now = timezone.now()
     today = local_date(now)
-    rng = random.Random(4)  # noqa: S311 - reproducible data, not secrets
+    rng = random.Random(4)  # reproducible data, not secrets
     open_states = ["received", "verified", "processed", "awaiting_requester"]
     closed_states = ["responded", "responded", "responded", "rejected", "withdrawn"]
     types = ["access", "correction", "deletion", "suspension", "consent_withdrawal", "complaint", "inquiry"]
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> None:
         values: dict[str, object] = {
             "state": state, "reference": f"PRIV-B-{n:07d}", "request_type": rng.choice(types),
             "jurisdiction": "gdpr" if rng.random() < 0.03 else "kr", "subject": f"요청 {n}",
-            "requester_id": rng.choice(requester_ids), "assignee_id": rng.choice(admins + [None]),
+            "requester_id": rng.choice(requester_ids), "assignee_id": rng.choice([*admins, None]),
             "channel": "email", "received_at": received, "due_at": due, "created_at": received,
             "updated_at": received, "access_key": access_key,
             "paused_at": now - timedelta(days=1) if state == "awaiting_requester" else None,
