@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import random
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 KST = timezone(timedelta(hours=9))
 KOREAN_NAMES = ["김민준", "이서연", "박지호", "최수아", "정예준", "강하은", "조도윤", "윤지우"]

@@ -54,7 +54,7 @@ def test_every_fixture_is_filed_as_expected(corpus: list[dict[str, Any]], make_a
 
     new = [r for r in results.values() if r.outcome == Outcome.NEW_TICKET]
     assert Ticket.objects.count() == len(new)
-    assert [t for t in Ticket.objects.order_by("id").values_list("reference", flat=True)][0] == "PRIV-2026-0001"
+    assert next(iter(Ticket.objects.order_by("id").values_list("reference", flat=True))) == "PRIV-2026-0001"
     assert Quarantine.objects.count() == len({
         hashlib.sha256((CORPUS / c["file"]).read_bytes()).digest() for c in corpus if c["outcome"] == "quarantined"
     })
@@ -133,10 +133,10 @@ def test_auto_reply_threaded_to_a_ticket_is_kept_but_changes_nothing(make_ticket
     assert ours is not None
     state, version = ticket.state, ticket.version
     raw = (
-        "From: req@example.com\nTo: micube@micube.co.kr\nSubject: Automatic reply: [{ref}]\n"
-        "Auto-Submitted: auto-replied\nMessage-ID: <ooo-1@example.com>\nIn-Reply-To: <{mid}>\n"
+        f"From: req@example.com\nTo: micube@micube.co.kr\nSubject: Automatic reply: [{ticket.reference}]\n"
+        f"Auto-Submitted: auto-replied\nMessage-ID: <ooo-1@example.com>\nIn-Reply-To: <{ours.message_id}>\n"
         "Date: Thu, 08 Jan 2026 10:00:00 +0900\n\nI am away.\n"
-    ).format(ref=ticket.reference, mid=ours.message_id).encode()
+    ).encode()
     result = ingest_message(raw, source="ooo")
     assert (result.outcome, result.ticket_reference, result.reason) == (
         Outcome.IGNORED_AUTO, ticket.reference, "auto_submitted")
