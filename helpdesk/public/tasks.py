@@ -15,9 +15,10 @@ from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from helpdesk.models import RequesterToken, Ticket
+from helpdesk.models import RequesterToken, Ticket, WebRequestDetails
 from helpdesk.public import tokens
 from notifications.mail import new_message_id, render_bilingual
+from workflows.states import TicketState
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,15 @@ def _ticket_context(ticket: Ticket, language: str) -> dict[str, Any]:
     }
 
 
+def _fresh_confirm_link(ticket: Ticket, language: str) -> str:
+    """A new one-time confirmation link when the address of a waiting web request is unconfirmed."""
+    details = WebRequestDetails.objects.filter(ticket=ticket).first()
+    if details is None or details.email_verified_at is not None or ticket.state != TicketState.RECEIVED:
+        return ""
+    _row, token = tokens.issue_single_use(ticket, tokens.VERIFY, ticket.requester.email)
+    return link(tokens.VERIFY, token, language)
+
+
 def build_mail(template: str, *, token_pk: int | None = None, email: str = "") -> EmailMessage | None:
     """The mail for one send, or None when there is nothing to send (link used, no tickets)."""
     headers = {"Message-ID": f"<{new_message_id()}>", "Auto-Submitted": "auto-generated"}
@@ -64,7 +74,8 @@ def build_mail(template: str, *, token_pk: int | None = None, email: str = "") -
         context: dict[str, Any] = {
             "requester": found[0].requester,
             "items": [
-                {"ticket": t, "status_url": link(tokens.STATUS, tokens.status_token(t), language)} for t in found
+                {"ticket": t, "status_url": link(tokens.STATUS, tokens.status_token(t), language),
+                 "confirm_url": _fresh_confirm_link(t, language)} for t in found
             ],
             "desk_email": settings.DESK_EMAIL,
         }
