@@ -253,8 +253,8 @@ def response_times(f: MetricsFilter, base: QuerySet[Ticket] | None = None) -> di
         _fill_percentiles(wrapped, qs, None)
 
     # 2. The same per request type: one query (+ window queries on SQLite).
-    type_rows = {
-        row["request_type"]: row
+    type_rows: dict[Any, dict[str, Any]] = {
+        row["request_type"]: dict(row)
         for row in qs.values("request_type").annotate(**_count_aggregates(f.now), **_duration_aggregates(is_pg))
     }
     if not is_pg:
@@ -297,7 +297,7 @@ def response_times(f: MetricsFilter, base: QuerySet[Ticket] | None = None) -> di
 
     # 5. Per-administrator load: open now (any receipt date) and this period's work: one query.
     in_period = Q(received_at__gte=f.start, received_at__lt=f.end)
-    load_rows = list(
+    load_rows: list[dict[str, Any]] = [dict(row) for row in (
         scoped_tickets(f, base)
         .filter(Q(state__in=OPEN_STATES) | in_period)
         .values("assignee")
@@ -311,13 +311,13 @@ def response_times(f: MetricsFilter, base: QuerySet[Ticket] | None = None) -> di
             fr_mean=Avg(fr, filter=in_period),
         )
         .order_by()
-    )
+    )]
     staff = {
         u.pk: u
         for u in User.objects.filter(Q(pk__in=[r["assignee"] for r in load_rows if r["assignee"]])
                                      | Q(groups__name=ADMINISTRATOR_GROUP, is_active=True)).distinct()
     }
-    by_user = {r["assignee"]: r for r in load_rows}
+    by_user: dict[Any, dict[str, Any]] = {r["assignee"]: r for r in load_rows}
     load = []
     for pk in sorted(staff, key=lambda k: str(staff[k]).lower()):
         if f.unassigned or (f.assignee is not None and f.assignee.pk != pk):

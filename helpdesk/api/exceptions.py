@@ -60,6 +60,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         response.data = error_body("invalid", _("Some fields are not valid."), fields)
     else:
-        code = exc.get_codes()
-        response.data = error_body(code if isinstance(code, str) else "error", str(exc.detail))
+        codes = exc.get_codes()
+        response.data = error_body(codes if isinstance(codes, str) else "error", str(exc.detail))
     return response

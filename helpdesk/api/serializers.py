@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,7 +24,8 @@ class ErrorDetailSerializer(serializers.Serializer):
                                            "transition_not_allowed, permission_denied, not_authenticated, "
                                            "authentication_failed, not_found, method_not_allowed, throttled…")
     message = serializers.CharField(help_text="Human-readable, safe to show.")
-    fields = serializers.DictField(child=serializers.JSONField(), help_text="Field name → problem(s); may be empty.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named "fields", as the error body has
+        child=serializers.JSONField(), help_text="Field name → problem(s); may be empty.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -92,6 +92,10 @@ class TicketListSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketListSerializer):
     messages = MessageSerializer(many=True, read_only=True)
+    # Blank until set: plain strings in the schema (an enum would not admit "").
+    suggested_request_type = serializers.CharField(read_only=True, help_text="A RequestType value, or empty.")
+    verification_method = serializers.CharField(read_only=True, help_text="A VerificationMethod value, or empty.")
+    rejection_reason = serializers.CharField(read_only=True, help_text="A RejectionReason value, or empty.")
     transitions = serializers.SerializerMethodField(help_text="Transitions you can run from the current state.")
 
     class Meta(TicketListSerializer.Meta):
@@ -105,7 +109,8 @@ class TicketDetailSerializer(TicketListSerializer):
         user = getattr(request, "user", None)
         if user is None or not can_act_on_ticket(user, obj):
             return []
-        return sorted(t.name for t in obj.get_available_state_transitions())
+        available = getattr(obj, "get_available_state_transitions", None)  # added by django-fsm at runtime
+        return sorted(t.name for t in available()) if available else []
 
 
 class TicketCreateSerializer(serializers.Serializer):
@@ -170,7 +175,7 @@ class RequesterSerializer(serializers.ModelSerializer):
 
 class RequestTypeSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     help = serializers.CharField()
     email_proof_suffices = serializers.BooleanField()
 
@@ -193,8 +198,10 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
 
 class QuarantineSerializer(serializers.ModelSerializer):
-    ticket = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    ticket = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        slug_field="reference", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Quarantine
@@ -257,7 +264,7 @@ class BacklogSerializer(serializers.Serializer):
 
 class TypeFiguresSerializer(serializers.Serializer):
     request_type = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     received = serializers.IntegerField()
     responded = serializers.IntegerField()
     open = serializers.IntegerField()

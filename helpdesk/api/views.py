@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,11 +64,11 @@ REFERENCE = OpenApiParameter("reference", OpenApiTypes.STR, OpenApiParameter.PAT
                              description="Ticket reference, e.g. PRIV-2026-0001.", pattern=r"^[A-Za-z0-9-]{1,32}$")
 
 
-class DeskAPIMixin:
+class DeskAPIMixin(APIView):
     """Token first, so an anonymous call gets 401 with ``WWW-Authenticate``; our error shape."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [IsDeskStaff]
+    authentication_classes: Sequence[type[BaseAuthentication]] = [TokenAuthentication, SessionAuthentication]
+    permission_classes: Sequence[Any] = [IsDeskStaff]
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
@@ -95,7 +96,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             return selectors.api_ticket_detail_queryset()
         return Ticket.objects.select_related("requester", "assignee")
 
-    def filter_queryset(self, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer]:
@@ -219,7 +220,8 @@ class RequestTypeView(DeskAPIMixin, APIView):
     list=extend_schema(summary="SLA policies", responses={200: SlaPolicySerializer(many=True), **READ_ERRORS}),
     retrieve=extend_schema(summary="One SLA policy", responses={200: SlaPolicySerializer, **READ_ERRORS}),
     create=extend_schema(summary="Add an SLA policy (managers)", responses={201: SlaPolicySerializer, **READ_ERRORS}),
-    update=extend_schema(summary="Change an SLA policy (managers)", responses={200: SlaPolicySerializer, **READ_ERRORS}),
+    update=extend_schema(summary="Change an SLA policy (managers)",
+                         responses={200: SlaPolicySerializer, **READ_ERRORS}),
     partial_update=extend_schema(summary="Change an SLA policy (managers)",
                                  responses={200: SlaPolicySerializer, **READ_ERRORS}),
 )
@@ -277,7 +279,7 @@ class ResponseTimesView(DeskAPIMixin, APIView):
 EXPORT_PARAMS = [
     OpenApiParameter("file_format", OpenApiTypes.STR, enum=["csv", "xlsx"], description="Default csv."),
 ]
-EXPORT_RESPONSES = {
+EXPORT_RESPONSES: dict[Any, Any] = {
     (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV (UTF-8 with BOM, for Excel)."),
     (200, exports.XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="Excel workbook."),
     **READ_ERRORS,

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import tablib
-from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models import BooleanField as BooleanOutput
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpResponse
 from rest_framework.exceptions import PermissionDenied, ValidationError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -50,7 +51,7 @@ def _chart_data(figures: dict[str, Any]) -> dict[str, Any]:
     present = sorted({t for w in figures["weekly"] for t in w["by_request_type"]})
     edges = figures["distribution"]["edges_days"]
     buckets = [_("under %(n)s days") % {"n": edges[0]}]
-    buckets += [_("%(a)s–%(b)s days") % {"a": a, "b": b} for a, b in zip(edges, edges[1:], strict=False)]
+    buckets += [_("%(a)s–%(b)s days") % {"a": a, "b": b} for a, b in itertools.pairwise(edges)]
     buckets.append(_("%(n)s days or more") % {"n": edges[-1]})
     load = [row for row in figures["by_assignee"] if row["username"]]
     return {
@@ -111,7 +112,7 @@ def index(request: HttpRequest) -> HttpResponse:
     backlog_edges = figures["backlog"]["edges_days"]
     backlog_labels = [_("up to %(n)s days") % {"n": backlog_edges[0]}]
     backlog_labels += [_("%(a)s–%(b)s days") % {"a": a, "b": b}
-                       for a, b in zip(backlog_edges, backlog_edges[1:], strict=False)]
+                       for a, b in itertools.pairwise(backlog_edges)]
     backlog_labels.append(_("over %(n)s days") % {"n": backlog_edges[-1]})
     context = {
         "nav": "dashboard",

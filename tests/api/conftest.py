@@ -84,8 +84,8 @@ def dataset(make_ticket: Callable[..., Ticket], admin_user: User, other_admin: U
     }
     tickets: dict[str, Ticket] = {}
     for i, (name, fields) in enumerate(spec.items()):
-        ticket = make_ticket(email=f"person{i}@example.com", subject=f"{name} 요청", request_type=fields["request_type"],
-                             channel=fields["channel"])
+        ticket = make_ticket(email=f"person{i}@example.com", subject=f"{name} 요청",
+                             request_type=fields["request_type"], channel=fields["channel"])
         closed = fields["responded_at"] if fields["state"] in (S.RESPONDED, S.REJECTED) else None
         if fields["state"] == S.WITHDRAWN:
             closed = fields["received_at"]
