@@ -101,6 +101,7 @@ def queue(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         "filters": filters,
         "page": page,
         "is_manager": is_manager(user),
+        "nav": "queues",
     })
 
 
@@ -157,6 +158,7 @@ def _ticket_page(
     manager = is_manager(user)
     extend = _extend_deadline()
     context = {
+        "nav": "queues",
         "ticket": ticket,
         "detail": detail,
         "may_act": may_act,
@@ -384,7 +386,7 @@ def quarantine_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "desk/quarantine_list.html", {
         "page": page, "status": status, "statuses": QuarantineStatus.choices,
-        "counts": selectors.queue_counts(_user(request)), "queues": None,
+        "nav": "quarantine",
     })
 
 
@@ -401,6 +403,7 @@ def _quarantine_page(request: HttpRequest, item: Quarantine, *, status: int = 20
         "attach_form": bound.get("attach") or desk_forms.QuarantineAttachForm(),
         "discard_form": bound.get("discard") or desk_forms.QuarantineDiscardForm(),
         "error": error,
+        "nav": "quarantine",
     }, status=status)
 
 

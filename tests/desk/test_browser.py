@@ -94,6 +94,11 @@ def desk_data(transactional_db: Any, make_admin: Any, manager: Any) -> dict[str,
         body_ko="{name}님, 안녕하세요.\n요청하신 {reference} 건의 개인정보 열람 결과를 보내드립니다.",
         body_en="Dear {name},\nHere is the personal information we hold about you ({reference}).",
     )
+    services.quarantine_message(
+        raw_message=b"From: =?utf-8?q?bad?= <noreply@spam.example>\r\nSubject: WIN a prize <script>x</script>\r\n"
+                    b"Content-Type: multipart/mixed\r\n\r\n\xff\xfe broken body",
+        dedupe_key="sha256:browser-test", reason="unparseable", detail="multipart without a boundary",
+        sender="noreply@spam.example", subject="WIN a prize <script>x</script>")
     return {"ticket": Ticket.objects.get(pk=ticket.pk), "admin": admin, "manager": manager}
 
 
@@ -173,6 +178,9 @@ def test_administrator_works_a_ticket_and_a_manager_gets_a_conflict(
     admin.click("nav.mainnav >> text=Quarantined mail")
     admin.wait_for_url("**/quarantine/")
     shot(admin, "quarantine", full_page=False)
+    admin.click("table.tickets a")
+    assert "<script>x</script>" in admin.locator("pre.raw").inner_text()  # shown as text, not run
+    shot(admin, "quarantine-detail", full_page=False)
 
 
 def test_copy_screenshots_to_docs() -> None:
