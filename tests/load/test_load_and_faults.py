@@ -117,7 +117,12 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # shutdown() before close(): a bare close() does not wake the other pump thread
+            # blocked in recv(), and the TCP connection would stay open (PostgreSQL would keep the
+            # dead client's transaction and row locks).
             for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
             with self._lock:
