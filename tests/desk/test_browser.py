@@ -139,6 +139,11 @@ def test_administrator_works_a_ticket_and_a_manager_gets_a_conflict(
     shot(manager, "conflict")
     assert not Message.objects.filter(body_text__startswith="Manager's draft").exists()
 
+    # Managers get the Dashboard link in the desk's navigation (administrators do not).
+    assert admin.locator("nav.mainnav >> text=Dashboard").count() == 0
+    manager.click("nav.mainnav >> text=Dashboard")
+    manager.wait_for_url("**/desk/dashboard/")
+
     admin.click("details.action-process > summary")
     admin.fill("textarea[name=process-note]", "Exported the member record and access log")
     admin.click("details.action-process button[type=submit]")
