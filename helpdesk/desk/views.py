@@ -159,6 +159,8 @@ def _ticket_page(
     extend = _extend_deadline()
     context = {
         "nav": "queues",
+        # After a POST re-render (409/400) the address bar shows the action URL; switches go here.
+        "page_url": reverse("desk:ticket", kwargs={"reference": ticket.reference}),
         "ticket": ticket,
         "detail": detail,
         "may_act": may_act,
@@ -404,6 +406,7 @@ def _quarantine_page(request: HttpRequest, item: Quarantine, *, status: int = 20
         "discard_form": bound.get("discard") or desk_forms.QuarantineDiscardForm(),
         "error": error,
         "nav": "quarantine",
+        "page_url": reverse("desk:quarantine_detail", kwargs={"pk": item.pk}),
     }, status=status)
 
 

@@ -236,6 +236,8 @@ def test_conflict_gives_a_clear_message_and_keeps_the_text(make_ticket: Any, adm
     assert "my carefully typed answer" in body
     ticket.refresh_from_db()
     assert f'value="{ticket.version}"' in body  # resubmitting after review is possible
+    # The language switch and away button return to the ticket page, not to the POST-only URL.
+    assert f'name="next" value="{ticket_url(ticket)}"' in body
     assert not Message.objects.filter(body_text="my carefully typed answer").exists()
 
 
