@@ -108,6 +108,14 @@ def _redis_up(url: str) -> bool:
         return False
 
 
+def _reset_connections(app: Any) -> None:
+    """Forget pooled broker connections so the next send uses the broker just configured."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db: Any, settings: Any, tmp_path: Path,
                           request: pytest.FixtureRequest) -> Iterator[Any]:
@@ -131,7 +139,7 @@ def celery_worker_process(transactional_db: Any, settings: Any, tmp_path: Path,
     database_url = f"postgres://{db['USER'] or 'postgres'}@{host}:{port}/{db['NAME']}"
     saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager", "result_backend")}
     app.conf.update(broker_url=broker, task_always_eager=False, result_backend=None)
-    app.pool.force_close_all()
+    _reset_connections(app)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     workers: list[WorkerProcess] = []
 
@@ -177,4 +185,4 @@ def celery_worker_process(transactional_db: Any, settings: Any, tmp_path: Path,
                 except subprocess.TimeoutExpired:
                     worker.kill()
         app.conf.update(**saved)
-        app.pool.force_close_all()
+        _reset_connections(app)
