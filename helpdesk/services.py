@@ -23,7 +23,6 @@ from helpdesk import audit
 from helpdesk.models import (
     Attachment,
     Channel,
-    DeliveryStatus,
     Direction,
     Message,
     MessageKind,
@@ -182,11 +181,12 @@ def create_ticket(
         data={"channel": channel, "request_type": chosen_type, "due_at": ticket.due_at.isoformat()},
     )
     _store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message)
-    auto_assign(ticket=ticket)
     if acknowledge:
         from notifications import services as notify
 
         notify.queue_acknowledgement(ticket=ticket)
+    # Last, so the administrators' rows stay locked (for fair dealing) only until the commit.
+    auto_assign(ticket=ticket)
     return ticket
 
 
@@ -682,6 +682,10 @@ def _lock_for_staff(ticket: Ticket, actor: User, expected_version: int | None) -
 
 
 def _bump(ticket: Ticket) -> None:
-    ticket.version = F("version") + 1  # type: ignore[assignment]
+    """Save the ticket with its optimistic-lock version advanced.
+
+    Every caller holds the ticket's row lock (or has just created it), so the in-memory version
+    is current and a plain increment is exact; no re-read needed.
+    """
+    ticket.version += 1
     ticket.save()
-    ticket.refresh_from_db(fields=["version"])

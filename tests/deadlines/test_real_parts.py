@@ -28,7 +28,7 @@ from workflows.models import SlaPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _require_postgres() -> None:

@@ -125,3 +125,17 @@ def services_ack_limit() -> int:
     from notifications.services import ACK_LIMIT_PER_HOUR
 
     return ACK_LIMIT_PER_HOUR
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reference_data_survives_a_flush() -> None:
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from helpdesk.models import RetentionPolicy
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert set(Group.objects.values_list("name", flat=True)) >= {"manager", "privacy_administrator"}
+    assert Group.objects.get(name="manager").permissions.filter(codename="change_slapolicy").exists()
+    assert SlaPolicy.objects.filter(request_type="access", jurisdiction="kr", period=10).exists()
+    assert RetentionPolicy.objects.filter(category="complaint_dispute", months=36).exists()

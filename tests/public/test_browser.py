@@ -21,7 +21,7 @@ from helpdesk.models import AuditEvent, Direction, Ticket
 from tests.support.realservices import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.services,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
