@@ -30,8 +30,10 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
 
 
 def _make_staff(username: str, group: str, **extra: Any) -> User:
-    user = User.objects.create_user(username=username, password="x-Very-long-password-1", email=f"{username}@example.com",
-                                    display_name=username.replace(".", " ").title(), **extra)
+    user = User.objects.create_user(
+        username=username, password="x-Very-long-password-1", email=f"{username}@example.com",
+        display_name=username.replace(".", " ").title(), **extra,
+    )
     user.groups.add(Group.objects.get(name=group))
     return user
 
