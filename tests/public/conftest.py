@@ -1,10 +1,8 @@
-"""Fixtures for the requester pages: an isolated rate-limit cache, Korean catalog, form helpers."""
+"""Fixtures for the requester pages: an isolated rate-limit cache, the Korean catalog, form helpers."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,32 +13,24 @@ from django.core import mail
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_PO = ROOT / "docs" / "i18n" / "public.po"
+LOCALE_DIR = ROOT / "locale"
 LINK_RE = re.compile(r"https?://[^\s]+/(confirm|guardian|request)/([^\s/]+)/")
 
 
 @pytest.fixture(scope="session")
-def public_locale_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """Our Korean msgids compiled on the fly, so the pages are Korean before the lead merges them
-    into locale/ (after the merge both catalogs agree)."""
-    msgfmt = shutil.which("msgfmt")
-    if msgfmt is None or not PUBLIC_PO.exists():
-        return None
-    target = tmp_path_factory.mktemp("locale")
-    out = target / "ko" / "LC_MESSAGES"
-    out.mkdir(parents=True)
-    subprocess.run([msgfmt, "-o", str(out / "django.mo"), str(PUBLIC_PO)], check=True)
-    return target
+def public_locale_dir() -> Path:
+    """The project's Korean catalog (settings.LOCALE_PATHS); its compiled .mo is committed."""
+    if not (LOCALE_DIR / "ko" / "LC_MESSAGES" / "django.mo").exists():
+        pytest.fail("locale/ko/LC_MESSAGES/django.mo is missing: run `make messages` and commit it")
+    return LOCALE_DIR
 
 
 @pytest.fixture(autouse=True)
-def _public_settings(settings: Any, public_locale_dir: Path | None) -> None:
+def _public_settings(settings: Any) -> None:
     # A fresh in-memory cache per test: rate-limit counters never leak between tests.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": f"public-{uuid.uuid4().hex}"}}
     settings.DESK_BASE_URL = "http://testserver"
-    if public_locale_dir is not None:
-        settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, public_locale_dir]
 
 
 def form_data(**overrides: Any) -> dict[str, Any]:
