@@ -49,13 +49,15 @@ def record_event(
     data: dict[str, Any] | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
+    if ticket is not None:
+        # Callers hold the ticket's row lock (or just created it): its chain cannot fork.
+        return _append(ticket, actor, action, from_state, to_state, data or {}, actor_name)
     for _attempt in range(5):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # desk-wide chain: a racing writer takes the same seq → retry
                 return _append(ticket, actor, action, from_state, to_state, data or {}, actor_name)
         except IntegrityError:
-            if ticket is not None:
-                raise  # the ticket lock should make this impossible: surface it
+            continue
     raise RuntimeError("could not append to the audit chain")
 
 

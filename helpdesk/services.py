@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
@@ -123,10 +123,17 @@ def get_or_create_requester(
 def next_reference(received_at: datetime) -> str:
     """``PRIV-2026-0001``: per-year counter on a locked row, unique under concurrency."""
     year = local_date(received_at).year
-    TicketCounter.objects.bulk_create([TicketCounter(year=year, last_number=0)], ignore_conflicts=True)
-    TicketCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
-    number = TicketCounter.objects.filter(year=year).values_list("last_number", flat=True).get()
-    return f"PRIV-{year}-{number:04d}"
+    table = connection.ops.quote_name(TicketCounter._meta.db_table)
+    # One statement in the common case; the UPDATE's row lock serialises concurrent creators.
+    sql = f"UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [year])
+        row = cursor.fetchone()
+        if row is None:  # first ticket of the year
+            TicketCounter.objects.bulk_create([TicketCounter(year=year, last_number=0)], ignore_conflicts=True)
+            cursor.execute(sql, [year])
+            row = cursor.fetchone()
+    return f"PRIV-{year}-{row[0]:04d}"
 
 
 # --- Tickets -----------------------------------------------------------------------------------

@@ -36,10 +36,12 @@ def subject_with_reference(ticket: Ticket, text: str) -> str:
 
 def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
     """In-Reply-To (the requester's latest message) and References (the whole conversation)."""
-    ids = [m for m in ticket.messages.exclude(message_id="").order_by("sent_at", "id").values_list(
-        "message_id", flat=True)]
-    inbound = ticket.messages.filter(direction="inbound").exclude(message_id="").order_by("-sent_at", "-id")
-    latest = inbound.values_list("message_id", flat=True).first() or (ids[-1] if ids else "")
+    rows = list(
+        ticket.messages.exclude(message_id="").order_by("sent_at", "id").values_list("message_id", "direction")
+    )
+    ids = [message_id for message_id, _ in rows]
+    inbound = [message_id for message_id, direction in rows if direction == "inbound"]
+    latest = inbound[-1] if inbound else (ids[-1] if ids else "")
     return latest, ids[-20:]
 
 
