@@ -18,7 +18,16 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import AuditEvent, Message, Quarantine, QuarantineStatus, Requester, Ticket, User
+from helpdesk.models import (
+    AuditEvent,
+    Message,
+    MessageKind,
+    Quarantine,
+    QuarantineStatus,
+    Requester,
+    Ticket,
+    User,
+)
 from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager
 from workflows.calendar import local_date
 from workflows.states import OPEN_STATES, TicketState
@@ -136,6 +145,8 @@ def search_filter(text: str) -> Q:
     else:
         by_ticket |= Q(subject__icontains=text)
         messages = Message.objects.filter(Q(body_text__icontains=text) | Q(subject__icontains=text))
+    # The desk's own automatic mail (acknowledgements, notices) repeats request-type words: skip it.
+    messages = messages.exclude(kind__in=[MessageKind.ACKNOWLEDGEMENT, MessageKind.NOTICE])
     return by_ticket | Q(pk__in=messages.values("ticket_id"))
 
 

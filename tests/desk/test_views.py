@@ -54,7 +54,7 @@ def test_login_is_throttled_by_username_and_ip(client: Any, admin_user: Any, set
     locked = client.post(url, {"username": "moonwon.park", "password": "x-Very-long-password-1"})
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
-    assert "Too many failed sign-in attempts" in locked.content.decode()
+    assert korean("Too many failed sign-in attempts") in locked.content.decode()  # the desk's default language
     # Another account from the same address is not locked (username + IP together).
     from helpdesk.models import User
 
@@ -232,7 +232,8 @@ def test_conflict_gives_a_clear_message_and_keeps_the_text(make_ticket: Any, adm
                                     {"body_text": "my carefully typed answer", "version": seen})
     assert r.status_code == 409
     body = r.content.decode()
-    assert "Someone else changed this ticket" in body
+    assert korean("Someone else changed this ticket while you were working on it. Their change is shown below; "
+                  "what you typed is kept — check it and submit again.") in body
     assert "my carefully typed answer" in body
     ticket.refresh_from_db()
     assert f'value="{ticket.version}"' in body  # resubmitting after review is possible
@@ -329,3 +330,13 @@ def test_deadline_extension_form(make_ticket: Any, admin_user: Any, client_for: 
     assert r.status_code == 302
     ticket.refresh_from_db()
     assert ticket.due_at > before and ticket.extension_count == 1
+
+
+def korean(text: str) -> str:
+    """The Korean the desk shows for an English msgid (the desk's default language is Korean)."""
+    from django.utils import translation
+
+    with translation.override("ko"):
+        translated = translation.gettext(text)
+    assert translated != text, f"no Korean translation for {text!r}"
+    return translated
