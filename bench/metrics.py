@@ -14,7 +14,6 @@ Usage: python bench/metrics.py [--tickets 1000000] [--requests 30] [--keep] [--r
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -25,36 +24,23 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pgdb  # noqa: E402
+
 DB_NAME = "pd_bench_metrics"
-SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+SERVER = pgdb.SERVER
 
 
 def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    pgdb.recreate_database(DB_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    pgdb.drop_database(DB_NAME)
 
 
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB_NAME}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DESK_LOCMEM_CACHE", "true")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    pgdb.setup_django(DB_NAME)
 
 
 def load(n_tickets: int) -> dict[str, Any]:

@@ -27,23 +27,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pgdb  # noqa: E402
+
 DB_NAME = "pd_bench_sla"
-SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+SERVER = pgdb.SERVER
 
 
 def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    pgdb.recreate_database(DB_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    pgdb.drop_database(DB_NAME)
 
 
 def main() -> None:
