@@ -110,10 +110,13 @@ def _redis_up(url: str) -> bool:
 
 def _reset_connections(app: Any) -> None:
     """Forget pooled broker connections so the next send uses the broker just configured."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()  # kombu's global producer pools still point at the closed connection pool
 
 
 @pytest.fixture
