@@ -32,7 +32,10 @@ def test_manager_sees_figures_and_charts(dataset: DataSet, client: Client, time_
     page = response.content.decode()
     assert 'data-figure="received">7<' in page
     assert "60.0%" in page  # compliance 3 / 5
-    assert "chart.umd.min.js" in page and "cdn" not in page.lower()
+    assert "chart.umd.min.js" in page
+    # Every script and stylesheet is served by the desk itself (no CDN; a random CSRF token may
+    # contain any letters, so look at the URLs, not at the whole page).
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', page)
     charts = chart_data(response)
     assert charts["weekly"]["labels"] == ["2026-03-02", "2026-03-09"]
     assert sum(sum(d["data"]) for d in charts["weekly"]["datasets"]) == 7
