@@ -22,10 +22,13 @@ from django_fsm import TransitionNotAllowed, can_proceed
 from helpdesk import audit
 from helpdesk.models import (
     Attachment,
+    AuditEvent,
     Channel,
     Direction,
     Message,
     MessageKind,
+    Quarantine,
+    QuarantineStatus,
     Requester,
     Ticket,
     TicketCounter,
@@ -538,7 +541,6 @@ def quarantine_message(
     """
     from django.db import IntegrityError
 
-    from helpdesk.models import Quarantine
 
     existing = Quarantine.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
@@ -573,7 +575,6 @@ def record_ticket_access(*, ticket: Ticket, actor: User, action: str, data: dict
 def record_ticket_view(*, ticket: Ticket, actor: User) -> bool:
     """Log that staff opened a ticket, at most once per user and ticket per 10 minutes."""
     since = timezone.now() - timedelta(minutes=VIEW_LOG_MINUTES)
-    from helpdesk.models import AuditEvent
 
     if AuditEvent.objects.filter(ticket=ticket, action="ticket.viewed", actor_id=actor.pk, at__gte=since).exists():
         return False
@@ -582,7 +583,6 @@ def record_ticket_view(*, ticket: Ticket, actor: User) -> bool:
 
 
 def _review_quarantine(quarantine_pk: int, actor: User) -> Any:
-    from helpdesk.models import Quarantine, QuarantineStatus
 
     if not is_desk_staff(actor):
         raise PermissionDeniedError("Only desk staff can review quarantined mail.")
@@ -627,7 +627,6 @@ def _quarantine_inbound(item: Any, *, sender_email: str = "", sender_name: str =
 def convert_quarantine_to_ticket(*, quarantine_pk: int, actor: User, request_type: str,
                                  sender_email: str = "", sender_name: str = "") -> Ticket:
     """A person decided the quarantined mail is a real request: open a ticket with it."""
-    from helpdesk.models import QuarantineStatus
 
     item = _review_quarantine(quarantine_pk, actor)
     if request_type not in RequestType.values:
@@ -645,7 +644,6 @@ def convert_quarantine_to_ticket(*, quarantine_pk: int, actor: User, request_typ
 @transaction.atomic
 def attach_quarantine_to_ticket(*, quarantine_pk: int, actor: User, ticket: Ticket) -> Message:
     """File the quarantined mail on an existing ticket, as if the requester had written again."""
-    from helpdesk.models import QuarantineStatus
 
     item = _review_quarantine(quarantine_pk, actor)
     if not can_act_on_ticket(actor, ticket):
@@ -662,7 +660,6 @@ def attach_quarantine_to_ticket(*, quarantine_pk: int, actor: User, ticket: Tick
 @transaction.atomic
 def discard_quarantine(*, quarantine_pk: int, actor: User, reason: str = "") -> None:
     """Not a request (spam, garbage): marked discarded, raw bytes kept for the retention period."""
-    from helpdesk.models import QuarantineStatus
 
     item = _review_quarantine(quarantine_pk, actor)
     item.status, item.resolved_by, item.resolved_at = QuarantineStatus.DISCARDED, actor, timezone.now()

@@ -370,8 +370,8 @@ from celery.schedules import crontab  # noqa: E402
 from csp.constants import NONE, SELF  # noqa: E402
 
 CONTENT_SECURITY_POLICY = {
-    # drf-spectacular's Swagger UI / Redoc pages (API docs, no personal data) load their UI from a
-    # CDN with an inline bootstrap script; they are the only pages without the policy.
+    # drf-spectacular's Swagger UI / Redoc pages (API docs, no personal data) serve their assets
+    # locally (sidecar) but start them with an inline script; they are the only pages without the policy.
     "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/", "/api/v1/redoc/"],
     "DIRECTIVES": {
         "default-src": [SELF],
