@@ -80,7 +80,8 @@ service stats {
   }
 }
 CONF
-"$DOVECOT" -c "$DIR/dovecot.conf"
+# The daemon must not keep our stdout/stderr open: a caller reading them to EOF would hang.
+"$DOVECOT" -c "$DIR/dovecot.conf" </dev/null >>"$DIR/dovecot.log" 2>&1
 for _ in $(seq 50); do
   if answers; then
     echo "dovecot: answering on 127.0.0.1:$PORT (config $DIR/dovecot.conf)"
