@@ -72,6 +72,29 @@ def _append(
 ) -> AuditEvent:
     chain = AuditEvent.objects.filter(ticket=ticket) if ticket else AuditEvent.objects.filter(ticket__isnull=True)
     last = chain.order_by("-seq").values("seq", "hash").first()
+    event = build_event(
+        ticket=ticket, actor=actor, action=action, from_state=from_state, to_state=to_state, data=data,
+        actor_name=actor_name, after=(last["seq"], last["hash"]) if last else None,
+    )
+    event.save()
+    return event
+
+
+def build_event(
+    *,
+    ticket: Ticket | None,
+    actor: User | None,
+    action: str,
+    after: tuple[int, str] | None,
+    from_state: str = "",
+    to_state: str = "",
+    data: dict[str, Any] | None = None,
+    actor_name: str | None = None,
+) -> AuditEvent:
+    """The next event of a chain whose last event is ``after`` (seq, hash), or the first; unsaved.
+
+    For writers that insert many events at once (mail intake); they hold the tickets' row locks.
+    """
     event = AuditEvent(
         ticket=ticket,
         ticket_reference=ticket.reference if ticket else "",
@@ -80,11 +103,10 @@ def _append(
         action=action,
         from_state=from_state,
         to_state=to_state,
-        data=json.loads(json.dumps(data, default=str)),
+        data=json.loads(json.dumps(data or {}, default=str)),
         at=timezone.now(),
-        seq=(last["seq"] + 1) if last else 1,
-        prev_hash=last["hash"] if last else "",
+        seq=(after[0] + 1) if after else 1,
+        prev_hash=after[1] if after else "",
     )
     event.hash = event_hash(event)
-    event.save()
     return event

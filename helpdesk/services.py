@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
@@ -112,31 +112,43 @@ def get_or_create_requester(
                   "language": language or "ko"},
     )
     if not created:
-        changed = []
-        for attr, value in (("name", name), ("phone", phone), ("organization", organization)):
-            if value and not getattr(requester, attr):
-                setattr(requester, attr, value[:200])
-                changed.append(attr)
+        changed = fill_in_requester(requester, name=name, phone=phone, organization=organization)
         if changed:
             requester.save(update_fields=changed)
     return requester
 
 
+def fill_in_requester(requester: Requester, *, name: str = "", phone: str = "", organization: str = "") -> list[str]:
+    """Details the requester gives now but did not give before; returns the changed fields."""
+    changed = []
+    for attr, value in (("name", name), ("phone", phone), ("organization", organization)):
+        if value and not getattr(requester, attr):
+            setattr(requester, attr, value[:200])
+            changed.append(attr)
+    return changed
+
+
 # --- References --------------------------------------------------------------------------------
 def next_reference(received_at: datetime) -> str:
     """``PRIV-2026-0001``: per-year counter on a locked row, unique under concurrency."""
+    return reserve_references(received_at, 1)[0]
+
+
+def reserve_references(received_at: datetime, count: int) -> list[str]:
+    """``count`` consecutive references for the year of ``received_at``, in one statement."""
     year = local_date(received_at).year
     table = connection.ops.quote_name(TicketCounter._meta.db_table)
     # One statement in the common case; the UPDATE's row lock serialises concurrent creators.
-    sql = f"UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"  # noqa: S608
+    sql = f"UPDATE {table} SET last_number = last_number + %s WHERE year = %s RETURNING last_number"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [year])
+        cursor.execute(sql, [count, year])
         row = cursor.fetchone()
         if row is None:  # first ticket of the year
             TicketCounter.objects.bulk_create([TicketCounter(year=year, last_number=0)], ignore_conflicts=True)
-            cursor.execute(sql, [year])
+            cursor.execute(sql, [count, year])
             row = cursor.fetchone()
-    return f"PRIV-{year}-{row[0]:04d}"
+    last = row[0]
+    return [f"PRIV-{year}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
 # --- Tickets -----------------------------------------------------------------------------------
@@ -155,12 +167,11 @@ def create_ticket(
     actor: User | None = None,
     acknowledge: bool = True,
 ) -> Ticket:
-    """Open a ticket with its first message, assign it, start its clock, acknowledge it."""
-    received_at = message.sent_at if channel == Channel.EMAIL and message.sent_at else timezone.now()
-    # Mail can carry any Date header; never let it put the deadline in the past or far future.
-    now = timezone.now()
-    if received_at > now or received_at < now - timedelta(days=7):
-        received_at = now
+    """Open a ticket with its first message, assign it, start its clock, acknowledge it.
+
+    ``helpdesk.intake.batch`` does the same for many mails at once, with the same helpers.
+    """
+    received_at = ticket_received_at(message, channel)
     requester = get_or_create_requester(
         email=message.sender_email,
         name=requester_name or message.sender_name,
@@ -200,9 +211,31 @@ def create_ticket(
     return ticket
 
 
+def ticket_received_at(message: InboundMessage, channel: str) -> datetime:
+    """When the clock starts: the mail's Date if plausible, else now."""
+    received_at = message.sent_at if channel == Channel.EMAIL and message.sent_at else timezone.now()
+    # Mail can carry any Date header; never let it put the deadline in the past or far future.
+    now = timezone.now()
+    if received_at > now or received_at < now - timedelta(days=7):
+        received_at = now
+    return received_at
+
+
 def _store_message(
     *, ticket: Ticket, direction: str, kind: str, message: InboundMessage, author: User | None = None
 ) -> Message:
+    stored, attachments = build_message(ticket=ticket, direction=direction, kind=kind, message=message,
+                                        author=author)
+    stored.save()
+    for attachment in attachments:
+        attachment.save()
+    return stored
+
+
+def build_message(
+    *, ticket: Ticket, direction: str, kind: str, message: InboundMessage, author: User | None = None
+) -> tuple[Message, list[Attachment]]:
+    """The Message row and its Attachment rows, unsaved; their files are already in storage."""
     stored = Message(
         ticket=ticket,
         direction=direction,
@@ -222,7 +255,7 @@ def _store_message(
     )
     if message.raw_message is not None:
         stored.raw_message.save("raw.eml", ContentFile(message.raw_message), save=False)
-    stored.save()
+    attachments = []
     for item in message.attachments:
         attachment = Attachment(
             message=stored,
@@ -234,8 +267,8 @@ def _store_message(
             is_inline=item.is_inline,
         )
         attachment.file.save("upload", ContentFile(item.data), save=False)
-        attachment.save()
-    return stored
+        attachments.append(attachment)
+    return stored, attachments
 
 
 @transaction.atomic
@@ -442,17 +475,30 @@ def pick_assignee() -> User | None:
 
     Candidate rows are locked, so two tickets created at once are dealt out fairly.
     """
+    return deal_assignees(1)[0]
+
+
+def deal_assignees(count: int) -> list[User | None]:
+    """Assignees for ``count`` new tickets, as ``count`` calls of :func:`pick_assignee` would deal them."""
     candidates = list(
         assignable_administrators().select_for_update().order_by("pk").values_list("pk", flat=True)
     )
     if not candidates:
-        return None
-    return (
+        return [None] * count
+    users = list(
         User.objects.filter(pk__in=candidates)
         .annotate(open_count=Count("assigned_tickets", filter=Q(assigned_tickets__state__in=OPEN_STATES)))
-        .order_by("open_count", F("last_assigned_at").asc(nulls_first=True), "pk")
-        .first()
     )
+    now = timezone.now()
+    dealt: list[User | None] = []
+    for n in range(count):
+        # Fewest open tickets, then never assigned, then assigned longest ago, then the oldest account.
+        user = min(users, key=lambda u: (u.open_count, u.last_assigned_at is not None, u.last_assigned_at or now,
+                                         u.pk))
+        dealt.append(user)
+        user.open_count += 1
+        user.last_assigned_at = now + timedelta(microseconds=n)
+    return dealt
 
 
 def auto_assign(*, ticket: Ticket) -> User | None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
@@ -33,9 +34,25 @@ def queue_outbound_message(
     *, ticket: Ticket, body_text: str, kind: str, author: User | None = None, subject: str | None = None
 ) -> Message:
     """Record an outbound message and mail it after the transaction commits."""
-    in_reply_to, references = thread_headers(ticket)
+    message = outbound_message(ticket=ticket, body_text=body_text, kind=kind, author=author, subject=subject)
+    message.save()
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def outbound_message(
+    *,
+    ticket: Ticket,
+    body_text: str,
+    kind: str,
+    author: User | None = None,
+    subject: str | None = None,
+    thread: tuple[str, list[str]] | None = None,
+) -> Message:
+    """The outbound Message, unsaved. ``thread`` (In-Reply-To, References) saves a query when known."""
+    in_reply_to, references = thread if thread is not None else thread_headers(ticket)
     message_id = new_message_id()
-    message = Message.objects.create(
+    return Message(
         ticket=ticket,
         direction=Direction.OUTBOUND,
         kind=kind,
@@ -51,8 +68,6 @@ def queue_outbound_message(
         sent_at=timezone.now(),
         delivery_status=DeliveryStatus.PENDING,
     )
-    transaction.on_commit(lambda: _enqueue(message.pk))
-    return message
 
 
 def _enqueue(message_pk: int) -> None:
@@ -64,19 +79,44 @@ def _enqueue(message_pk: int) -> None:
         logger.exception("could not enqueue message %s; it stays pending", message_pk)
 
 
-def queue_acknowledgement(*, ticket: Ticket) -> Message | None:
-    """Tell the requester we have their request, its reference and its legal deadline."""
+def enqueue_many(message_pks: list[int]) -> None:
+    """Mail many recorded messages in one task over one connection (call after commit)."""
+    from notifications.tasks import deliver_messages
+
+    try:
+        deliver_messages.delay(message_pks)
+    except Exception:  # broker down: the messages stay pending and the sweep retries them
+        logger.exception("could not enqueue %d messages; they stay pending", len(message_pks))
+
+
+def recent_acknowledgements(requester_ids: list[int]) -> dict[int, int]:
+    """Acknowledgements each requester was sent in the last hour (for the rate limit)."""
     since = timezone.now() - timedelta(hours=1)
-    recent = Message.objects.filter(
-        kind=MessageKind.ACKNOWLEDGEMENT, ticket__requester=ticket.requester, sent_at__gte=since
+    rows = (
+        Message.objects.filter(kind=MessageKind.ACKNOWLEDGEMENT, ticket__requester_id__in=requester_ids,
+                               sent_at__gte=since)
+        .values("ticket__requester_id").annotate(n=Count("id")).values_list("ticket__requester_id", "n")
     )
-    if recent.count() >= ACK_LIMIT_PER_HOUR:
-        logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
-        return None
+    return dict(rows)
+
+
+def acknowledgement(*, ticket: Ticket, thread: tuple[str, list[str]] | None = None) -> Message:
+    """The acknowledgement for a new ticket, unsaved: its reference and its legal deadline."""
     body = render_bilingual("acknowledgement", _context(ticket), ticket.requester.language)
     subject = f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}"
-    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT,
-                                  subject=subject)
+    return outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, subject=subject,
+                            thread=thread)
+
+
+def queue_acknowledgement(*, ticket: Ticket) -> Message | None:
+    """Tell the requester we have their request, unless they were sent ACK_LIMIT_PER_HOUR already."""
+    if recent_acknowledgements([ticket.requester_id]).get(ticket.requester_id, 0) >= ACK_LIMIT_PER_HOUR:
+        logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
+        return None
+    message = acknowledgement(ticket=ticket)
+    message.save()
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
 
 
 def queue_rejection_notice(*, ticket: Ticket, reason: str, explanation: str, author: User | None) -> Message:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +39,44 @@ def deliver_message(self: Any, message_pk: int) -> str:
             raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
         Message.objects.filter(pk=message_pk).update(delivery_status=DeliveryStatus.SENT)
     return "sent"
+
+
+@shared_task(acks_late=True)
+def deliver_messages(message_pks: list[int]) -> dict[str, int]:
+    """Send many recorded outbound messages over one SMTP connection (mail intake's acknowledgements).
+
+    A message that cannot be sent is handed to :func:`deliver_message`, which retries it with backoff.
+    """
+    sent: list[int] = []
+    failed: list[int] = []
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .select_related("ticket__requester")
+            .filter(pk__in=message_pks, delivery_status=DeliveryStatus.PENDING)
+            .order_by("pk")
+        )
+        smtp = get_connection(fail_silently=False)
+        try:
+            smtp.open()
+        except Exception as exc:
+            logger.warning("cannot connect to send %d messages: %s", len(messages), exc)
+            failed = [message.pk for message in messages]
+            messages = []
+        for message in messages:
+            email = build_email(message)
+            email.connection = smtp
+            try:
+                delivered = email.send(fail_silently=False)
+            except Exception as exc:
+                logger.warning("sending message %s failed: %s", message.pk, exc)
+                delivered = 0
+            (sent if delivered else failed).append(message.pk)
+        smtp.close()
+        Message.objects.filter(pk__in=sent).update(delivery_status=DeliveryStatus.SENT)
+    for pk in failed:
+        deliver_message.delay(pk)
+    return {"sent": len(sent), "failed": len(failed), "skipped": len(message_pks) - len(sent) - len(failed)}
 
 
 @shared_task

@@ -22,13 +22,24 @@ FALLBACK_POLICY = SlaPolicy(
 )
 
 
-def policy_for(request_type: str, jurisdiction: str = Jurisdiction.KR) -> SlaPolicy:
-    """The policy for this type and jurisdiction, falling back to the Korean one."""
-    policies = {
-        p.jurisdiction: p
-        for p in SlaPolicy.objects.filter(request_type=request_type, jurisdiction__in={jurisdiction, Jurisdiction.KR})
-    }
-    return policies.get(jurisdiction) or policies.get(Jurisdiction.KR) or FALLBACK_POLICY
+PolicyTable = dict[tuple[str, str], SlaPolicy]
+
+
+def policy_for(request_type: str, jurisdiction: str = Jurisdiction.KR, table: PolicyTable | None = None) -> SlaPolicy:
+    """The policy for this type and jurisdiction, falling back to the Korean one.
+
+    ``table`` (from :func:`policy_table`) saves the query when many tickets are opened at once.
+    """
+    if table is None:
+        table = policy_table(
+            SlaPolicy.objects.filter(request_type=request_type, jurisdiction__in={jurisdiction, Jurisdiction.KR})
+        )
+    return table.get((request_type, jurisdiction)) or table.get((request_type, Jurisdiction.KR)) or FALLBACK_POLICY
+
+
+def policy_table(policies: Any = None) -> PolicyTable:
+    """Every policy (or those given) by (request type, jurisdiction)."""
+    return {(p.request_type, p.jurisdiction): p for p in (SlaPolicy.objects.all() if policies is None else policies)}
 
 
 def ticket_policy(ticket: Any) -> SlaPolicy:
