@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -36,7 +39,7 @@ from helpdesk.models import (
 )
 from helpdesk.roles import ADMINISTRATOR_GROUP, can_act_on_ticket, is_administrator, is_desk_staff, is_manager
 from workflows import sla
-from workflows.calendar import local_date
+from workflows.calendar import LegalCalendar, local_date
 from workflows.request_types import Jurisdiction, RequestType
 from workflows.states import OPEN_STATES, RejectionReason, TicketState, VerificationMethod
 
@@ -95,6 +98,41 @@ class InboundMessage:
     raw_message: bytes | None = None
     attachments: Sequence[NewAttachment] = field(default_factory=tuple)
     recipients: Sequence[str] = ()
+
+
+# --- Stored files of rolled-back work ---------------------------------------------------------
+_written_files: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("written_files", default=None)
+
+
+@contextmanager
+def files_removed_on_error() -> Iterator[None]:
+    """Files the services store inside this block are deleted again if the block raises.
+
+    Wrap a whole transaction in it: files go to storage before the rows naming them are inserted,
+    so a rollback would otherwise leave them behind. Nested blocks hand their files outwards.
+    """
+    written: list[tuple[Storage, str]] = []
+    token = _written_files.set(written)
+    try:
+        yield
+    except BaseException:
+        for storage, name in written:
+            try:
+                storage.delete(name)
+            except OSError:  # pragma: no cover - best effort
+                logger.warning("could not remove %s after a rollback", name)
+        raise
+    finally:
+        _written_files.reset(token)
+    outer = _written_files.get()
+    if outer is not None:
+        outer.extend(written)
+
+
+def _remember(field_file: Any) -> None:
+    written = _written_files.get()
+    if written is not None and field_file.name:
+        written.append((field_file.storage, field_file.name))
 
 
 # --- Requesters --------------------------------------------------------------------------------
@@ -179,28 +217,13 @@ def create_ticket(
         organization=organization,
         language=language,
     )
-    chosen_type = request_type or suggested_request_type or RequestType.OTHER
-    policy = sla.policy_for(chosen_type, jurisdiction)
-    ticket = Ticket(
-        reference=next_reference(received_at),
-        request_type=chosen_type,
-        suggested_request_type=suggested_request_type,
-        jurisdiction=jurisdiction,
-        subject=(message.subject or "(no subject)")[:300],
-        requester=requester,
-        channel=channel,
-        received_at=received_at,
-        due_at=sla.compute_due_at(received_at, policy),
+    ticket = build_ticket(
+        message=message, channel=channel, requester=requester, received_at=received_at,
+        reference=next_reference(received_at), request_type=request_type,
+        suggested_request_type=suggested_request_type, jurisdiction=jurisdiction,
     )
     ticket.save()
-    audit.record_event(
-        ticket=ticket,
-        actor=actor,
-        actor_name=f"requester <{requester.email}>" if actor is None else None,
-        action="ticket.created",
-        to_state=ticket.state,
-        data={"channel": channel, "request_type": chosen_type, "due_at": ticket.due_at.isoformat()},
-    )
+    audit.record_event(ticket=ticket, actor=actor, **created_event(ticket, actor))
     _store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message)
     if acknowledge:
         from notifications import services as notify
@@ -209,6 +232,50 @@ def create_ticket(
     # Last, so the administrators' rows stay locked (for fair dealing) only until the commit.
     auto_assign(ticket=ticket)
     return ticket
+
+
+def build_ticket(
+    *,
+    message: InboundMessage,
+    channel: str,
+    requester: Requester,
+    received_at: datetime,
+    reference: str,
+    request_type: str | None = None,
+    suggested_request_type: str = "",
+    jurisdiction: str = Jurisdiction.KR,
+    policies: sla.PolicyTable | None = None,
+    calendar: LegalCalendar | None = None,
+) -> Ticket:
+    """A new ticket, unsaved, with its deadline. ``policies``/``calendar`` save queries in bulk."""
+    chosen_type = request_type or suggested_request_type or RequestType.OTHER
+    policy = sla.policy_for(chosen_type, jurisdiction, policies)
+    return Ticket(
+        reference=reference,
+        request_type=chosen_type,
+        suggested_request_type=suggested_request_type,
+        jurisdiction=jurisdiction,
+        subject=(message.subject or "(no subject)")[:300],
+        requester=requester,
+        channel=channel,
+        received_at=received_at,
+        due_at=sla.compute_due_at(received_at, policy, calendar),
+    )
+
+
+def created_event(ticket: Ticket, actor: User | None) -> dict[str, Any]:
+    """The ``ticket.created`` audit event's fields (for audit.record_event / audit.build_event)."""
+    return {
+        "actor_name": f"requester <{ticket.requester.email}>" if actor is None else None,
+        "action": "ticket.created",
+        "to_state": ticket.state,
+        "data": {"channel": ticket.channel, "request_type": ticket.request_type, "due_at": ticket.due_at.isoformat()},
+    }
+
+
+def assigned_event_data(previous: User | None, assignee: User | None, how: str) -> dict[str, Any]:
+    return {"from": previous.username if previous else None, "to": assignee.username if assignee else None,
+            "how": how}
 
 
 def ticket_received_at(message: InboundMessage, channel: str) -> datetime:
@@ -255,6 +322,7 @@ def build_message(
     )
     if message.raw_message is not None:
         stored.raw_message.save("raw.eml", ContentFile(message.raw_message), save=False)
+        _remember(stored.raw_message)
     attachments = []
     for item in message.attachments:
         attachment = Attachment(
@@ -267,8 +335,20 @@ def build_message(
             is_inline=item.is_inline,
         )
         attachment.file.save("upload", ContentFile(item.data), save=False)
+        _remember(attachment.file)
         attachments.append(attachment)
     return stored, attachments
+
+
+# A requester's mail moves a ticket in these states (resume, reopen); in others it is just filed.
+STATES_A_MAIL_MOVES = (TicketState.AWAITING_REQUESTER, TicketState.RESPONDED, TicketState.REJECTED)
+
+
+def received_event(stored: Message) -> dict[str, Any]:
+    """The audit event's fields for a requester's message filed on an existing ticket."""
+    return {"actor_name": f"requester <{stored.sender}>",
+            "action": "message.received" if stored.kind == MessageKind.MAIL else "message.auto_received",
+            "data": {"message": stored.pk}}
 
 
 @transaction.atomic
@@ -276,11 +356,7 @@ def add_inbound_message(*, ticket: Ticket, message: InboundMessage, kind: str = 
     """A requester wrote again: file it, resume a paused clock, reopen an answered ticket."""
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     stored = _store_message(ticket=locked, direction=Direction.INBOUND, kind=kind, message=message)
-    audit.record_event(
-        ticket=locked, actor=None, actor_name=f"requester <{stored.sender}>",
-        action="message.received" if kind == MessageKind.MAIL else "message.auto_received",
-        data={"message": stored.pk},
-    )
+    audit.record_event(ticket=locked, actor=None, **received_event(stored))
     if kind == MessageKind.MAIL:
         if locked.state == TicketState.AWAITING_REQUESTER:
             _run_transition(locked, "resume", actor=None, as_requester=True, data={})
@@ -532,11 +608,8 @@ def _set_assignee(ticket: Ticket, assignee: User | None, *, actor: User | None, 
     _bump(ticket)
     if assignee is not None:
         User.objects.filter(pk=assignee.pk).update(last_assigned_at=timezone.now())
-    audit.record_event(
-        ticket=ticket, actor=actor, action="ticket.assigned",
-        data={"from": previous.username if previous else None, "to": assignee.username if assignee else None,
-              "how": how},
-    )
+    audit.record_event(ticket=ticket, actor=actor, action="ticket.assigned",
+                       data=assigned_event_data(previous, assignee, how))
 
 
 @transaction.atomic
@@ -596,6 +669,7 @@ def quarantine_message(
         subject=subject[:500], dedupe_key=dedupe_key, received_at=timezone.now(),
     )
     item.raw_message.save("raw.eml", ContentFile(raw_message), save=False)
+    _remember(item.raw_message)
     try:
         with transaction.atomic():
             item.save()

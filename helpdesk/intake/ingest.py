@@ -41,6 +41,8 @@ _DEDUPE_KEY_MAX = 255
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 # Deadlocks / serialization failures are worth retrying at once; other DB faults are not.
 _RETRIES = 3
+# At most this many distinct Message-IDs of one mail are looked up for threading.
+_THREAD_IDS_MAX = 200
 
 
 class Outcome(StrEnum):
@@ -74,7 +76,7 @@ class _Config:
     own_domain: str
 
 
-def _config() -> _Config:
+def intake_config() -> _Config:
     # Read per message (cheap attribute reads) so overridden settings in tests take effect.
     return _Config(
         limits=EmailLimits(
@@ -94,7 +96,7 @@ def ingest_message(raw: bytes, *, source: str = "") -> IngestResult:
     Never raises for bad mail (that is quarantined). Raises :class:`TransientIngestError` when
     the database fails; the transaction is rolled back, so a retry is safe.
     """
-    config = _config()
+    config = intake_config()
     try:
         parsed = parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
                              own_message_id_domain=config.own_domain)
@@ -121,7 +123,8 @@ def _guarded(work: Any) -> IngestResult:
     """Run ``work`` (one transaction), retrying deadlocks; database faults become transient."""
     for attempt in range(_RETRIES):
         try:
-            result: IngestResult = work()
+            with services.files_removed_on_error():
+                result: IngestResult = work()
             return result
         except (OperationalError, InterfaceError) as exc:
             if attempt + 1 < _RETRIES and _is_retryable(exc):
@@ -148,7 +151,7 @@ def _is_retryable(exc: Exception) -> bool:
 
 
 # --- Filing ---------------------------------------------------------------------------------
-def _dedupe_key(parsed: ParsedEmail) -> str:
+def dedupe_key(parsed: ParsedEmail) -> str:
     key = parsed.dedupe_key
     if len(key) > _DEDUPE_KEY_MAX:
         # Keep the key deterministic and unique when a Message-ID is longer than the column.
@@ -158,38 +161,43 @@ def _dedupe_key(parsed: ParsedEmail) -> str:
 
 
 def _file(parsed: ParsedEmail, raw: bytes) -> IngestResult:
-    key = _dedupe_key(parsed)
+    key = dedupe_key(parsed)
     with transaction.atomic():
         existing = _existing(key)
         if existing is not None:
             return existing
         ticket = _thread_target(parsed)
-        message = _inbound(parsed, raw, key)
+        message = inbound_message(parsed, raw, key)
         # The services are atomic themselves (a savepoint inside this transaction), so a lost race
         # rolls back only their work and leaves this transaction usable for the re-read below.
         try:
-            if parsed.auto_reason:
-                if ticket is None:
-                    return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
-                # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
-                services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
-                return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
-            if ticket is not None:
-                services.add_inbound_message(ticket=ticket, message=message)
-                return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
-            text = f"{parsed.subject}\n{parsed.body_text[:4000]}"
-            created = services.create_ticket(
-                message=message,
-                channel=Channel.EMAIL,
-                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
-                language="ko" if _HANGUL.search(text) else "en",
-            )
-            return IngestResult(Outcome.NEW_TICKET, created.reference, None)
+            with services.files_removed_on_error():  # a lost race leaves no files behind
+                if parsed.auto_reason:
+                    if ticket is None:
+                        return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+                    # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
+                    services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
+                    return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
+                if ticket is not None:
+                    services.add_inbound_message(ticket=ticket, message=message)
+                    return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
+                created = services.create_ticket(
+                    message=message,
+                    channel=Channel.EMAIL,
+                    suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
+                    language=language_of(parsed),
+                )
+                return IngestResult(Outcome.NEW_TICKET, created.reference, None)
         except IntegrityError:
             existing = _existing(key)
             if existing is None:
                 raise
             return existing
+
+
+def language_of(parsed: ParsedEmail) -> str:
+    """A new requester's language: Korean if they wrote any Hangul, else English."""
+    return "ko" if _HANGUL.search(f"{parsed.subject}\n{parsed.body_text[:4000]}") else "en"
 
 
 def _existing(key: str) -> IngestResult | None:
@@ -207,7 +215,7 @@ def _sent_at(parsed: ParsedEmail) -> datetime:
     return parsed.date
 
 
-def _inbound(parsed: ParsedEmail, raw: bytes, key: str) -> services.InboundMessage:
+def inbound_message(parsed: ParsedEmail, raw: bytes, key: str) -> services.InboundMessage:
     return services.InboundMessage(
         sender_email=parsed.sender_email,
         sender_name=parsed.sender_name,
@@ -229,6 +237,11 @@ def _inbound(parsed: ParsedEmail, raw: bytes, key: str) -> services.InboundMessa
     )
 
 
+def thread_ids(parsed: ParsedEmail) -> list[str]:
+    """Message-IDs this mail answers, the most telling first: In-Reply-To, then References newest first."""
+    return [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+
+
 def _thread_target(parsed: ParsedEmail) -> Ticket | None:
     """The ticket this message continues, or None for a new conversation.
 
@@ -236,10 +249,10 @@ def _thread_target(parsed: ParsedEmail) -> Ticket | None:
     2. A ``[PRIV-YYYY-NNNN]`` subject reference, but only from a party to that ticket — a stranger
        quoting someone's reference must not get into their conversation.
     """
-    ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+    ids = thread_ids(parsed)
     if ids:
         found = dict(
-            Message.objects.filter(message_id__in=list(dict.fromkeys(ids))[:200])
+            Message.objects.filter(message_id__in=list(dict.fromkeys(ids))[:_THREAD_IDS_MAX])
             .order_by("id")
             .values_list("message_id", "ticket_id")
         )

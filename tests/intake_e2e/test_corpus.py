@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from helpdesk.intake.batch import ingest_messages
 from helpdesk.intake.ingest import Outcome, ingest_message
 from helpdesk.models import Direction, Message, MessageKind, Quarantine, Ticket
 from tests.intake_e2e.conftest import CORPUS
@@ -17,21 +18,30 @@ from tests.intake_e2e.conftest import CORPUS
 DESK_NOW = "2026-01-08T10:00:00+09:00"
 
 
-def _ingest_corpus(corpus: list[dict[str, Any]], capture: Any) -> dict[str, Any]:
-    results = {}
-    for case in corpus:
-        raw = (CORPUS / case["file"]).read_bytes()
+@pytest.fixture(params=["one_at_a_time", "batched"])
+def ingest_path(request: pytest.FixtureRequest) -> str:
+    """Each mail through ingest_message, or all of them through the bulk path of ingest_email."""
+    return str(request.param)
+
+
+def _ingest_corpus(corpus: list[dict[str, Any]], capture: Any, path: str = "one_at_a_time") -> dict[str, Any]:
+    items = [((CORPUS / case["file"]).read_bytes(), case["file"]) for case in corpus]
+    if path == "batched":
         with capture(execute=True):
-            results[case["file"]] = ingest_message(raw, source=case["file"])
+            return {source: result for (_, source), result in zip(items, ingest_messages(items), strict=True)}
+    results = {}
+    for raw, source in items:
+        with capture(execute=True):
+            results[source] = ingest_message(raw, source=source)
     return results
 
 
 @pytest.mark.django_db
-def test_every_fixture_is_filed_as_expected(corpus: list[dict[str, Any]], make_admin: Any,
+def test_every_fixture_is_filed_as_expected(corpus: list[dict[str, Any]], make_admin: Any, ingest_path: str,
                                             django_capture_on_commit_callbacks: Any) -> None:
     make_admin("moonwon.park")
     with time_machine.travel(DESK_NOW, tick=True):
-        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks)
+        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks, ingest_path)
 
     problems = []
     for case in corpus:
@@ -61,9 +71,10 @@ def test_every_fixture_is_filed_as_expected(corpus: list[dict[str, Any]], make_a
 
 
 @pytest.mark.django_db
-def test_raw_bytes_are_kept_unchanged(corpus: list[dict[str, Any]], django_capture_on_commit_callbacks: Any) -> None:
+def test_raw_bytes_are_kept_unchanged(corpus: list[dict[str, Any]], ingest_path: str,
+                                      django_capture_on_commit_callbacks: Any) -> None:
     with time_machine.travel(DESK_NOW, tick=True):
-        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks)
+        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks, ingest_path)
     checked = 0
     for case in corpus:
         raw = (CORPUS / case["file"]).read_bytes()
@@ -88,11 +99,11 @@ def test_raw_bytes_are_kept_unchanged(corpus: list[dict[str, Any]], django_captu
 
 @pytest.mark.django_db
 def test_acknowledgements_only_for_new_tickets_and_auto_mail_never_answered(
-    corpus: list[dict[str, Any]], make_admin: Any, django_capture_on_commit_callbacks: Any
+    corpus: list[dict[str, Any]], make_admin: Any, ingest_path: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     make_admin("moonwon.park")
     with time_machine.travel(DESK_NOW, tick=True):
-        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks)
+        results = _ingest_corpus(corpus, django_capture_on_commit_callbacks, ingest_path)
     new_refs = {r.ticket_reference for r in results.values() if r.outcome == Outcome.NEW_TICKET}
     acked = set(Message.objects.filter(kind=MessageKind.ACKNOWLEDGEMENT).values_list("ticket__reference", flat=True))
     assert acked <= new_refs  # (rate limiting per sender may suppress some)
@@ -106,12 +117,12 @@ def test_acknowledgements_only_for_new_tickets_and_auto_mail_never_answered(
 
 
 @pytest.mark.django_db
-def test_rerunning_the_corpus_files_nothing_twice(corpus: list[dict[str, Any]],
+def test_rerunning_the_corpus_files_nothing_twice(corpus: list[dict[str, Any]], ingest_path: str,
                                                  django_capture_on_commit_callbacks: Any) -> None:
     with time_machine.travel(DESK_NOW, tick=True):
-        first = _ingest_corpus(corpus, django_capture_on_commit_callbacks)
+        first = _ingest_corpus(corpus, django_capture_on_commit_callbacks, ingest_path)
         counts = (Ticket.objects.count(), Message.objects.count(), Quarantine.objects.count())
-        second = _ingest_corpus(corpus, django_capture_on_commit_callbacks)
+        second = _ingest_corpus(corpus, django_capture_on_commit_callbacks, ingest_path)
     assert (Ticket.objects.count(), Message.objects.count(), Quarantine.objects.count()) == counts
     for name, result in second.items():
         before = first[name]

@@ -46,6 +46,7 @@ class SmtpSink:
     port: int
     messages: list[Message] = field(default_factory=list)
     envelopes: list[Any] = field(default_factory=list)
+    peers: list[Any] = field(default_factory=list)  # the client's (address, port): one per SMTP connection
     _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -53,6 +54,7 @@ class SmtpSink:
         with self._arrived:
             self.messages.append(parsed)
             self.envelopes.append(envelope)
+            self.peers.append(session.peer)
             self._arrived.notify_all()
         return "250 OK"
 

@@ -1,7 +1,9 @@
 """``manage.py ingest_email [FILE ...]``: the MTA pipe target (contract in ARCHITECTURE.md).
 
 One RFC 5322 message per FILE, or one from standard input when no FILE (or ``-``) is given. Prints
-one JSON object per message on its own line: ``{"source", "outcome", "ticket", "reason"}``.
+one JSON object per message on its own line: ``{"source", "outcome", "ticket", "reason"}``, once
+that message is committed. Many FILEs are filed in batches (``helpdesk.intake.batch``), with the
+outcomes one-at-a-time filing would give.
 
 Exit status (sysexits.h, what Postfix ``pipe`` and procmail understand):
   0   every message was taken (any outcome, quarantine included);
@@ -22,11 +24,13 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpdesk.intake.ingest import TransientIngestError, ingest_message
+from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
+from helpdesk.intake.ingest import TransientIngestError
 
 EX_OK = 0
 EX_USAGE = 64
 EX_TEMPFAIL = 75
+BATCH_MAX_BYTES = 32 * 1024 * 1024
 
 
 class Command(BaseCommand):
@@ -60,17 +64,31 @@ class Command(BaseCommand):
         # stdout carries the JSON lines only: anything else (e.g. the console mail backend
         # delivering an acknowledgement in-process) goes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
+            batch: list[tuple[bytes, str]] = []
             for path in sources:
                 try:
                     raw = sys.stdin.buffer.read() if path == "-" else _read(path)
                 except OSError as exc:
+                    self._file(batch, out)
                     self._fail(EX_USAGE, f"cannot read {path!r}: {exc.strerror or exc}")
-                try:
-                    result = ingest_message(raw, source=path)
-                except TransientIngestError as exc:
-                    self._fail(EX_TEMPFAIL, f"temporary failure filing {path!r}, nothing was stored: {exc}")
-                out.write(json.dumps(result.as_dict(path)) + "\n")
+                batch.append((raw, path))
+                # Many files are filed in batches (one transaction each), bounded in count and bytes.
+                if len(batch) == BATCH_SIZE or sum(len(item[0]) for item in batch) > BATCH_MAX_BYTES:
+                    self._file(batch, out)
+                    batch = []
+            self._file(batch, out)
+
+    def _file(self, batch: list[tuple[bytes, str]], out: Any) -> None:
+        """File a batch; a line per message once it is committed, in order."""
+        done = 0
+        try:
+            for result in ingest_messages(batch):
+                out.write(json.dumps(result.as_dict(batch[done][1])) + "\n")
                 out.flush()
+                done += 1
+        except TransientIngestError as exc:
+            path = batch[done][1]
+            self._fail(EX_TEMPFAIL, f"temporary failure filing {path!r}, nothing was stored: {exc}")
 
     def _fail(self, status: int, message: str) -> NoReturn:
         sys.stderr.write(f"ingest_email: {message}\n")

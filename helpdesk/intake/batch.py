@@ -1,0 +1,374 @@
+"""Filing many e-mails in one transaction: the rules of :func:`ingest_message`, written in bulk.
+
+``manage.py ingest_email`` with many files (a backlog, a migrated mailbox) would otherwise spend
+~20 SQL statements per mail. Here every mail is decided in order, exactly as ``ingest_message``
+decides it (duplicate, ignored automatic mail, follow-up, new ticket), using the same service
+builders, and the rows are then written with a few bulk INSERTs per batch.
+
+What the bulk path does not handle goes through ``ingest_message`` at its place in the order: mail
+that cannot be parsed (quarantine), a reply that resumes or reopens a ticket (a state transition),
+and mail threaded only by a ``[PRIV-…]`` subject reference (a party check). Pending bulk work is
+written first, so later mail sees it.
+
+If anything goes wrong — a concurrent ingester took a message first, the database failed — the
+batch is rolled back, its stored files are removed, and every mail in it is filed again one at a
+time by ``ingest_message``. Outcomes and failure semantics (exit 75, nothing half-written) are
+therefore always the one-message path's; the batch only makes them cheaper.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+
+from helpdesk import audit, services
+from helpdesk.intake.email.classify import suggest_request_type
+from helpdesk.intake.email.parser import ParsedEmail, parse_email
+from helpdesk.intake.ingest import (
+    _THREAD_IDS_MAX,
+    IngestResult,
+    Outcome,
+    dedupe_key,
+    inbound_message,
+    ingest_message,
+    intake_config,
+    language_of,
+    thread_ids,
+)
+from helpdesk.models import Attachment, AuditEvent, Channel, Direction, Message, MessageKind, Requester, Ticket, User
+from notifications import services as notify
+from workflows import sla
+from workflows.calendar import LegalCalendar, local_date
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BATCH_SIZE", "ingest_messages"]
+
+# Mails per transaction: large enough to amortise the statements, small enough that a rollback
+# (and the one-at-a-time retry after it) stays cheap and row locks are held briefly.
+BATCH_SIZE = 100
+
+
+def ingest_messages(items: Sequence[tuple[bytes, str]]) -> Iterator[IngestResult]:
+    """File ``(raw, source)`` pairs in order; yields each outcome once it is committed.
+
+    Raises :class:`~helpdesk.intake.ingest.TransientIngestError` (after yielding what was
+    committed) when the database fails, like ``ingest_message``.
+    """
+    for start in range(0, len(items), BATCH_SIZE):
+        chunk = items[start:start + BATCH_SIZE]
+        results = _try_batch(chunk) if len(chunk) > 1 else None
+        if results is not None:
+            yield from results
+            continue
+        for raw, source in chunk:
+            yield ingest_message(raw, source=source)
+
+
+def _try_batch(chunk: Sequence[tuple[bytes, str]]) -> list[IngestResult] | None:
+    """The chunk's outcomes, committed; None when the batch failed and was rolled back."""
+    config = intake_config()
+    mails = []
+    for raw, source in chunk:
+        try:
+            parsed: ParsedEmail | None = parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
+                                                     own_message_id_domain=config.own_domain)
+        except Exception:  # quarantined, with its reason, by ingest_message at its turn
+            parsed = None
+        mails.append(_Mail(raw=raw, source=source, parsed=parsed))
+    try:
+        with services.files_removed_on_error(), transaction.atomic():
+            return _Batch(mails).run()
+    except Exception:
+        logger.info("batch of %d mails rolled back; filing them one at a time", len(mails), exc_info=True)
+        return None
+
+
+@dataclass
+class _Mail:
+    raw: bytes
+    source: str
+    parsed: ParsedEmail | None
+
+
+@dataclass
+class _NewTicket:
+    index: int
+    mail: _Mail
+    inbound: services.InboundMessage
+    ticket: Ticket | None = None
+    message: Message | None = None
+
+
+@dataclass
+class _FollowUp:
+    index: int
+    inbound: services.InboundMessage
+    kind: str
+    target: Ticket | _NewTicket  # a stored ticket (row-locked) or one opened earlier in this batch
+    message: Message | None = None
+
+    def ticket(self) -> Ticket:
+        if isinstance(self.target, _NewTicket):
+            assert self.target.ticket is not None
+            return self.target.ticket
+        return self.target
+
+
+class _Batch:
+    def __init__(self, mails: list[_Mail]) -> None:
+        self.mails = mails
+        self.results: list[IngestResult | _Pending | None] = [None] * len(mails)
+
+    def run(self) -> list[IngestResult]:
+        start = 0
+        while start < len(self.mails):
+            start = self._segment(start)
+        results = [result for result in self.results if isinstance(result, IngestResult)]
+        assert len(results) == len(self.mails)
+        return results
+
+    # --- Deciding ---------------------------------------------------------------------------
+    def _segment(self, start: int) -> int:
+        """Decide mails from ``start`` until one needs the one-message path; write; return the next."""
+        rest = [mail.parsed for mail in self.mails[start:] if mail.parsed is not None]
+        keys = {dedupe_key(parsed) for parsed in rest}
+        stored_keys = dict(
+            Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", "ticket__reference")
+        )
+        wanted = {i for parsed in rest for i in list(dict.fromkeys(thread_ids(parsed)))[:_THREAD_IDS_MAX]}
+        by_message_id: dict[str, Any] = dict(
+            Message.objects.filter(message_id__in=wanted).order_by("id").values_list("message_id", "ticket_id")
+        )
+        # Row locks on every stored ticket this segment may write to, held until the commit.
+        locked = {t.pk: t for t in Ticket.objects.select_for_update().select_related("requester")
+                  .filter(pk__in=set(by_message_id.values()))}
+        by_message_id = {mid: locked[pk] for mid, pk in by_message_id.items() if pk in locked}
+        seen_keys: dict[str, _NewTicket | _FollowUp] = {}
+        work: list[_NewTicket | _FollowUp] = []
+
+        for index in range(start, len(self.mails)):
+            mail = self.mails[index]
+            parsed = mail.parsed
+            if parsed is None:
+                return self._one_at_a_time(index, work)
+            key = dedupe_key(parsed)
+            if key in stored_keys:
+                self.results[index] = IngestResult(Outcome.DUPLICATE, stored_keys[key], None)
+                continue
+            if key in seen_keys:
+                self.results[index] = _Pending(Outcome.DUPLICATE, seen_keys[key], None)
+                continue
+            target = _target(parsed, by_message_id)
+            if target is None and parsed.ticket_references:
+                return self._one_at_a_time(index, work)  # threading by subject needs a party check
+            inbound = inbound_message(parsed, mail.raw, key)
+            item: _NewTicket | _FollowUp
+            if parsed.auto_reason:
+                if target is None:
+                    self.results[index] = IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+                    continue
+                item = _FollowUp(index, inbound, MessageKind.AUTO, target)
+                outcome = _Pending(Outcome.IGNORED_AUTO, item, parsed.auto_reason)
+            elif target is not None:
+                if isinstance(target, Ticket) and target.state in services.STATES_A_MAIL_MOVES:
+                    return self._one_at_a_time(index, work)  # resumes or reopens: a transition
+                item = _FollowUp(index, inbound, MessageKind.MAIL, target)
+                outcome = _Pending(Outcome.FOLLOW_UP, item, None)
+            else:
+                item = _NewTicket(index, mail, inbound)
+                outcome = _Pending(Outcome.NEW_TICKET, item, None)
+            self.results[index] = outcome
+            work.append(item)
+            seen_keys[key] = item
+            if parsed.message_id:  # later mail in this batch may answer this one
+                by_message_id[parsed.message_id[:998]] = item if isinstance(item, _NewTicket) else item.target
+        self._write(work)
+        return len(self.mails)
+
+    def _one_at_a_time(self, index: int, work: list[_NewTicket | _FollowUp]) -> int:
+        self._write(work)
+        mail = self.mails[index]
+        self.results[index] = ingest_message(mail.raw, source=mail.source)
+        return index + 1
+
+    # --- Writing ----------------------------------------------------------------------------
+    def _write(self, work: list[_NewTicket | _FollowUp]) -> None:
+        if work:
+            new = [item for item in work if isinstance(item, _NewTicket)]
+            self._open_tickets(new, work)
+            self._store_messages(work)
+            self._acknowledge(new)
+            self._audit(work)
+            self._bump_versions(work)
+        for index, result in enumerate(self.results):
+            if isinstance(result, _Pending):
+                self.results[index] = result.resolve()
+
+    def _open_tickets(self, new: list[_NewTicket], work: list[_NewTicket | _FollowUp]) -> None:
+        if not new:
+            return
+        # A requester's mail on a ticket advances its version (services._bump), even in the same batch.
+        answered = Counter(id(item.target) for item in work
+                           if isinstance(item, _FollowUp) and item.kind == MessageKind.MAIL)
+        requesters = self._requesters(new)
+        policies, calendar = sla.policy_table(), LegalCalendar.from_db()
+        received = [services.ticket_received_at(item.inbound, Channel.EMAIL) for item in new]
+        references = _references(received)
+        assignees = services.deal_assignees(len(new))
+        for item, received_at, reference, assignee in zip(new, received, references, assignees, strict=True):
+            parsed = item.mail.parsed
+            assert parsed is not None
+            ticket = services.build_ticket(
+                message=item.inbound, channel=Channel.EMAIL, requester=requesters[item.inbound.sender_email],
+                received_at=received_at, reference=reference,
+                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
+                policies=policies, calendar=calendar,
+            )
+            ticket.assignee = assignee
+            ticket.version += (assignee is not None) + answered[id(item)]  # auto_assign bumps it too
+            item.ticket = ticket
+        Ticket.objects.bulk_create([item.ticket for item in new if item.ticket is not None])
+        for user in {assignee.pk: assignee for assignee in assignees if assignee is not None}.values():
+            User.objects.filter(pk=user.pk).update(last_assigned_at=user.last_assigned_at)
+
+    def _requesters(self, new: list[_NewTicket]) -> dict[str, Requester]:
+        """``services.get_or_create_requester`` for every sender at once (address → requester)."""
+        for item in new:
+            item.inbound.sender_email = services.normalize_email(item.inbound.sender_email)
+        found = {r.email: r for r in Requester.objects.filter(email__in={i.inbound.sender_email for i in new})}
+        created: list[Requester] = []
+        filled_in: dict[str, Requester] = {}
+        for item in new:
+            email, name = item.inbound.sender_email, item.inbound.sender_name
+            requester = found.get(email)
+            if requester is None:
+                assert item.mail.parsed is not None
+                requester = Requester(email=email, name=name[:200], language=language_of(item.mail.parsed))
+                found[email] = requester
+                created.append(requester)
+            elif services.fill_in_requester(requester, name=name) and requester.pk is not None:
+                filled_in[email] = requester
+        Requester.objects.bulk_create(created)
+        if filled_in:
+            Requester.objects.bulk_update(filled_in.values(), ["name"])
+        return found
+
+    def _store_messages(self, work: list[_NewTicket | _FollowUp]) -> None:
+        attachments: list[Attachment] = []
+        for item in work:
+            ticket = item.ticket if isinstance(item, _NewTicket) else item.ticket()
+            assert ticket is not None
+            kind = item.kind if isinstance(item, _FollowUp) else MessageKind.MAIL
+            message, files = services.build_message(ticket=ticket, direction=Direction.INBOUND, kind=kind,
+                                                    message=item.inbound)
+            item.message = message
+            attachments.extend(files)
+        Message.objects.bulk_create([item.message for item in work if item.message is not None])
+        Attachment.objects.bulk_create(attachments)
+
+    def _acknowledge(self, new: list[_NewTicket]) -> None:
+        """``notify.queue_acknowledgement`` for each new ticket, with the same per-sender limit."""
+        if not new:
+            return
+        sent = Counter(notify.recent_acknowledgements([item.ticket.requester_id for item in new if item.ticket]))
+        acks = []
+        for item in new:
+            ticket, inbound = item.ticket, item.message
+            assert ticket is not None and inbound is not None
+            if sent[ticket.requester_id] >= notify.ACK_LIMIT_PER_HOUR:
+                logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
+                continue
+            sent[ticket.requester_id] += 1
+            # The ticket's only message so far is the requester's: that is the whole thread.
+            thread = (inbound.message_id, [inbound.message_id] if inbound.message_id else [])
+            acks.append(notify.acknowledgement(ticket=ticket, thread=thread))
+        Message.objects.bulk_create(acks)
+        pks = [ack.pk for ack in acks]
+        if pks:
+            transaction.on_commit(lambda: notify.enqueue_many(pks))
+
+    def _audit(self, work: list[_NewTicket | _FollowUp]) -> None:
+        """The events the one-message path records, chained per ticket, in one INSERT."""
+        stored = {item.target.pk for item in work if isinstance(item, _FollowUp) and isinstance(item.target, Ticket)}
+        tips: dict[int, tuple[int, str]] = {}
+        if stored:
+            last_seq = AuditEvent.objects.filter(ticket_id=OuterRef("ticket_id")).order_by("-seq").values("seq")[:1]
+            rows = AuditEvent.objects.filter(ticket_id__in=stored, seq=Subquery(last_seq))
+            tips = {ticket_id: (seq, hash_) for ticket_id, seq, hash_ in rows.values_list("ticket_id", "seq", "hash")}
+        events: list[AuditEvent] = []
+
+        def append(ticket: Ticket, **fields: Any) -> None:
+            event = audit.build_event(ticket=ticket, actor=None, after=tips.get(ticket.pk), **fields)
+            tips[ticket.pk] = (event.seq, event.hash)
+            events.append(event)
+
+        for item in work:
+            if isinstance(item, _NewTicket):
+                ticket = item.ticket
+                assert ticket is not None
+                append(ticket, **services.created_event(ticket, None))
+                if ticket.assignee is not None:
+                    append(ticket, action="ticket.assigned",
+                           data=services.assigned_event_data(None, ticket.assignee, "automatic"))
+            else:
+                assert item.message is not None
+                append(item.ticket(), **services.received_event(item.message))
+        AuditEvent.objects.bulk_create(events)
+
+    def _bump_versions(self, work: list[_NewTicket | _FollowUp]) -> None:
+        """A requester's mail on a stored ticket advances its optimistic-lock version (services._bump)."""
+        bumps = Counter(item.target.pk for item in work if isinstance(item, _FollowUp)
+                        and isinstance(item.target, Ticket) and item.kind == MessageKind.MAIL)
+        by_count: dict[int, list[int]] = defaultdict(list)
+        for pk, count in bumps.items():
+            by_count[count].append(pk)
+        now = timezone.now()
+        for count, pks in by_count.items():
+            Ticket.objects.filter(pk__in=pks).update(version=F("version") + count, updated_at=now)
+
+
+@dataclass
+class _Pending:
+    """An outcome whose ticket reference is known once the batch's tickets are written."""
+
+    outcome: Outcome
+    item: _NewTicket | _FollowUp
+    reason: str | None
+
+    def resolve(self) -> IngestResult:
+        ticket = self.item.ticket if isinstance(self.item, _NewTicket) else self.item.ticket()
+        assert ticket is not None
+        return IngestResult(self.outcome, ticket.reference, self.reason)
+
+
+def _target(parsed: ParsedEmail, by_message_id: dict[str, Any]) -> Ticket | _NewTicket | None:
+    """``ingest._thread_target`` by headers, over stored mail and this batch's (newest wins)."""
+    ids = thread_ids(parsed)
+    looked_up = set(list(dict.fromkeys(ids))[:_THREAD_IDS_MAX])
+    for message_id in ids:
+        if message_id in looked_up and message_id in by_message_id:
+            found: Ticket | _NewTicket = by_message_id[message_id]
+            return found
+    return None
+
+
+def _references(received: list[Any]) -> list[str]:
+    """One reserved block of references per year, handed out in order."""
+    years: dict[int, list[int]] = defaultdict(list)
+    for n, received_at in enumerate(received):
+        years[local_date(received_at).year].append(n)
+    references = [""] * len(received)
+    for positions in years.values():
+        block = services.reserve_references(received[positions[0]], len(positions))
+        for position, reference in zip(positions, block, strict=True):
+            references[position] = reference
+    return references
+

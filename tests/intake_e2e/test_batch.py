@@ -1,0 +1,254 @@
+"""The bulk path of ``ingest_email`` files exactly what ``ingest_message`` files, for a fraction of the SQL.
+
+Runs on SQLite and (in the second pass of ``make test``) on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.db import connection, transaction
+
+from helpdesk import services
+from helpdesk.audit_verify import verify_audit_trail
+from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
+from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
+from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, Ticket, User
+from tests.intake_e2e.conftest import CORPUS
+from tests.intake_e2e.mailgen import generate
+
+DESK_NOW = "2026-01-08T10:00:00+09:00"
+CLOCK_TIMES = {"paused_at", "resumed_at", "paused_seconds"}  # when the test ran, not what was decided
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _reply(n: int, to_message_id: str, *, auto: bool = False, subject: str = "Re: my request") -> tuple[bytes, str]:
+    head = "Auto-Submitted: auto-replied\n" if auto else ""
+    raw = (f"From: Someone {n} <reply{n}@example.com>\nTo: micube@micube.co.kr\nSubject: {subject}\n{head}"
+           f"Message-ID: <batch-reply-{n}@example.com>\nIn-Reply-To: <{to_message_id}>\n"
+           "Date: Thu, 08 Jan 2026 09:00:00 +0900\nContent-Type: text/plain; charset=utf-8\n\n답장입니다.\n").encode()
+    return raw, f"reply-{n}"
+
+
+def _mixed_mail(stored: dict[str, Ticket]) -> list[tuple[bytes, str]]:
+    """The fixture corpus, generated mail with replies inside the batch, and replies to stored tickets
+    in every state a mail treats differently — some of them twice in one batch."""
+    items = [((CORPUS / path.name).read_bytes(), path.name) for path in sorted(CORPUS.glob("*.eml"))]
+    items += [(raw, f"gen-{n}") for n, raw in enumerate(generate(150, run="batch-equivalence"))]
+    n = 0
+    for ticket in stored.values():
+        ours = ticket.messages.filter(direction=Direction.OUTBOUND).order_by("id").first()
+        assert ours is not None
+        for auto in (False, True, False):
+            n += 1
+            items.append(_reply(n, ours.message_id, auto=auto))
+    items.append(items[3])  # the same bytes again, late in the batch
+    return items
+
+
+def _snapshot(results: list[IngestResult]) -> dict[str, Any]:
+    """Everything a person or the audit could see, without database ids, random ids and clock times."""
+    dedupe = dict(Message.objects.values_list("pk", "dedupe_key"))
+
+    def data(event: AuditEvent) -> dict[str, Any]:
+        values = {k: v for k, v in event.data.items() if k not in CLOCK_TIMES}
+        if "message" in values:
+            values["message"] = dedupe.get(values["message"])
+        return values
+
+    tickets = {}
+    for ticket in Ticket.objects.select_related("requester", "assignee"):
+        tickets[ticket.reference] = {
+            "fields": (ticket.request_type, ticket.suggested_request_type, ticket.subject, ticket.requester.email,
+                       ticket.state, ticket.assignee.username if ticket.assignee else None, ticket.version,
+                       ticket.channel, ticket.due_at),
+            "messages": sorted(
+                (m.direction, m.kind, m.sender, m.sender_name, m.subject, m.body_text, m.body_html,
+                 m.message_id if m.direction == Direction.INBOUND else "", m.in_reply_to, m.references,
+                 m.dedupe_key or "", tuple(m.recipients), m.delivery_status, bool(m.raw_message),
+                 tuple(sorted((a.filename, a.size, a.content_type, a.sha256, a.content_id, a.is_inline)
+                              for a in m.attachments.all())))
+                for m in ticket.messages.prefetch_related("attachments")
+            ),
+            "audit": [(e.seq, e.action, e.actor_label, e.from_state, e.to_state, data(e))
+                      for e in AuditEvent.objects.filter(ticket=ticket).order_by("seq")],
+        }
+    return {
+        "results": [(r.outcome, r.ticket_reference, r.reason) for r in results],
+        "tickets": tickets,
+        "requesters": sorted(Requester.objects.values_list("email", "name", "language")),
+        "quarantine": sorted(Quarantine.objects.values_list("reason", "sender", "subject", "dedupe_key")),
+        "audit_problems": [str(problem) for problem in verify_audit_trail()[1]],
+    }
+
+
+@pytest.fixture
+def stored_tickets(make_admin: Any, manager: User, make_ticket: Any,
+                   django_capture_on_commit_callbacks: Any) -> dict[str, Ticket]:
+    """Tickets that exist before the mail arrives: open, waiting for the requester, answered, refused."""
+    make_admin("moonwon.park")
+    make_admin("hyojoon.shim")
+    tickets = {state: make_ticket(email=f"{state}@example.com", channel="email", subject=f"stored {state}")
+               for state in ("received", "awaiting_requester", "responded", "rejected")}
+    with django_capture_on_commit_callbacks(execute=True):
+        for state, ticket in tickets.items():
+            if state == "awaiting_requester":
+                services.transition_ticket(ticket=ticket, name="request_info", actor=manager, question="ID, please")
+            elif state == "responded":
+                services.transition_ticket(ticket=ticket, name="verify", actor=manager,
+                                           verification_method="id_document")
+                services.transition_ticket(ticket=ticket, name="process", actor=manager, note="Sent the copy.")
+                services.send_reply(ticket=ticket, author=manager, body_text="Done.", and_respond=True)
+            elif state == "rejected":
+                services.transition_ticket(ticket=ticket, name="reject", actor=manager, reason="no_data_held",
+                                           explanation="We hold no data about you.")
+    for state, ticket in tickets.items():
+        ticket.refresh_from_db()
+        assert ticket.state == state
+    return tickets
+
+
+@pytest.mark.django_db
+def test_batched_intake_files_exactly_what_one_at_a_time_files(stored_tickets: dict[str, Ticket],
+                                                               django_capture_on_commit_callbacks: Any) -> None:
+    items = _mixed_mail(stored_tickets)
+    assert len(items) > 2 * BATCH_SIZE  # several batches, with replies across their borders
+    with time_machine.travel(DESK_NOW, tick=True):
+        try:
+            with transaction.atomic(), django_capture_on_commit_callbacks(execute=False):
+                one_at_a_time = _snapshot([ingest_message(raw, source=source) for raw, source in items])
+                raise _Rollback
+        except _Rollback:
+            pass
+        with django_capture_on_commit_callbacks(execute=False):
+            batched = _snapshot(list(ingest_messages(items)))
+
+    outcomes = {outcome for outcome, _, _ in batched["results"]}
+    assert outcomes == set(Outcome)  # every kind of outcome was exercised
+    assert batched["audit_problems"] == []
+    for reference, ticket in one_at_a_time["tickets"].items():
+        assert batched["tickets"].get(reference) == ticket, reference
+    assert batched == one_at_a_time
+
+
+def _db_trigger_rejecting(dedupe_key: str) -> tuple[str, str]:
+    """SQL that makes inserting one particular message fail, as a real constraint would."""
+    if connection.vendor == "postgresql":
+        return (
+            f"""CREATE FUNCTION pd_reject_one() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.dedupe_key = '{dedupe_key}' THEN
+                  RAISE EXCEPTION 'rejected by the test' USING ERRCODE = '23514'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER pd_reject_one BEFORE INSERT ON helpdesk_message
+                FOR EACH ROW EXECUTE FUNCTION pd_reject_one();""",
+            "DROP TRIGGER pd_reject_one ON helpdesk_message; DROP FUNCTION pd_reject_one();",
+        )
+    return (
+        f"""CREATE TRIGGER pd_reject_one BEFORE INSERT ON helpdesk_message
+            WHEN NEW.dedupe_key = '{dedupe_key}' BEGIN SELECT RAISE(ABORT, 'rejected by the test'); END;""",
+        "DROP TRIGGER pd_reject_one;",
+    )
+
+
+def _stored_files(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+@pytest.mark.django_db
+def test_a_failed_batch_is_filed_one_at_a_time_and_leaves_no_stray_files(
+    make_admin: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    make_admin("moonwon.park")
+    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(40, run="batch-failure"))]
+    doomed = next(raw for raw, _ in items[20:] if b"In-Reply-To" not in raw)
+    message_id = doomed.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
+    create, drop = _db_trigger_rejecting(f"mid:{message_id}")
+    with connection.cursor() as cursor:
+        cursor.execute(create)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            results = list(ingest_messages(items))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(drop)
+
+    # The batch rolled back; one at a time, every other mail was filed and the doomed one kept.
+    failed = [r for r in results if r.outcome == Outcome.QUARANTINED]
+    assert [(r.reason) for r in failed] == ["ingest_error"]
+    assert Quarantine.objects.get().dedupe_key == "sha256:" + hashlib.sha256(doomed).hexdigest()
+    assert len(results) == len(items)
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == len(items) - 1
+    # Acknowledgements went out after the commit, one per new ticket (the batch's were discarded).
+    acks = Message.objects.filter(kind="acknowledgement")
+    assert acks.count() == sum(r.outcome == Outcome.NEW_TICKET for r in results)
+    assert set(acks.values_list("delivery_status", flat=True)) == {"sent"}
+    assert len(mail.outbox) == acks.count()
+    # Files written by the rolled-back batch were removed: every stored file belongs to a row.
+    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+    referenced = {m.raw_message.name for m in Message.objects.exclude(raw_message="")}
+    referenced |= {a.file.name for a in Attachment.objects.all()}
+    referenced |= {q.raw_message.name for q in Quarantine.objects.all()}
+    assert _stored_files(root) == referenced
+
+
+@pytest.mark.django_db
+def test_a_batch_of_100_new_tickets_takes_a_few_dozen_queries_not_thousands(
+    make_admin: Any, django_assert_max_num_queries: Any
+) -> None:
+    make_admin("moonwon.park")
+    make_admin("hyojoon.shim")
+    mails = [raw for raw in generate(300, run="batch-queries") if b"In-Reply-To" not in raw]
+    items = [(raw, str(n)) for n, raw in enumerate(mails[:BATCH_SIZE])]
+    # One at a time this is ~20 statements per mail. In bulk it is a fixed set of statements,
+    # plus one more INSERT per ~50 rows on SQLite (Django keeps each under 999 parameters there).
+    with django_assert_max_num_queries(30):
+        assert {r.outcome for r in ingest_messages(items)} == {Outcome.NEW_TICKET}
+    assert Ticket.objects.count() == BATCH_SIZE
+    assert Message.objects.filter(kind="acknowledgement").count() == BATCH_SIZE
+
+
+@pytest.mark.django_db
+def test_a_batch_acknowledges_over_one_smtp_connection(make_admin: Any, smtp_sink: Any,
+                                                       django_capture_on_commit_callbacks: Any) -> None:
+    make_admin("moonwon.park")
+    items = [(raw, str(n)) for n, raw in enumerate(generate(30, run="batch-smtp")) if b"In-Reply-To" not in raw]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = list(ingest_messages(items))
+    references = {r.ticket_reference for r in results}
+    received = smtp_sink.wait_for(len(items))
+    assert {m["X-Privacy-Desk-Ticket"] for m in received} == references
+    assert all(m["Auto-Submitted"] == "auto-replied" for m in received)
+    assert len(set(smtp_sink.peers)) == 1
+    assert set(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_smtp_down_during_a_batch_leaves_acknowledgements_failed_for_the_retry_sweep(
+    make_admin: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    make_admin("moonwon.park")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _closed_port(), 2
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    items = [(raw, str(n)) for n, raw in enumerate(generate(10, run="batch-smtp-down")) if b"In-Reply-To" not in raw]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = list(ingest_messages(items))
+    assert {r.outcome for r in results} == {Outcome.NEW_TICKET}  # intake is not held up by mail
+    statuses = list(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True))
+    assert statuses == ["failed"] * len(items)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
