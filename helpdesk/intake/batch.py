@@ -49,11 +49,13 @@ from workflows.calendar import LegalCalendar, local_date
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BATCH_SIZE", "ingest_messages"]
+__all__ = ["BATCH_MAX_BYTES", "BATCH_SIZE", "ingest_messages"]
 
 # Mails per transaction: large enough to amortise the statements, small enough that a rollback
 # (and the one-at-a-time retry after it) stays cheap and row locks are held briefly.
 BATCH_SIZE = 100
+# ... and at most this many bytes of mail held in memory at once.
+BATCH_MAX_BYTES = 32 * 1024 * 1024
 
 
 def ingest_messages(items: Sequence[tuple[bytes, str]]) -> Iterator[IngestResult]:

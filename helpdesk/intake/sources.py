@@ -1,7 +1,8 @@
-"""Mailbox sources: an IMAP folder and a maildir / drop folder, both fed to :func:`ingest_message`.
+"""Mailbox sources: an IMAP folder and a maildir / drop folder, both fed to :func:`ingest_messages`.
 
-The rule for both: a message is marked processed at its source (IMAP flag or move; file renamed
-into ``cur/`` or ``done/``) only AFTER :func:`ingest_message` has committed its outcome. A crash at
+Messages are filed in batches (``helpdesk.intake.batch``: the one-message outcomes, in bulk). The
+rule for both sources: a message is marked processed at its source (IMAP flag or move; file renamed
+into ``cur/`` or ``done/``) only AFTER its outcome is committed. A crash at
 any point therefore loses nothing — the unmarked message is simply read again on the next run —
 and the rerun duplicates nothing, because the dedupe keys make the second filing a ``duplicate``.
 One message that cannot be read or marked is logged and skipped; it never blocks the others. A
@@ -26,7 +27,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from helpdesk.intake.ingest import IngestResult, TransientIngestError, ingest_message
+from helpdesk.intake.batch import BATCH_MAX_BYTES, BATCH_SIZE, ingest_messages
+from helpdesk.intake.ingest import IngestResult, TransientIngestError
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 OnResult = Callable[[str, IngestResult], None]
+# (source, raw bytes, how to mark it processed at the source)
+_Waiting = tuple[str, bytes, Callable[[], None]]
 
 
 @dataclass
@@ -126,6 +130,13 @@ def poll_imap(config: ImapSettings, *, limit: int | None = None, on_result: OnRe
         uids = mailbox.uids(AND(no_keyword=config.keyword))
         if limit is not None:
             uids = uids[:limit]
+
+        def marker(uid: str) -> Callable[[], None]:
+            if config.processed_folder:
+                return lambda: mailbox.move(uid, config.processed_folder)
+            return lambda: mailbox.flag(uid, ("\\Seen", config.keyword), True)
+
+        waiting: list[_Waiting] = []
         for uid in uids:
             source = f"imap:{config.folder}/{uid}"
             try:
@@ -138,25 +149,43 @@ def poll_imap(config: ImapSettings, *, limit: int | None = None, on_result: OnRe
                 continue
             if raw is None:
                 continue
-            try:
-                result = ingest_message(raw, source=source)
-            except TransientIngestError as exc:
-                report.transient_error = str(exc)
-                logger.error("database fault while filing %s; stopping this poll: %s", source, exc)
-                break
+            waiting.append((source, raw, marker(uid)))
+            if _full(waiting):
+                if not _file_and_mark(waiting, report, on_result):
+                    return report
+                waiting = []
+        _file_and_mark(waiting, report, on_result)
+    return report
+
+
+def _full(waiting: list[_Waiting]) -> bool:
+    return len(waiting) >= BATCH_SIZE or sum(len(raw) for _, raw, _ in waiting) > BATCH_MAX_BYTES
+
+
+def _file_and_mark(waiting: list[_Waiting], report: PollReport, on_result: OnResult | None) -> bool:
+    """File a batch, marking each message processed only once its outcome is committed.
+
+    Returns False when a database fault stopped it (every later message would fail too).
+    """
+    done = 0
+    try:
+        for result in ingest_messages([(raw, source) for source, raw, _ in waiting]):
+            source, _, mark = waiting[done]
+            done += 1
             # Committed: only now mark it, so a crash before this line means "read again".
             try:
-                if config.processed_folder:
-                    mailbox.move(uid, config.processed_folder)
-                else:
-                    mailbox.flag(uid, ("\\Seen", config.keyword), True)
+                mark()
             except Exception as exc:  # filed but unmarked: the next poll sees a duplicate, harmless
                 report.errors.append((source, f"marking failed: {exc}"))
                 logger.warning("could not mark %s processed: %s", source, exc)
             report.results.append((source, result))
             if on_result is not None:
                 on_result(source, result)
-    return report
+    except TransientIngestError as exc:
+        report.transient_error = str(exc)
+        logger.error("database fault while filing %s; stopping: %s", waiting[done][0], exc)
+        return False
+    return True
 
 
 # --- Maildir / drop folder ------------------------------------------------------------------
@@ -179,6 +208,13 @@ def poll_maildir(root: Path, *, limit: int | None = None, on_result: OnResult | 
     report = PollReport()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory")
+    def mover(path: Path, destination: Path) -> Callable[[], None]:
+        def move() -> None:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, destination)
+        return move
+
+    waiting: list[_Waiting] = []
     for count, (path, destination) in enumerate(_maildir_entries(root)):
         if limit is not None and count >= limit:
             break
@@ -188,21 +224,12 @@ def poll_maildir(root: Path, *, limit: int | None = None, on_result: OnResult | 
         except OSError as exc:  # e.g. taken by another reader meanwhile
             report.errors.append((source, f"read failed: {exc}"))
             continue
-        try:
-            result = ingest_message(raw, source=source)
-        except TransientIngestError as exc:
-            report.transient_error = str(exc)
-            logger.error("database fault while filing %s; stopping: %s", source, exc)
-            break
-        try:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
-        except OSError as exc:
-            report.errors.append((source, f"moving failed: {exc}"))
-            logger.warning("could not move %s to %s: %s", path, destination, exc)
-        report.results.append((source, result))
-        if on_result is not None:
-            on_result(source, result)
+        waiting.append((source, raw, mover(path, destination)))
+        if _full(waiting):
+            if not _file_and_mark(waiting, report, on_result):
+                return report
+            waiting = []
+    _file_and_mark(waiting, report, on_result)
     return report
 
 

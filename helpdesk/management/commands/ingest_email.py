@@ -24,13 +24,12 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
+from helpdesk.intake.batch import BATCH_MAX_BYTES, BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import TransientIngestError
 
 EX_OK = 0
 EX_USAGE = 64
 EX_TEMPFAIL = 75
-BATCH_MAX_BYTES = 32 * 1024 * 1024
 
 
 class Command(BaseCommand):
