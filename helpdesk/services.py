@@ -116,17 +116,52 @@ def files_removed_on_error() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for storage, name in written:
-            try:
-                storage.delete(name)
-            except OSError:  # pragma: no cover - best effort
-                logger.warning("could not remove %s after a rollback", name)
+        _delete_files(written)
         raise
     finally:
         _written_files.reset(token)
     outer = _written_files.get()
     if outer is not None:
         outer.extend(written)
+
+
+@dataclass
+class TransactionOutcome:
+    committed: bool = False
+
+
+@contextmanager
+def atomic_removing_files() -> Iterator[TransactionOutcome]:
+    """``transaction.atomic()`` that deletes the files stored inside it if it rolls back.
+
+    Never once it has committed: an after-commit hook that fails (or a Ctrl-C while it mails)
+    must not take the files of committed rows with it. The yielded outcome says which it was.
+    """
+    outcome = TransactionOutcome()
+    written: list[tuple[Storage, str]] = []
+    token = _written_files.set(written)
+    try:
+        with transaction.atomic():
+            # Registered first, so it runs before any other after-commit work of this transaction.
+            transaction.on_commit(lambda: setattr(outcome, "committed", True))
+            yield outcome
+    except BaseException:
+        if not outcome.committed:
+            _delete_files(written)
+        raise
+    finally:
+        _written_files.reset(token)
+    outer = _written_files.get()
+    if outer is not None:
+        outer.extend(written)
+
+
+def _delete_files(written: list[tuple[Storage, str]]) -> None:
+    for storage, name in written:
+        try:
+            storage.delete(name)
+        except OSError:  # pragma: no cover - best effort
+            logger.warning("could not remove %s after a rollback", name)
 
 
 def _remember(field_file: Any) -> None:

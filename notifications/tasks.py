@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,66 +18,88 @@ from notifications.mail import build_email
 logger = logging.getLogger(__name__)
 
 
+# Messages locked, sent and marked per transaction by deliver_messages: few enough that a worker
+# dying mid-way resends at most these, and their row locks are held for a moment only.
+SEND_GROUP = 20
+
+
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
 def deliver_message(self: Any, message_pk: int) -> str:
     """Send one recorded outbound message; retried with backoff when SMTP is down."""
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(skip_locked=True)
-            .select_related("ticket__requester")
-            .filter(pk=message_pk, delivery_status=DeliveryStatus.PENDING)
-            .first()
-        )
-        if message is None:
-            return "skipped"  # already sent, or another worker has it right now
-        try:
-            build_email(message).send(fail_silently=False)
-        except Exception as exc:
-            logger.warning("sending message %s failed: %s", message_pk, exc)
-            if self.request.called_directly or self.request.is_eager:
-                Message.objects.filter(pk=message_pk).update(delivery_status=DeliveryStatus.FAILED)
-                return "failed"
-            raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
-        Message.objects.filter(pk=message_pk).update(delivery_status=DeliveryStatus.SENT)
-    return "sent"
+    result = _send_group([message_pk])
+    if not result.failed:
+        return "sent" if result.sent else "skipped"  # skipped: already sent, or another worker has it
+    exc = result.failed[message_pk]
+    logger.warning("sending message %s failed: %s", message_pk, exc)
+    if self.request.called_directly or self.request.is_eager:
+        Message.objects.filter(pk=message_pk).update(delivery_status=DeliveryStatus.FAILED)
+        return "failed"
+    raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
 
 
-@shared_task(acks_late=True)
-def deliver_messages(message_pks: list[int]) -> dict[str, int]:
+@shared_task(bind=True, acks_late=True)
+def deliver_messages(self: Any, message_pks: list[int]) -> dict[str, int]:
     """Send many recorded outbound messages over one SMTP connection (mail intake's acknowledgements).
 
-    A message that cannot be sent is handed to :func:`deliver_message`, which retries it with backoff.
+    One that cannot be sent is handed to :func:`deliver_message` and its retries (in-process, it
+    is marked failed for the retry sweep, as deliver_message does).
     """
-    sent: list[int] = []
-    failed: list[int] = []
+    sent, failed = 0, list(message_pks)
+    smtp = get_connection(fail_silently=False)
+    try:
+        smtp.open()
+    except Exception as exc:
+        logger.warning("cannot connect to send %d messages: %s", len(message_pks), exc)
+    else:
+        failed = []
+        try:
+            for start in range(0, len(message_pks), SEND_GROUP):
+                result = _send_group(message_pks[start:start + SEND_GROUP], smtp)
+                sent += len(result.sent)
+                for pk, error in result.failed.items():
+                    logger.warning("sending message %s failed: %s", pk, error)
+                    failed.append(pk)
+        finally:
+            smtp.close()
+    if failed and (self.request.called_directly or self.request.is_eager):
+        Message.objects.filter(pk__in=failed, delivery_status=DeliveryStatus.PENDING).update(
+            delivery_status=DeliveryStatus.FAILED)
+    else:
+        for pk in failed:
+            deliver_message.delay(pk)
+    return {"sent": sent, "failed": len(failed), "skipped": len(message_pks) - sent - len(failed)}
+
+
+@dataclass
+class _GroupResult:
+    sent: list[int] = field(default_factory=list)
+    failed: dict[int, Exception] = field(default_factory=dict)
+
+
+def _send_group(message_pks: list[int], smtp: Any = None) -> _GroupResult:
+    """Send the pending ones among these messages and mark them sent, holding only their row locks."""
+    result = _GroupResult()
     with transaction.atomic():
-        messages = list(
-            Message.objects.select_for_update(skip_locked=True)
+        messages = (
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("ticket__requester")
             .filter(pk__in=message_pks, delivery_status=DeliveryStatus.PENDING)
             .order_by("pk")
         )
-        smtp = get_connection(fail_silently=False)
-        try:
-            smtp.open()
-        except Exception as exc:
-            logger.warning("cannot connect to send %d messages: %s", len(messages), exc)
-            failed = [message.pk for message in messages]
-            messages = []
         for message in messages:
             email = build_email(message)
-            email.connection = smtp
+            if smtp is not None:
+                email.connection = smtp
             try:
-                delivered = email.send(fail_silently=False)
+                if not email.send(fail_silently=False):
+                    raise OSError("the mail backend accepted nothing")
             except Exception as exc:
-                logger.warning("sending message %s failed: %s", message.pk, exc)
-                delivered = 0
-            (sent if delivered else failed).append(message.pk)
-        smtp.close()
-        Message.objects.filter(pk__in=sent).update(delivery_status=DeliveryStatus.SENT)
-    for pk in failed:
-        deliver_message.delay(pk)
-    return {"sent": len(sent), "failed": len(failed), "skipped": len(message_pks) - len(sent) - len(failed)}
+                result.failed[message.pk] = exc
+            else:
+                result.sent.append(message.pk)
+        if result.sent:
+            Message.objects.filter(pk__in=result.sent).update(delivery_status=DeliveryStatus.SENT)
+    return result
 
 
 @shared_task

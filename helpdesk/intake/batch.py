@@ -5,19 +5,24 @@
 decides it (duplicate, ignored automatic mail, follow-up, new ticket), using the same service
 builders, and the rows are then written with a few bulk INSERTs per batch.
 
-What the bulk path does not handle goes through ``ingest_message`` at its place in the order: mail
-that cannot be parsed (quarantine), a reply that resumes or reopens a ticket (a state transition),
-and mail threaded only by a ``[PRIV-…]`` subject reference (a party check). Pending bulk work is
-written first, so later mail sees it.
+A run of such mails is one transaction (a *segment*). It ends before the first mail the bulk path
+does not handle, which goes through ``ingest_message`` in its own transaction: mail that cannot be
+parsed (quarantine), a reply that resumes or reopens a ticket (a state transition), and mail threaded
+only by a ``[PRIV-…]`` subject reference (a party check). Then the next segment starts.
 
-If anything goes wrong — a concurrent ingester took a message first, the database failed — the
-batch is rolled back, its stored files are removed, and every mail in it is filed again one at a
-time by ``ingest_message``. Outcomes and failure semantics (exit 75, nothing half-written) are
-therefore always the one-message path's; the batch only makes them cheaper.
+If a segment fails — a concurrent ingester took a message first, the database failed — it is rolled
+back, the files it stored are removed, and the rest of the chunk is filed one at a time by
+``ingest_message``. Outcomes and failure semantics (exit 75, nothing half-written) are therefore
+always the one-message path's; the bulk path only makes them cheaper.
+
+Locks are taken in one order — stored tickets (by id), new requesters (by address), the reference
+counter, the administrators — which is also ``services.create_ticket``'s order, so concurrent
+ingesters queue rather than deadlock.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -66,16 +71,25 @@ def ingest_messages(items: Sequence[tuple[bytes, str]]) -> Iterator[IngestResult
     """
     for start in range(0, len(items), BATCH_SIZE):
         chunk = items[start:start + BATCH_SIZE]
-        results = _try_batch(chunk) if len(chunk) > 1 else None
-        if results is not None:
-            yield from results
+        if len(chunk) == 1:
+            yield ingest_message(chunk[0][0], source=chunk[0][1])
             continue
-        for raw, source in chunk:
-            yield ingest_message(raw, source=source)
+        mails = _parse(chunk)
+        index = 0
+        while index < len(mails):
+            segment = _Segment(mails, index)
+            if not segment.commit():
+                for mail in mails[index:]:  # rolled back: one at a time, as ingest_message files them
+                    yield ingest_message(mail.raw, source=mail.source)
+                break
+            yield from segment.results
+            index = segment.end
+            if index < len(mails):  # this one needs the one-message path
+                yield ingest_message(mails[index].raw, source=mails[index].source)
+                index += 1
 
 
-def _try_batch(chunk: Sequence[tuple[bytes, str]]) -> list[IngestResult] | None:
-    """The chunk's outcomes, committed; None when the batch failed and was rolled back."""
+def _parse(chunk: Sequence[tuple[bytes, str]]) -> list[_Mail]:
     config = intake_config()
     mails = []
     for raw, source in chunk:
@@ -85,12 +99,7 @@ def _try_batch(chunk: Sequence[tuple[bytes, str]]) -> list[IngestResult] | None:
         except Exception:  # quarantined, with its reason, by ingest_message at its turn
             parsed = None
         mails.append(_Mail(raw=raw, source=source, parsed=parsed))
-    try:
-        with services.files_removed_on_error(), transaction.atomic():
-            return _Batch(mails).run()
-    except Exception:
-        logger.info("batch of %d mails rolled back; filing them one at a time", len(mails), exc_info=True)
-        return None
+    return mails
 
 
 @dataclass
@@ -107,6 +116,7 @@ class _NewTicket:
     inbound: services.InboundMessage
     ticket: Ticket | None = None
     message: Message | None = None
+    requester_name: str = ""  # the requester's name as it stood when this mail was filed
 
 
 @dataclass
@@ -124,22 +134,36 @@ class _FollowUp:
         return self.target
 
 
-class _Batch:
-    def __init__(self, mails: list[_Mail]) -> None:
-        self.mails = mails
-        self.results: list[IngestResult | _Pending | None] = [None] * len(mails)
+class _Segment:
+    """Mails from ``start`` up to (not including) ``end``, the first the bulk path leaves alone."""
 
-    def run(self) -> list[IngestResult]:
-        start = 0
-        while start < len(self.mails):
-            start = self._segment(start)
-        results = [result for result in self.results if isinstance(result, IngestResult)]
-        assert len(results) == len(self.mails)
-        return results
+    def __init__(self, mails: list[_Mail], start: int) -> None:
+        self.mails = mails
+        self.start = self.end = start
+        self.pending: list[IngestResult | _Pending] = []
+        self.results: list[IngestResult] = []
+
+    def commit(self) -> bool:
+        """Decide and write the segment in one transaction; False if it was rolled back."""
+        if self.mails[self.start].parsed is None:
+            return True  # nothing for the bulk path: an empty segment
+        outcome = None
+        try:
+            with services.atomic_removing_files() as outcome:
+                self._decide_and_write()
+        except Exception:
+            if outcome is None or not outcome.committed:
+                logger.warning("a batch of %d mails was rolled back; filing them one at a time",
+                               len(self.mails) - self.start, exc_info=True)
+                return False
+            # Committed; only after-commit work (e.g. mailing) failed, and that has its own retries.
+            logger.exception("after-commit work of a batch failed; its mails are filed")
+        self.results = [result.resolve() if isinstance(result, _Pending) else result for result in self.pending]
+        return True
 
     # --- Deciding ---------------------------------------------------------------------------
-    def _segment(self, start: int) -> int:
-        """Decide mails from ``start`` until one needs the one-message path; write; return the next."""
+    def _decide_and_write(self) -> None:
+        start = self.start
         rest = [mail.parsed for mail in self.mails[start:] if mail.parsed is not None]
         keys = {dedupe_key(parsed) for parsed in rest}
         stored_keys = dict(
@@ -149,57 +173,55 @@ class _Batch:
         by_message_id: dict[str, Any] = dict(
             Message.objects.filter(message_id__in=wanted).order_by("id").values_list("message_id", "ticket_id")
         )
-        # Row locks on every stored ticket this segment may write to, held until the commit.
-        locked = {t.pk: t for t in Ticket.objects.select_for_update().select_related("requester")
-                  .filter(pk__in=set(by_message_id.values()))}
+        # Row locks on every stored ticket this segment may write to, held until the commit; taken
+        # in id order, so two ingesters answering the same tickets queue instead of deadlocking.
+        locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).select_related("requester")
+                  .filter(pk__in=set(by_message_id.values())).order_by("pk")}
         by_message_id = {mid: locked[pk] for mid, pk in by_message_id.items() if pk in locked}
         seen_keys: dict[str, _NewTicket | _FollowUp] = {}
         work: list[_NewTicket | _FollowUp] = []
 
+        self.pending = []
         for index in range(start, len(self.mails)):
+            self.end = index
             mail = self.mails[index]
             parsed = mail.parsed
             if parsed is None:
-                return self._one_at_a_time(index, work)
+                break  # quarantine
             key = dedupe_key(parsed)
             if key in stored_keys:
-                self.results[index] = IngestResult(Outcome.DUPLICATE, stored_keys[key], None)
+                self.pending.append(IngestResult(Outcome.DUPLICATE, stored_keys[key], None))
                 continue
             if key in seen_keys:
-                self.results[index] = _Pending(Outcome.DUPLICATE, seen_keys[key], None)
+                self.pending.append(_Pending(Outcome.DUPLICATE, seen_keys[key], None))
                 continue
             target = _target(parsed, by_message_id)
             if target is None and parsed.ticket_references:
-                return self._one_at_a_time(index, work)  # threading by subject needs a party check
+                break  # threading by subject needs a party check
             inbound = inbound_message(parsed, mail.raw, key)
             item: _NewTicket | _FollowUp
             if parsed.auto_reason:
                 if target is None:
-                    self.results[index] = IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+                    self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason))
                     continue
                 item = _FollowUp(index, inbound, MessageKind.AUTO, target)
                 outcome = _Pending(Outcome.IGNORED_AUTO, item, parsed.auto_reason)
             elif target is not None:
                 if isinstance(target, Ticket) and target.state in services.STATES_A_MAIL_MOVES:
-                    return self._one_at_a_time(index, work)  # resumes or reopens: a transition
+                    break  # resumes or reopens: a transition
                 item = _FollowUp(index, inbound, MessageKind.MAIL, target)
                 outcome = _Pending(Outcome.FOLLOW_UP, item, None)
             else:
                 item = _NewTicket(index, mail, inbound)
                 outcome = _Pending(Outcome.NEW_TICKET, item, None)
-            self.results[index] = outcome
+            self.pending.append(outcome)
             work.append(item)
             seen_keys[key] = item
             if parsed.message_id:  # later mail in this batch may answer this one
                 by_message_id[parsed.message_id[:998]] = item if isinstance(item, _NewTicket) else item.target
+        else:
+            self.end = len(self.mails)
         self._write(work)
-        return len(self.mails)
-
-    def _one_at_a_time(self, index: int, work: list[_NewTicket | _FollowUp]) -> int:
-        self._write(work)
-        mail = self.mails[index]
-        self.results[index] = ingest_message(mail.raw, source=mail.source)
-        return index + 1
 
     # --- Writing ----------------------------------------------------------------------------
     def _write(self, work: list[_NewTicket | _FollowUp]) -> None:
@@ -210,9 +232,6 @@ class _Batch:
             self._acknowledge(new)
             self._audit(work)
             self._bump_versions(work)
-        for index, result in enumerate(self.results):
-            if isinstance(result, _Pending):
-                self.results[index] = result.resolve()
 
     def _open_tickets(self, new: list[_NewTicket], work: list[_NewTicket | _FollowUp]) -> None:
         if not new:
@@ -258,9 +277,11 @@ class _Batch:
                 created.append(requester)
             elif services.fill_in_requester(requester, name=name) and requester.pk is not None:
                 filled_in[email] = requester
-        Requester.objects.bulk_create(created)
+            item.requester_name = requester.name
+        # In address order, so two ingesters adding the same new requesters queue, not deadlock.
+        Requester.objects.bulk_create(sorted(created, key=lambda r: r.email))
         if filled_in:
-            Requester.objects.bulk_update(filled_in.values(), ["name"])
+            Requester.objects.bulk_update([filled_in[email] for email in sorted(filled_in)], ["name"])
         return found
 
     def _store_messages(self, work: list[_NewTicket | _FollowUp]) -> None:
@@ -291,11 +312,16 @@ class _Batch:
             sent[ticket.requester_id] += 1
             # The ticket's only message so far is the requester's: that is the whole thread.
             thread = (inbound.message_id, [inbound.message_id] if inbound.message_id else [])
+            if ticket.requester.name != item.requester_name:
+                # A later mail in this batch gave the name; one at a time, this one was answered before.
+                ticket = copy.copy(ticket)
+                ticket.requester = copy.copy(ticket.requester)
+                ticket.requester.name = item.requester_name
             acks.append(notify.acknowledgement(ticket=ticket, thread=thread))
         Message.objects.bulk_create(acks)
         pks = [ack.pk for ack in acks]
         if pks:
-            transaction.on_commit(lambda: notify.enqueue_many(pks))
+            transaction.on_commit(lambda: notify.enqueue_many(pks), robust=True)
 
     def _audit(self, work: list[_NewTicket | _FollowUp]) -> None:
         """The events the one-message path records, chained per ticket, in one INSERT."""

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from helpdesk import services
@@ -123,7 +123,7 @@ def _guarded(work: Any) -> IngestResult:
     """Run ``work`` (one transaction), retrying deadlocks; database faults become transient."""
     for attempt in range(_RETRIES):
         try:
-            with services.files_removed_on_error():
+            with services.atomic_removing_files():
                 result: IngestResult = work()
             return result
         except (OperationalError, InterfaceError) as exc:
@@ -161,38 +161,38 @@ def dedupe_key(parsed: ParsedEmail) -> str:
 
 
 def _file(parsed: ParsedEmail, raw: bytes) -> IngestResult:
+    """Runs inside _guarded's transaction."""
     key = dedupe_key(parsed)
-    with transaction.atomic():
+    existing = _existing(key)
+    if existing is not None:
+        return existing
+    ticket = _thread_target(parsed)
+    message = inbound_message(parsed, raw, key)
+    # The services are atomic themselves (a savepoint inside this transaction), so a lost race
+    # rolls back only their work and leaves this transaction usable for the re-read below.
+    try:
+        with services.files_removed_on_error():  # a lost race leaves no files behind
+            if parsed.auto_reason:
+                if ticket is None:
+                    return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+                # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
+                services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
+                return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
+            if ticket is not None:
+                services.add_inbound_message(ticket=ticket, message=message)
+                return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
+            created = services.create_ticket(
+                message=message,
+                channel=Channel.EMAIL,
+                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
+                language=language_of(parsed),
+            )
+            return IngestResult(Outcome.NEW_TICKET, created.reference, None)
+    except IntegrityError:
         existing = _existing(key)
-        if existing is not None:
-            return existing
-        ticket = _thread_target(parsed)
-        message = inbound_message(parsed, raw, key)
-        # The services are atomic themselves (a savepoint inside this transaction), so a lost race
-        # rolls back only their work and leaves this transaction usable for the re-read below.
-        try:
-            with services.files_removed_on_error():  # a lost race leaves no files behind
-                if parsed.auto_reason:
-                    if ticket is None:
-                        return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
-                    # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
-                    services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
-                    return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
-                if ticket is not None:
-                    services.add_inbound_message(ticket=ticket, message=message)
-                    return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
-                created = services.create_ticket(
-                    message=message,
-                    channel=Channel.EMAIL,
-                    suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
-                    language=language_of(parsed),
-                )
-                return IngestResult(Outcome.NEW_TICKET, created.reference, None)
-        except IntegrityError:
-            existing = _existing(key)
-            if existing is None:
-                raise
-            return existing
+        if existing is None:
+            raise
+        return existing
 
 
 def language_of(parsed: ParsedEmail) -> str:

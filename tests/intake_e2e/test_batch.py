@@ -52,6 +52,12 @@ def _mixed_mail(stored: dict[str, Ticket]) -> list[tuple[bytes, str]]:
             n += 1
             items.append(_reply(n, ours.message_id, auto=auto))
     items.append(items[3])  # the same bytes again, late in the batch
+    # A new sender who gives their name only in their second mail, in the same batch: the first
+    # acknowledgement still says "Dear requester", as it would one at a time.
+    for n, sender in enumerate(["newcomer@example.com", "김하늘 <newcomer@example.com>"]):
+        items.append((f"From: {sender}\nTo: micube@micube.co.kr\nSubject: request {n}\n"
+                      f"Message-ID: <newcomer-{n}@example.com>\nDate: Thu, 08 Jan 2026 09:0{n}:00 +0900\n"
+                      "Content-Type: text/plain; charset=utf-8\n\nPlease delete my data.\n".encode(), f"newcomer-{n}"))
     return items
 
 
