@@ -18,15 +18,10 @@ from notifications.mail import build_email
 logger = logging.getLogger(__name__)
 
 
-# Messages locked, sent and marked per transaction by deliver_messages: few enough that a worker
-# dying mid-way resends at most these, and their row locks are held for a moment only.
-SEND_GROUP = 20
-
-
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
 def deliver_message(self: Any, message_pk: int) -> str:
     """Send one recorded outbound message; retried with backoff when SMTP is down."""
-    result = _send_group([message_pk])
+    result = _send_each([message_pk])
     if not result.failed:
         return "sent" if result.sent else "skipped"  # skipped: already sent, or another worker has it
     exc = result.failed[message_pk]
@@ -51,16 +46,13 @@ def deliver_messages(self: Any, message_pks: list[int]) -> dict[str, int]:
     except Exception as exc:
         logger.warning("cannot connect to send %d messages: %s", len(message_pks), exc)
     else:
-        failed = []
         try:
-            for start in range(0, len(message_pks), SEND_GROUP):
-                result = _send_group(message_pks[start:start + SEND_GROUP], smtp)
-                sent += len(result.sent)
-                for pk, error in result.failed.items():
-                    logger.warning("sending message %s failed: %s", pk, error)
-                    failed.append(pk)
+            result = _send_each(message_pks, smtp)
         finally:
             smtp.close()
+        sent, failed = len(result.sent), list(result.failed)
+        for pk, error in result.failed.items():
+            logger.warning("sending message %s failed: %s", pk, error)
     if failed and (self.request.called_directly or self.request.is_eager):
         Message.objects.filter(pk__in=failed, delivery_status=DeliveryStatus.PENDING).update(
             delivery_status=DeliveryStatus.FAILED)
@@ -71,34 +63,37 @@ def deliver_messages(self: Any, message_pks: list[int]) -> dict[str, int]:
 
 
 @dataclass
-class _GroupResult:
+class _SendResult:
     sent: list[int] = field(default_factory=list)
     failed: dict[int, Exception] = field(default_factory=dict)
 
 
-def _send_group(message_pks: list[int], smtp: Any = None) -> _GroupResult:
-    """Send the pending ones among these messages and mark them sent, holding only their row locks."""
-    result = _GroupResult()
-    with transaction.atomic():
-        messages = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("ticket__requester")
-            .filter(pk__in=message_pks, delivery_status=DeliveryStatus.PENDING)
-            .order_by("pk")
-        )
-        for message in messages:
-            email = build_email(message)
-            if smtp is not None:
-                email.connection = smtp
-            try:
+def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
+    """Send each pending message, marking it sent in the same short transaction.
+
+    The mark is written (row-locked) before the send and committed after it; a failed send rolls
+    it back, so the message stays pending. Another worker on the same message waits for that one
+    transaction, then finds it sent. A worker killed between send and commit resends one message.
+    """
+    result = _SendResult()
+    messages = Message.objects.select_related("ticket__requester").filter(
+        pk__in=message_pks, delivery_status=DeliveryStatus.PENDING).order_by("pk")
+    for message in messages:
+        try:
+            with transaction.atomic():
+                claimed = Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.PENDING).update(
+                    delivery_status=DeliveryStatus.SENT)
+                if not claimed:
+                    continue  # sent by another worker meanwhile
+                email = build_email(message)
+                if smtp is not None:
+                    email.connection = smtp
                 if not email.send(fail_silently=False):
                     raise OSError("the mail backend accepted nothing")
-            except Exception as exc:
-                result.failed[message.pk] = exc
-            else:
-                result.sent.append(message.pk)
-        if result.sent:
-            Message.objects.filter(pk__in=result.sent).update(delivery_status=DeliveryStatus.SENT)
+        except Exception as exc:
+            result.failed[message.pk] = exc
+        else:
+            result.sent.append(message.pk)
     return result
 
 
