@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import audit, retention
@@ -95,9 +96,9 @@ def decide(ticket: Ticket, *, request: Ticket, now: datetime,
 
 def _check(ticket: Ticket, actor: User) -> None:
     if not can_act_on_ticket(actor, ticket):
-        raise PermissionDeniedError("Only the assigned administrator or a manager can erase personal data.")
+        raise PermissionDeniedError(gettext("Only the assigned administrator or a manager can erase personal data."))
     if ticket.request_type not in ERASURE_REQUEST_TYPES:
-        raise GuardError({"request_type": "Erasure runs from a deletion or membership-withdrawal request."})
+        raise GuardError({"request_type": gettext("Erasure runs from a deletion or membership-withdrawal request.")})
 
 
 def _plan(request: Ticket, now: datetime) -> ErasurePlan:
@@ -130,7 +131,7 @@ def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | 
     """Erase the requester's personal data as previewed; audited on ``ticket``."""
     locked = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
     if expected_version is not None and locked.version != expected_version:
-        raise ConflictError("Someone else changed this ticket while you were working on it. Reload it.")
+        raise ConflictError(gettext("Someone else changed this ticket while you were working on it. Reload it."))
     _check(locked, actor)
     now = timezone.now()
     plan = _plan(locked, now)

@@ -20,6 +20,7 @@ from django.core.files.storage import Storage
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, can_proceed
 
 from helpdesk import audit
@@ -408,7 +409,7 @@ def add_inbound_message(*, ticket: Ticket, message: InboundMessage, kind: str = 
 def add_note(*, ticket: Ticket, author: User, body_text: str) -> Message:
     """An internal note: visible to staff only, never mailed."""
     if not body_text.strip():
-        raise GuardError({"body_text": "A note cannot be empty."})
+        raise GuardError({"body_text": _("A note cannot be empty.")})
     locked = _lock_for_staff(ticket, author, expected_version=None)
     note = _store_message(
         ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE, author=author,
@@ -432,7 +433,7 @@ def send_reply(
 ) -> Message:
     """Mail an answer to the requester (via Celery after commit) and record it."""
     if not body_text.strip():
-        raise GuardError({"body_text": "A reply cannot be empty."})
+        raise GuardError({"body_text": _("A reply cannot be empty.")})
     locked = _lock_for_staff(ticket, author, expected_version)
     from notifications import services as notify
 
@@ -464,20 +465,20 @@ def validate_transition_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
     if name == "verify":
         method = data.get("verification_method") or ""
         if method not in VerificationMethod.values:
-            errors["verification_method"] = "Say how the requester's identity was verified."
+            errors["verification_method"] = _("Say how the requester's identity was verified.")
         clean = {"verification_method": method, "note": str(data.get("note") or "")}
         if method == VerificationMethod.OTHER:
-            _required(data, "note", "Describe how identity was verified.", errors)
+            _required(data, "note", _("Describe how identity was verified."), errors)
     elif name == "request_info":
-        _required(data, "question", "Write what the requester must send.", errors)
+        _required(data, "question", _("Write what the requester must send."), errors)
         clean = {"question": str(data.get("question") or "")}
     elif name == "process":
-        _required(data, "note", "Record what was done to carry out the request.", errors)
+        _required(data, "note", _("Record what was done to carry out the request."), errors)
         clean = {"note": str(data.get("note") or "")}
     elif name == "reject":
         if data.get("reason") not in RejectionReason.values:
-            errors["reason"] = "Choose the legal reason for the refusal."
-        _required(data, "explanation", "Explain the refusal to the requester.", errors)
+            errors["reason"] = _("Choose the legal reason for the refusal.")
+        _required(data, "explanation", _("Explain the refusal to the requester."), errors)
         clean = {"reason": data.get("reason") or "", "explanation": str(data.get("explanation") or "")}
     elif name in ("withdraw", "reopen"):
         clean = {"reason": str(data.get("reason") or "")}
@@ -498,13 +499,13 @@ def transition_ticket(
 ) -> Ticket:
     """Run one state-machine transition with its permission, guard, side effects and audit."""
     if name not in TRANSITIONS:
-        raise TransitionNotAllowedError(f"Unknown transition '{name}'.")
+        raise TransitionNotAllowedError(_("Unknown transition '%(name)s'.") % {"name": name})
     if as_requester:
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         _check_version(locked, expected_version)
     else:
         if actor is None:
-            raise PermissionDeniedError("Sign in to act on tickets.")
+            raise PermissionDeniedError(_("Sign in to act on tickets."))
         locked = _lock_for_staff(ticket, actor, expected_version)
     _run_transition(locked, name, actor=actor, as_requester=as_requester, data=data)
     ticket.refresh_from_db()
@@ -518,13 +519,14 @@ def _run_transition(ticket: Ticket, name: str, *, actor: User | None, as_request
     fsm_transition = meta.get_transition(ticket.state)
     if fsm_transition is None:
         raise TransitionNotAllowedError(
-            f"'{name}' is not possible while the ticket is {ticket.get_state_display()}."
+            _("'%(name)s' is not possible while the ticket is %(state)s.")
+            % {"name": name, "state": ticket.get_state_display()}
         )
     if as_requester:
         if not fsm_transition.custom.get("requester"):
-            raise PermissionDeniedError(f"A requester cannot '{name}'.")
+            raise PermissionDeniedError(_("A requester cannot '%(name)s'.") % {"name": name})
     elif not meta.has_transition_perm(ticket, ticket.state, actor):  # permission only; guards below
-        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+        raise PermissionDeniedError(_("Only the assigned administrator or a manager can do this."))
     clean = validate_transition_data(name, data)
     if name == "verify":  # issue 5: an under-14 requester's guardian must confirm first
         from helpdesk.public.services import guardian_gate
@@ -549,8 +551,8 @@ def _run_transition(ticket: Ticket, name: str, *, actor: User | None, as_request
 
 def _guard_message(name: str) -> dict[str, str]:
     if name == "respond":
-        return {"reply": "Send the answer to the requester before marking the ticket responded."}
-    return {"__all__": f"'{name}' cannot run yet."}
+        return {"reply": _("Send the answer to the requester before marking the ticket responded.")}
+    return {"__all__": _("'%(name)s' cannot run yet.") % {"name": name}}
 
 
 def _transition_side_effects(ticket: Ticket, name: str, actor: User | None, data: dict[str, Any],
@@ -629,9 +631,9 @@ def assign_ticket(*, ticket: Ticket, assignee: User | None, actor: User,
         locked.assignee_id in (None, actor.pk)
     )
     if not (is_manager(actor) or taking):
-        raise PermissionDeniedError("Only a manager can reassign a ticket.")
+        raise PermissionDeniedError(_("Only a manager can reassign a ticket."))
     if assignee is not None and not is_desk_staff(assignee):
-        raise GuardError({"assignee": "Tickets can only be assigned to desk staff."})
+        raise GuardError({"assignee": _("Tickets can only be assigned to desk staff.")})
     _set_assignee(locked, assignee, actor=actor, how="take" if taking else "manual")
     ticket.refresh_from_db()
     return locked
@@ -650,7 +652,7 @@ def _set_assignee(ticket: Ticket, assignee: User | None, *, actor: User | None, 
 @transaction.atomic
 def set_away(*, user: User, away: bool, actor: User) -> None:
     if actor.pk != user.pk and not is_manager(actor):
-        raise PermissionDeniedError("Only managers can change someone else's availability.")
+        raise PermissionDeniedError(_("Only managers can change someone else's availability."))
     User.objects.filter(pk=user.pk).update(is_away=away)
     user.is_away = away
     audit.record_event(ticket=None, actor=actor, action="staff.away" if away else "staff.back",
@@ -661,7 +663,7 @@ def set_away(*, user: User, away: bool, actor: User) -> None:
 def reclassify(*, ticket: Ticket, request_type: str, actor: User, expected_version: int | None = None) -> Ticket:
     """Change the request type; the deadline is recomputed from the original receipt."""
     if request_type not in RequestType.values:
-        raise GuardError({"request_type": "Unknown request type."})
+        raise GuardError({"request_type": _("Unknown request type.")})
     locked = _lock_for_staff(ticket, actor, expected_version)
     old_type, old_due = locked.request_type, locked.due_at
     locked.request_type = request_type
@@ -740,10 +742,10 @@ def record_ticket_view(*, ticket: Ticket, actor: User) -> bool:
 def _review_quarantine(quarantine_pk: int, actor: User) -> Any:
 
     if not is_desk_staff(actor):
-        raise PermissionDeniedError("Only desk staff can review quarantined mail.")
+        raise PermissionDeniedError(_("Only desk staff can review quarantined mail."))
     item = Quarantine.objects.select_for_update().get(pk=quarantine_pk)
     if item.status != QuarantineStatus.PENDING:
-        raise ConflictError("Someone else already reviewed this message.")
+        raise ConflictError(_("Someone else already reviewed this message."))
     return item
 
 
@@ -760,7 +762,7 @@ def _quarantine_inbound(item: Any, *, sender_email: str = "", sender_name: str =
         parsed = None
     email_address = sender_email or (parsed.sender_email if parsed else "") or item.sender
     if not email_address or "@" not in email_address:
-        raise GuardError({"sender_email": "Give the requester's e-mail address."})
+        raise GuardError({"sender_email": _("Give the requester's e-mail address.")})
     return InboundMessage(
         sender_email=email_address,
         sender_name=sender_name or (parsed.sender_name if parsed else ""),
@@ -785,7 +787,7 @@ def convert_quarantine_to_ticket(*, quarantine_pk: int, actor: User, request_typ
 
     item = _review_quarantine(quarantine_pk, actor)
     if request_type not in RequestType.values:
-        raise GuardError({"request_type": "Unknown request type."})
+        raise GuardError({"request_type": _("Unknown request type.")})
     message = _quarantine_inbound(item, sender_email=sender_email, sender_name=sender_name)
     ticket = create_ticket(message=message, channel=Channel.EMAIL, request_type=request_type, actor=actor)
     item.status, item.ticket, item.resolved_by, item.resolved_at = (
@@ -802,7 +804,7 @@ def attach_quarantine_to_ticket(*, quarantine_pk: int, actor: User, ticket: Tick
 
     item = _review_quarantine(quarantine_pk, actor)
     if not can_act_on_ticket(actor, ticket):
-        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+        raise PermissionDeniedError(_("Only the assigned administrator or a manager can do this."))
     message = add_inbound_message(ticket=ticket, message=_quarantine_inbound(item))
     item.status, item.ticket, item.resolved_by, item.resolved_at = (
         QuarantineStatus.ATTACHED, ticket, actor, timezone.now())
@@ -826,17 +828,17 @@ def discard_quarantine(*, quarantine_pk: int, actor: User, reason: str = "") -> 
 # --- Locking helpers ---------------------------------------------------------------------------
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and ticket.version != expected_version:
-        raise ConflictError(
+        raise ConflictError(_(
             "Someone else changed this ticket while you were working on it. "
             "Reload it to see their change, then try again."
-        )
+        ))
 
 
 def _lock_for_staff(ticket: Ticket, actor: User, expected_version: int | None) -> Ticket:
     locked = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
     _check_version(locked, expected_version)
     if not can_act_on_ticket(actor, locked):
-        raise PermissionDeniedError("Only the assigned administrator or a manager can do this.")
+        raise PermissionDeniedError(_("Only the assigned administrator or a manager can do this."))
     return locked
 
 

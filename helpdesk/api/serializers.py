@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -335,20 +336,20 @@ class MetricsQuerySerializer(serializers.Serializer):
         for name in ("from", "to"):
             value = attrs.get(name)
             if value is not None and not (2000 <= value.year <= 2100):
-                raise serializers.ValidationError({name: "Choose a date between 2000 and 2100."})
+                raise serializers.ValidationError({name: gettext("Choose a date between 2000 and 2100.")})
         default_from, default_to = metrics.default_period()
         date_to = attrs.get("to") or default_to
         date_from = attrs.get("from") or (date_to - (default_to - default_from))
         if date_from > date_to:
-            raise serializers.ValidationError({"to": "The period ends before it starts."})
+            raise serializers.ValidationError({"to": gettext("The period ends before it starts.")})
         if (date_to - date_from).days > 3660:
-            raise serializers.ValidationError({"from": "Choose a period of at most ten years."})
+            raise serializers.ValidationError({"from": gettext("Choose a period of at most ten years.")})
         attrs["from"], attrs["to"] = date_from, date_to
         username = attrs.get("assignee")
         if username and username != "none":
             user = User.objects.filter(username=username).first()
             if user is None:
-                raise serializers.ValidationError({"assignee": "No staff member has this username."})
+                raise serializers.ValidationError({"assignee": gettext("No staff member has this username.")})
             attrs["assignee_user"] = user
         return attrs
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -179,7 +180,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         if data["assignee"] is not None:
             assignee = User.objects.filter(username=data["assignee"], is_active=True).first()
             if assignee is None:
-                raise services.GuardError({"assignee": "No active staff member has this username."})
+                raise services.GuardError({"assignee": gettext("No active staff member has this username.")})
         services.assign_ticket(ticket=ticket, assignee=assignee, actor=_user(request),
                                expected_version=data.get("expected_version"))
         return self._detail(ticket)

@@ -16,6 +16,7 @@ import tablib
 from django.db.models import BooleanField as BooleanOutput
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
@@ -44,7 +45,7 @@ class ExportOptions:
     def from_params(cls, params: Mapping[str, Any], *, manager: bool) -> ExportOptions:
         file_format = str(params.get("file_format") or "csv").lower()
         if file_format not in FORMATS:
-            raise ValidationError({"file_format": "Choose csv or xlsx."})
+            raise ValidationError({"file_format": gettext("Choose csv or xlsx.")})
         include_emails = str(params.get("include_emails") or "").lower() in TRUE_VALUES
         if include_emails and not manager:
             raise PermissionDenied("Only managers can export requesters' e-mail addresses.")

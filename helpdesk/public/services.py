@@ -16,6 +16,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from helpdesk import audit, services
 from helpdesk.models import Channel, Requester, RequesterToken, Ticket, WebRequestDetails
@@ -177,7 +178,7 @@ def guardian_gate(ticket: Ticket) -> str | None:
     """Why the ticket cannot be verified yet (under 14 without the guardian's confirmation), or None."""
     details = WebRequestDetails.objects.filter(ticket=ticket).first()
     if details is not None and details.awaiting_guardian:
-        return "The requester is under 14: the legal guardian has not confirmed yet."
+        return gettext("The requester is under 14: the legal guardian has not confirmed yet.")
     return None
 
 

@@ -225,3 +225,13 @@ def test_xlsx_exports(dataset: DataSet, time_machine: Any) -> None:
     assert float(found[("overall", "", "first_response.p90_seconds")]) == pytest.approx(190080)
     assert found[("overall", "", "compliance_rate")] == "0.6"
     assert found[("request_type", "access", "received")] == "4"
+
+
+def test_error_messages_speak_the_clients_language(make_ticket: Any, admin_user: User) -> None:
+    ticket = make_ticket()
+    client = token_client(admin_user)
+    url = f"/api/v1/tickets/{ticket.reference}/transitions/verify/"
+    for language, says in (("en", "Say how the requester's identity was verified."),
+                           ("ko", "요청자의 본인 확인 방법을 선택하세요.")):
+        error = assert_error(client.post(url, {}, format="json", HTTP_ACCEPT_LANGUAGE=language), 400, "guard_failed")
+        assert error["fields"]["verification_method"] in (says, [says])

@@ -199,6 +199,7 @@ def test_work_a_ticket_through_the_desk(make_ticket: Any, admin_user: Any, clien
     assert r.status_code == 400
     process_form = next(t["form"] for t in r.context["transitions"] if t["name"] == "process")
     assert "note" in process_form.errors and process_form.is_bound
+    assert process_form.errors["note"] == [korean("This field is required.")]
     r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": "자료 추출 완료"}, prefix="process")
     assert r.status_code == 302
     page = client.get(ticket_url(ticket) + f"?template={response_template.pk}:ko")

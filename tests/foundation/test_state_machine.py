@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from helpdesk import services
 from helpdesk.models import AuditEvent, Direction, MessageKind, Ticket
@@ -155,10 +156,11 @@ def test_optimistic_lock_conflict(make_ticket: Any, admin_user: Any, manager: An
     services.transition_ticket(ticket=ticket, name="verify", actor=manager, expected_version=seen_by_first,
                                verification_method="email_link")
     stale = Ticket.objects.get(pk=ticket.pk)
-    with pytest.raises(services.ConflictError) as err:
-        services.transition_ticket(ticket=stale, name="reject", actor=manager, expected_version=seen_by_second,
-                                   reason="no_data_held", explanation="x")
-    assert "Someone else changed this ticket" in str(err.value)
+    for language, says in (("en", "Someone else changed this ticket"), ("ko", "다른 사람이 이 티켓을 변경했습니다")):
+        with translation.override(language), pytest.raises(services.ConflictError) as err:
+            services.transition_ticket(ticket=stale, name="reject", actor=manager, expected_version=seen_by_second,
+                                       reason="no_data_held", explanation="x")
+        assert says in str(err.value)  # in the language of whoever acted
     stale.refresh_from_db()
     assert stale.state == S.VERIFIED
 
