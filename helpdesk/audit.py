@@ -77,6 +77,10 @@ def _append(
         actor_name=actor_name, after=(last["seq"], last["hash"]) if last else None,
     )
     event.save()
+    if ticket is not None:
+        from notifications.webhooks import queue_for_events
+
+        queue_for_events([event])
     return event
 
 

@@ -301,6 +301,7 @@ CELERY_BEAT_SCHEDULE.update({
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": 300.0},
     "daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=8, minute=30)},
     "retry-pending-messages": {"task": "notifications.tasks.retry_pending_messages", "schedule": 600.0},
+    "retry-webhooks": {"task": "notifications.tasks.retry_webhooks", "schedule": 60.0},
 })
 
 # --- REST framework -------------------------------------------------------------------------

@@ -83,3 +83,65 @@ class DigestLog(models.Model):
 
     def __str__(self) -> str:
         return f"digest {self.day} for user {self.user_id}"
+
+
+def new_webhook_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A system to tell about ticket events: a signed POST per event (``notifications.webhooks``)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=100, default=new_webhook_secret,
+                              help_text=_("Receivers check the X-Privacy-Desk-Signature header with it."))
+    events = models.JSONField(_("events"), default=list, blank=True,
+                              help_text=_("Event names or prefixes, e.g. [\"ticket.created\", \"transition.\"]; "
+                                          "empty for all ticket events."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: recorded with the event's transaction, POSTed after it commits."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=64)
+    body = models.TextField()  # the exact JSON sent, the same on every attempt
+    status = models.CharField(_("status"), max_length=10, choices=WebhookStatus.choices,
+                              default=WebhookStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            # The retry sweep: pending deliveries whose next attempt is due.
+            models.Index(fields=["next_attempt_at"], name="webhook_due",
+                         condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id}"

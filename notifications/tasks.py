@@ -97,6 +97,25 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     return result
 
 
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_pk: int) -> str:
+    """POST one webhook delivery (notifications.webhooks); failures are retried by retry_webhooks."""
+    from notifications.webhooks import deliver
+
+    return deliver(delivery_pk)
+
+
+@shared_task
+def retry_webhooks() -> int:
+    """Beat task (every minute): send webhook deliveries whose next attempt is due."""
+    from notifications.webhooks import due_deliveries
+
+    due = due_deliveries()
+    for pk in due:
+        deliver_webhook.delay(pk)
+    return len(due)
+
+
 @shared_task
 def retry_pending_messages(older_than_minutes: int = 10) -> int:
     """Re-enqueue outbound mail left pending or failed (broker down, SMTP down, worker died).

@@ -27,6 +27,9 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.AXES_ENABLED = False  # client.login() passes no request; tests/desk re-enables it
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from notifications.webhooks import forget_endpoints
+
+    forget_endpoints()  # a cached "there are endpoints" must not outlive the test that made them
 
 
 def _make_staff(username: str, group: str, **extra: Any) -> User:

@@ -11,6 +11,9 @@ MANAGER_PERMS = [
     ("workflows", "delete_closureday"),
     ("notifications", "view_responsetemplate"), ("notifications", "add_responsetemplate"),
     ("notifications", "change_responsetemplate"), ("notifications", "delete_responsetemplate"),
+    ("notifications", "view_webhookendpoint"), ("notifications", "add_webhookendpoint"),
+    ("notifications", "change_webhookendpoint"), ("notifications", "delete_webhookendpoint"),
+    ("notifications", "view_webhookdelivery"),
 ]
 ADMINISTRATOR_PERMS = [
     ("helpdesk", "view_ticket"), ("helpdesk", "view_requester"), ("helpdesk", "view_message"),
