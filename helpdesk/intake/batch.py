@@ -37,7 +37,7 @@ from helpdesk import audit, services
 from helpdesk.intake.email.classify import suggest_request_type
 from helpdesk.intake.email.parser import ParsedEmail, parse_email
 from helpdesk.intake.ingest import (
-    _THREAD_IDS_MAX,
+    THREAD_IDS_MAX,
     IngestResult,
     Outcome,
     dedupe_key,
@@ -170,7 +170,7 @@ class _Segment:
         stored_keys = dict(
             Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", "ticket__reference")
         )
-        wanted = {i for parsed in rest for i in list(dict.fromkeys(thread_ids(parsed)))[:_THREAD_IDS_MAX]}
+        wanted = {i for parsed in rest for i in list(dict.fromkeys(thread_ids(parsed)))[:THREAD_IDS_MAX]}
         by_message_id: dict[str, Any] = dict(
             Message.objects.filter(message_id__in=wanted).order_by("id").values_list("message_id", "ticket_id")
         )
@@ -382,7 +382,7 @@ class _Pending:
 def _target(parsed: ParsedEmail, by_message_id: dict[str, Any]) -> Ticket | _NewTicket | None:
     """``ingest._thread_target`` by headers, over stored mail and this batch's (newest wins)."""
     ids = thread_ids(parsed)
-    looked_up = set(list(dict.fromkeys(ids))[:_THREAD_IDS_MAX])
+    looked_up = set(list(dict.fromkeys(ids))[:THREAD_IDS_MAX])
     for message_id in ids:
         if message_id in looked_up and message_id in by_message_id:
             found: Ticket | _NewTicket = by_message_id[message_id]

@@ -42,7 +42,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 # Deadlocks / serialization failures are worth retrying at once; other DB faults are not.
 _RETRIES = 3
 # At most this many distinct Message-IDs of one mail are looked up for threading.
-_THREAD_IDS_MAX = 200
+THREAD_IDS_MAX = 200
 
 
 class Outcome(StrEnum):
@@ -252,7 +252,7 @@ def _thread_target(parsed: ParsedEmail) -> Ticket | None:
     ids = thread_ids(parsed)
     if ids:
         found = dict(
-            Message.objects.filter(message_id__in=list(dict.fromkeys(ids))[:_THREAD_IDS_MAX])
+            Message.objects.filter(message_id__in=list(dict.fromkeys(ids))[:THREAD_IDS_MAX])
             .order_by("id")
             .values_list("message_id", "ticket_id")
         )
