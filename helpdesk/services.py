@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -106,8 +106,9 @@ _written_files: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("writt
 
 
 @contextmanager
-def files_removed_on_error() -> Iterator[None]:
-    """Files the services store inside this block are deleted again if the block raises.
+def files_removed_on_error(keep: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """Files the services store inside this block are deleted again if the block raises
+    (unless ``keep()`` says the rows naming them were committed after all).
 
     Wrap a whole transaction in it: files go to storage before the rows naming them are inserted,
     so a rollback would otherwise leave them behind. Nested blocks hand their files outwards.
@@ -117,7 +118,12 @@ def files_removed_on_error() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        _delete_files(written)
+        if not keep():
+            for storage, name in written:
+                try:
+                    storage.delete(name)
+                except OSError:  # pragma: no cover - best effort
+                    logger.warning("could not remove %s after a rollback", name)
         raise
     finally:
         _written_files.reset(token)
@@ -139,30 +145,10 @@ def atomic_removing_files() -> Iterator[TransactionOutcome]:
     must not take the files of committed rows with it. The yielded outcome says which it was.
     """
     outcome = TransactionOutcome()
-    written: list[tuple[Storage, str]] = []
-    token = _written_files.set(written)
-    try:
-        with transaction.atomic():
-            # Registered first, so it runs before any other after-commit work of this transaction.
-            transaction.on_commit(lambda: setattr(outcome, "committed", True))
-            yield outcome
-    except BaseException:
-        if not outcome.committed:
-            _delete_files(written)
-        raise
-    finally:
-        _written_files.reset(token)
-    outer = _written_files.get()
-    if outer is not None:
-        outer.extend(written)
-
-
-def _delete_files(written: list[tuple[Storage, str]]) -> None:
-    for storage, name in written:
-        try:
-            storage.delete(name)
-        except OSError:  # pragma: no cover - best effort
-            logger.warning("could not remove %s after a rollback", name)
+    with files_removed_on_error(keep=lambda: outcome.committed), transaction.atomic():
+        # Registered first, so it runs before any other after-commit work of this transaction.
+        transaction.on_commit(lambda: setattr(outcome, "committed", True))
+        yield outcome
 
 
 def _remember(field_file: Any) -> None:
