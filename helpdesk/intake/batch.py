@@ -25,9 +25,9 @@ from __future__ import annotations
 import copy
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
@@ -55,7 +55,7 @@ from workflows.calendar import LegalCalendar, local_date
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BATCH_MAX_BYTES", "BATCH_SIZE", "ingest_messages"]
+__all__ = ["BATCH_MAX_BYTES", "BATCH_SIZE", "in_batches", "ingest_messages"]
 
 # Mails per transaction: large enough to amortise the statements, small enough that a rollback
 # (and the one-at-a-time retry after it) stays cheap and row locks are held briefly.
@@ -64,14 +64,30 @@ BATCH_SIZE = 100
 BATCH_MAX_BYTES = 32 * 1024 * 1024
 
 
-def ingest_messages(items: Sequence[tuple[bytes, str]]) -> Iterator[IngestResult]:
+T = TypeVar("T", bound=tuple[Any, ...])
+
+
+def in_batches(items: Iterable[T]) -> Iterator[list[T]]:
+    """Group ``(raw bytes, …)`` items into batches of at most BATCH_SIZE items and ~BATCH_MAX_BYTES."""
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += len(item[0])
+        if len(batch) >= BATCH_SIZE or size > BATCH_MAX_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def ingest_messages(items: Iterable[tuple[bytes, str]]) -> Iterator[IngestResult]:
     """File ``(raw, source)`` pairs in order; yields each outcome once it is committed.
 
     Raises :class:`~helpdesk.intake.ingest.TransientIngestError` (after yielding what was
     committed) when the database fails, like ``ingest_message``.
     """
-    for start in range(0, len(items), BATCH_SIZE):
-        chunk = items[start:start + BATCH_SIZE]
+    for chunk in in_batches(items):
         if len(chunk) == 1:
             yield ingest_message(chunk[0][0], source=chunk[0][1])
             continue
@@ -112,7 +128,6 @@ class _Mail:
 
 @dataclass
 class _NewTicket:
-    index: int
     mail: _Mail
     inbound: services.InboundMessage
     ticket: Ticket | None = None
@@ -122,17 +137,21 @@ class _NewTicket:
 
 @dataclass
 class _FollowUp:
-    index: int
     inbound: services.InboundMessage
     kind: str
     target: Ticket | _NewTicket  # a stored ticket (row-locked) or one opened earlier in this batch
     message: Message | None = None
 
     def ticket(self) -> Ticket:
-        if isinstance(self.target, _NewTicket):
-            assert self.target.ticket is not None
-            return self.target.ticket
-        return self.target
+        return _ticket_of(self.target) if isinstance(self.target, _NewTicket) else self.target
+
+
+def _ticket_of(item: _NewTicket | _FollowUp) -> Ticket:
+    """The ticket a decided mail went to (a new ticket exists once the segment's tickets are built)."""
+    if isinstance(item, _FollowUp):
+        return item.ticket()
+    assert item.ticket is not None
+    return item.ticket
 
 
 class _Segment:
@@ -205,15 +224,15 @@ class _Segment:
                 if target is None:
                     self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason))
                     continue
-                item = _FollowUp(index, inbound, MessageKind.AUTO, target)
+                item = _FollowUp(inbound, MessageKind.AUTO, target)
                 outcome = _Pending(Outcome.IGNORED_AUTO, item, parsed.auto_reason)
             elif target is not None:
                 if isinstance(target, Ticket) and target.state in services.STATES_A_MAIL_MOVES:
                     break  # resumes or reopens: a transition
-                item = _FollowUp(index, inbound, MessageKind.MAIL, target)
+                item = _FollowUp(inbound, MessageKind.MAIL, target)
                 outcome = _Pending(Outcome.FOLLOW_UP, item, None)
             else:
-                item = _NewTicket(index, mail, inbound)
+                item = _NewTicket(mail, inbound)
                 outcome = _Pending(Outcome.NEW_TICKET, item, None)
             self.pending.append(outcome)
             work.append(item)
@@ -288,8 +307,7 @@ class _Segment:
     def _store_messages(self, work: list[_NewTicket | _FollowUp]) -> None:
         attachments: list[Attachment] = []
         for item in work:
-            ticket = item.ticket if isinstance(item, _NewTicket) else item.ticket()
-            assert ticket is not None
+            ticket = _ticket_of(item)
             kind = item.kind if isinstance(item, _FollowUp) else MessageKind.MAIL
             message, files = services.build_message(ticket=ticket, direction=Direction.INBOUND, kind=kind,
                                                     message=item.inbound)
@@ -374,9 +392,7 @@ class _Pending:
     reason: str | None
 
     def resolve(self) -> IngestResult:
-        ticket = self.item.ticket if isinstance(self.item, _NewTicket) else self.item.ticket()
-        assert ticket is not None
-        return IngestResult(self.outcome, ticket.reference, self.reason)
+        return IngestResult(self.outcome, _ticket_of(self.item).reference, self.reason)
 
 
 def _target(parsed: ParsedEmail, by_message_id: dict[str, Any]) -> Ticket | _NewTicket | None:

@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
-from helpdesk.intake.batch import BATCH_MAX_BYTES, BATCH_SIZE, ingest_messages
+from helpdesk.intake.batch import in_batches, ingest_messages
 from helpdesk.intake.ingest import IngestResult, TransientIngestError
 
 logger = logging.getLogger(__name__)
@@ -131,35 +132,34 @@ def poll_imap(config: ImapSettings, *, limit: int | None = None, on_result: OnRe
         if limit is not None:
             uids = uids[:limit]
 
-        def marker(uid: str) -> Callable[[], None]:
-            if config.processed_folder:
-                return lambda: mailbox.move(uid, config.processed_folder)
-            return lambda: mailbox.flag(uid, ("\\Seen", config.keyword), True)
-
-        waiting: list[_Waiting] = []
-        for uid in uids:
-            source = f"imap:{config.folder}/{uid}"
-            try:
-                raw = _fetch_raw(mailbox.client, uid)
-            except (OSError, imaplib.IMAP4.error) as exc:
-                report.errors.append((source, f"fetch failed: {exc}"))
-                logger.warning("IMAP fetch of %s failed: %s", source, exc)
-                if isinstance(exc, (socket.timeout, ConnectionError, imaplib.IMAP4.abort)):
-                    raise  # the connection is gone; the next poll picks up the rest
-                continue
-            if raw is None:
-                continue
-            waiting.append((source, raw, marker(uid)))
-            if _full(waiting):
-                if not _file_and_mark(waiting, report, on_result):
-                    return report
-                waiting = []
-        _file_and_mark(waiting, report, on_result)
+        _file_in_batches(_imap_messages(config, mailbox, uids, report), report, on_result)
     return report
 
 
-def _full(waiting: list[_Waiting]) -> bool:
-    return len(waiting) >= BATCH_SIZE or sum(len(raw) for _, raw, _ in waiting) > BATCH_MAX_BYTES
+def _imap_messages(config: ImapSettings, mailbox: Any, uids: list[str], report: PollReport) -> Iterator[_Waiting]:
+    for uid in uids:
+        source = f"imap:{config.folder}/{uid}"
+        try:
+            raw = _fetch_raw(mailbox.client, uid)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            report.errors.append((source, f"fetch failed: {exc}"))
+            logger.warning("IMAP fetch of %s failed: %s", source, exc)
+            if isinstance(exc, (socket.timeout, ConnectionError, imaplib.IMAP4.abort)):
+                raise  # the connection is gone; the next poll picks up the rest
+            continue
+        if raw is None:
+            continue
+        if config.processed_folder:
+            yield source, raw, partial(mailbox.move, uid, config.processed_folder)
+        else:
+            yield source, raw, partial(mailbox.flag, uid, ("\\Seen", config.keyword), True)
+
+
+def _file_in_batches(messages: Iterator[_Waiting], report: PollReport, on_result: OnResult | None) -> None:
+    """File messages batch by batch; stop at a database fault."""
+    for batch in in_batches(messages):
+        if not _file_and_mark(batch, report, on_result):
+            return
 
 
 def _file_and_mark(waiting: list[_Waiting], report: PollReport, on_result: OnResult | None) -> bool:
@@ -208,29 +208,25 @@ def poll_maildir(root: Path, *, limit: int | None = None, on_result: OnResult | 
     report = PollReport()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory")
-    def mover(path: Path, destination: Path) -> Callable[[], None]:
-        def move() -> None:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
-        return move
+    _file_in_batches(_maildir_messages(root, limit, report), report, on_result)
+    return report
 
-    waiting: list[_Waiting] = []
+
+def _maildir_messages(root: Path, limit: int | None, report: PollReport) -> Iterator[_Waiting]:
     for count, (path, destination) in enumerate(_maildir_entries(root)):
         if limit is not None and count >= limit:
-            break
-        source = str(path)
+            return
         try:
             raw = path.read_bytes()
         except OSError as exc:  # e.g. taken by another reader meanwhile
-            report.errors.append((source, f"read failed: {exc}"))
+            report.errors.append((str(path), f"read failed: {exc}"))
             continue
-        waiting.append((source, raw, mover(path, destination)))
-        if _full(waiting):
-            if not _file_and_mark(waiting, report, on_result):
-                return report
-            waiting = []
-    _file_and_mark(waiting, report, on_result)
-    return report
+        yield str(path), raw, partial(_move, path, destination)
+
+
+def _move(path: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, destination)
 
 
 # --- One poller at a time -------------------------------------------------------------------

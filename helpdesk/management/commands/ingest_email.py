@@ -20,11 +20,12 @@ import json
 import os
 import sys
 from argparse import ArgumentParser
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpdesk.intake.batch import BATCH_MAX_BYTES, BATCH_SIZE, ingest_messages
+from helpdesk.intake.batch import in_batches, ingest_messages
 from helpdesk.intake.ingest import TransientIngestError
 
 EX_OK = 0
@@ -62,20 +63,21 @@ class Command(BaseCommand):
         out = sys.stdout
         # stdout carries the JSON lines only: anything else (e.g. the console mail backend
         # delivering an acknowledgement in-process) goes to stderr.
-        with contextlib.redirect_stdout(sys.stderr):
-            batch: list[tuple[bytes, str]] = []
+        unreadable: list[str] = []
+
+        def read_all() -> Iterator[tuple[bytes, str]]:
             for path in sources:
                 try:
-                    raw = sys.stdin.buffer.read() if path == "-" else _read(path)
-                except OSError as exc:
-                    self._file(batch, out)
-                    self._fail(EX_USAGE, f"cannot read {path!r}: {exc.strerror or exc}")
-                batch.append((raw, path))
-                # Many files are filed in batches (one transaction each), bounded in count and bytes.
-                if len(batch) == BATCH_SIZE or sum(len(item[0]) for item in batch) > BATCH_MAX_BYTES:
-                    self._file(batch, out)
-                    batch = []
-            self._file(batch, out)
+                    yield (sys.stdin.buffer.read() if path == "-" else _read(path)), path
+                except OSError as exc:  # what was read before it is still filed
+                    unreadable.append(f"cannot read {path!r}: {exc.strerror or exc}")
+                    return
+
+        with contextlib.redirect_stdout(sys.stderr):
+            for batch in in_batches(read_all()):
+                self._file(batch, out)
+        if unreadable:
+            self._fail(EX_USAGE, unreadable[0])
 
     def _file(self, batch: list[tuple[bytes, str]], out: Any) -> None:
         """File a batch; a line per message once it is committed, in order."""
