@@ -38,6 +38,7 @@ test: setup lint test-sqlite test-postgres
 lint:
 	$(PY) -m ruff check .
 	$(PY) -m mypy helpdesk workflows notifications
+	$(VENV)/bin/lint-imports
 
 test-sqlite:
 	$(PY) -m pytest -q -p no:cacheprovider

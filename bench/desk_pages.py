@@ -48,8 +48,8 @@ def load(n_tickets: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from helpdesk.models import Direction, Message, MessageKind, Requester, Ticket, User
-    from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
     from workflows.request_types import RequestType
+    from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
     from workflows.states import TicketState
 
     call_command("migrate", verbosity=0)

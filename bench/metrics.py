@@ -51,9 +51,9 @@ def load(n_tickets: int) -> dict[str, Any]:
     from rest_framework.authtoken.models import Token
 
     from helpdesk.models import Requester, Ticket, User, new_access_key
-    from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
     from workflows.calendar import desk_tz
     from workflows.request_types import RequestType
+    from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
     from workflows.states import TicketState as S
 
     call_command("migrate", verbosity=0)

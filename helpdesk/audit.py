@@ -12,11 +12,22 @@ import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from helpdesk.models import AuditEvent, Ticket, User
 
 SYSTEM_ACTOR = "system"
+
+# Sent with ``events=[AuditEvent, ...]`` once ticket events are saved (inside the transaction).
+# ``notifications`` subscribes (webhooks) in its AppConfig.ready(); the audit trail knows no subscriber.
+ticket_events_recorded = Signal()
+
+
+def announce(events: list[AuditEvent]) -> None:
+    """Tell subscribers about saved ticket events (bulk writers call this once per batch)."""
+    if events:
+        ticket_events_recorded.send(sender=AuditEvent, events=events)
 
 
 def actor_label(actor: User | None, fallback: str = SYSTEM_ACTOR) -> str:
@@ -78,9 +89,7 @@ def _append(
     )
     event.save()
     if ticket is not None:
-        from notifications.webhooks import queue_for_events
-
-        queue_for_events([event])
+        announce([event])
     return event
 
 

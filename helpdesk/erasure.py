@@ -34,9 +34,9 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk import audit, retention
 from helpdesk.models import Attachment, Message, Quarantine, Requester, Ticket, User
-from helpdesk.roles import can_act_on_ticket
 from helpdesk.services import ConflictError, GuardError, PermissionDeniedError
 from workflows.request_types import RequestType
+from workflows.roles import can_act_on_ticket
 
 ERASURE_REQUEST_TYPES = frozenset({RequestType.DELETION, RequestType.MEMBERSHIP_WITHDRAWAL})
 

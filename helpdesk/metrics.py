@@ -46,9 +46,9 @@ from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
 
 from helpdesk.models import Ticket, User
-from helpdesk.roles import ADMINISTRATOR_GROUP
 from workflows.calendar import desk_tz
 from workflows.request_types import RequestType
+from workflows.roles import ADMINISTRATOR_GROUP
 from workflows.states import OPEN_STATES, TicketState
 
 DAY = 86400.0

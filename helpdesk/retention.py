@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from celery import shared_task
+from django.contrib.sessions.models import Session
 from django.core.files.storage import Storage
 from django.db import ProgrammingError, connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -355,8 +356,6 @@ def purge_quarantine(*, now: datetime, dry_run: bool, batch_size: int) -> Counte
 
 def purge_website_visits(*, now: datetime, dry_run: bool) -> Counter[str]:
     """Sign-in records (django-axes) and expired sessions: "records of website visits"."""
-    from django.contrib.sessions.models import Session
-
     cutoff = months_before(now, policies()[RetentionCategory.WEBSITE_VISIT].months)
     counts: Counter[str] = Counter()
     querysets: list[tuple[str, QuerySet[Any]]] = [("sessions", Session.objects.filter(expire_date__lt=now))]

@@ -28,8 +28,8 @@ from helpdesk.models import (
     Ticket,
     User,
 )
-from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager
 from workflows.calendar import local_date
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager, ticket_scope
 from workflows.states import OPEN_STATES, TicketState
 
 DUE_SOON_DAYS = 3
@@ -65,10 +65,8 @@ def default_queue(user: Any) -> str:
 
 
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
-    """The tickets this user may see (mirrors :func:`helpdesk.roles.can_view_ticket`)."""
-    if is_manager(user):
-        return Ticket.objects.all()
-    return Ticket.objects.filter(Q(assignee_id=user.pk) | Q(assignee__isnull=True))
+    """The tickets this user may see (:func:`workflows.roles.ticket_scope`)."""
+    return Ticket.objects.filter(ticket_scope(user).q())
 
 
 def _queue_q(slug: str, user: Any, now: datetime) -> Q:

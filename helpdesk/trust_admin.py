@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from helpdesk import audit
 from helpdesk.models import RetentionPolicy, TicketStatistic
-from helpdesk.roles import is_manager
+from workflows.roles import is_manager
 
 
 @admin.register(RetentionPolicy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -86,8 +88,6 @@ class DigestLog(models.Model):
 
 
 def new_webhook_secret() -> str:
-    import secrets
-
     return secrets.token_urlsafe(32)
 
 

@@ -34,14 +34,15 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from helpdesk import tasking
 from helpdesk.models import Ticket, User
-from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
 from notifications.mail import new_message_id, render_bilingual
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
 from workflows.calendar import end_of_day, local_date, start_of_day
 from workflows.models import SlaPolicy
 from workflows.request_types import Jurisdiction, RequestType
-from workflows.sla import FALLBACK_POLICY
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
+from workflows.sla import FALLBACK_POLICY, ticket_policy
 from workflows.states import CLOCK_RUNNING_STATES
 
 logger = logging.getLogger(__name__)
@@ -220,13 +221,8 @@ def run_sweep(*, now: datetime | None = None, limit: int | None = None, enqueue:
 
 
 def enqueue_notifications(pks: Sequence[int]) -> None:
-    from notifications.tasks import deliver_notification
-
-    for pk in pks:
-        try:
-            deliver_notification.delay(pk)
-        except Exception:  # broker down: the claim stays pending and the next sweep re-queues it
-            logger.exception("could not enqueue notification %s; it stays pending", pk)
+    for pk in pks:  # broker down: the claim stays pending and the next sweep re-queues it
+        tasking.enqueue("notifications.tasks.deliver_notification", pk)
 
 
 # --- Digest ----------------------------------------------------------------------------------
@@ -263,13 +259,8 @@ def claim_digests(*, now: datetime | None = None, enqueue: bool = True) -> list[
 
 
 def _enqueue_digests(pks: Sequence[int]) -> None:
-    from notifications.tasks import deliver_digest
-
     for pk in pks:
-        try:
-            deliver_digest.delay(pk)
-        except Exception:
-            logger.exception("could not enqueue digest %s", pk)
+        tasking.enqueue("notifications.tasks.deliver_digest", pk)
 
 
 def digest_context(user: User, now: datetime) -> dict[str, Any] | None:
@@ -343,8 +334,6 @@ def build_notification_email(notification: SentNotification, now: datetime) -> E
     manager_addresses = list(managers().values_list("email", flat=True))
     assignee = ticket.assignee
     if notification.kind == ESCALATION:
-        from workflows.sla import ticket_policy
-
         to = list(dict.fromkeys(manager_addresses + ticket_policy(ticket).escalation_list))
         cc = [assignee.email] if assignee is not None and assignee.email else []
         days_overdue = max(1, (today - local_date(ticket.due_at)).days)

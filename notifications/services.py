@@ -10,8 +10,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from helpdesk import tasking
 from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
 from notifications.mail import new_message_id, render_bilingual, subject_with_reference, thread_headers
+from workflows.states import RejectionReason
 
 logger = logging.getLogger(__name__)
 
@@ -71,22 +73,13 @@ def outbound_message(
 
 
 def _enqueue(message_pk: int) -> None:
-    from notifications.tasks import deliver_message
-
-    try:
-        deliver_message.delay(message_pk)
-    except Exception:  # broker down: the message stays pending and the sweep retries it
-        logger.exception("could not enqueue message %s; it stays pending", message_pk)
+    # Broker down: the message stays pending and the sweep retries it.
+    tasking.enqueue("notifications.tasks.deliver_message", message_pk)
 
 
 def enqueue_many(message_pks: list[int]) -> None:
     """Mail many recorded messages in one task over one connection (call after commit)."""
-    from notifications.tasks import deliver_messages
-
-    try:
-        deliver_messages.delay(message_pks)
-    except Exception:  # broker down: the messages stay pending and the sweep retries them
-        logger.exception("could not enqueue %d messages; they stay pending", len(message_pks))
+    tasking.enqueue("notifications.tasks.deliver_messages", message_pks)
 
 
 def recent_acknowledgements(requester_ids: list[int]) -> dict[int, int]:
@@ -120,8 +113,6 @@ def queue_acknowledgement(*, ticket: Ticket) -> Message | None:
 
 
 def queue_rejection_notice(*, ticket: Ticket, reason: str, explanation: str, author: User | None) -> Message:
-    from workflows.states import RejectionReason
-
     body = render_bilingual(
         "rejection",
         _context(ticket, reason=RejectionReason(reason), explanation=explanation),

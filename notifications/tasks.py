@@ -14,6 +14,10 @@ from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
 from notifications.mail import build_email
+from notifications.models import DigestLog, SentNotification, StaffMailStatus
+from notifications.reminders import build_digest_email, build_notification_email, claim_digests, run_sweep
+from notifications.webhooks import deliver, due_deliveries
+from workflows.states import CLOCK_RUNNING_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +104,12 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_pk: int) -> str:
     """POST one webhook delivery (notifications.webhooks); failures are retried by retry_webhooks."""
-    from notifications.webhooks import deliver
-
     return deliver(delivery_pk)
 
 
 @shared_task
 def retry_webhooks() -> int:
     """Beat task (every minute): send webhook deliveries whose next attempt is due."""
-    from notifications.webhooks import due_deliveries
-
     due = due_deliveries()
     for pk in due:
         deliver_webhook.delay(pk)
@@ -142,23 +142,17 @@ def retry_pending_messages(older_than_minutes: int = 10) -> int:
 @shared_task
 def sla_sweep() -> dict[str, int]:
     """Beat task (every 5 minutes): claim due reminders and escalations, send them after commit."""
-    from notifications.reminders import run_sweep
-
     return run_sweep().as_dict()
 
 
 @shared_task
 def send_daily_digests() -> int:
     """Beat task (08:30 Asia/Seoul): one digest per administrator per day."""
-    from notifications.reminders import claim_digests
-
     return len(claim_digests())
 
 
 def _deliver_staff_mail(task: Any, model: Any, pk: int, build: Any, still_needed: Any = None) -> str:
     """Send one claimed staff mail once: row lock, skip if not pending, mark the outcome."""
-    from notifications.models import StaffMailStatus
-
     with transaction.atomic():
         row = model.objects.select_for_update(skip_locked=True).filter(
             pk=pk, delivery_status=StaffMailStatus.PENDING
@@ -189,8 +183,6 @@ def _deliver_staff_mail(task: Any, model: Any, pk: int, build: Any, still_needed
 
 def _notification_still_needed(row: Any) -> bool:
     """A reminder about a deadline that moved, or a ticket that was answered or paused, is stale."""
-    from workflows.states import CLOCK_RUNNING_STATES
-
     ticket = row.ticket
     return ticket.state in CLOCK_RUNNING_STATES and ticket.due_at == row.due_at
 
@@ -198,9 +190,6 @@ def _notification_still_needed(row: Any) -> bool:
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
 def deliver_notification(self: Any, notification_pk: int) -> str:
     """Mail one claimed reminder or escalation (see notifications.reminders)."""
-    from notifications.models import SentNotification
-    from notifications.reminders import build_notification_email
-
     return _deliver_staff_mail(self, SentNotification, notification_pk, build_notification_email,
                                _notification_still_needed)
 
@@ -208,7 +197,4 @@ def deliver_notification(self: Any, notification_pk: int) -> str:
 @shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
 def deliver_digest(self: Any, digest_pk: int) -> str:
     """Mail one administrator's daily digest (claimed in DigestLog)."""
-    from notifications.models import DigestLog
-    from notifications.reminders import build_digest_email
-
     return _deliver_staff_mail(self, DigestLog, digest_pk, build_digest_email)

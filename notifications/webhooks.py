@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from helpdesk import tasking
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ post_delete.connect(_endpoints_changed, sender=WebhookEndpoint, dispatch_uid="we
 
 def _wanted(action: str, filters: list[str]) -> bool:
     return any(action.startswith(prefix) for prefix in (filters or EVENTS)) and action.startswith(EVENTS)
+
+
+def on_ticket_events(sender: Any, events: Iterable[Any], **kwargs: Any) -> None:
+    """Receiver of ``helpdesk.audit.ticket_events_recorded`` (connected in NotificationsConfig.ready)."""
+    queue_for_events(events)
 
 
 def queue_for_events(events: Iterable[Any]) -> None:
@@ -112,13 +118,8 @@ def _body(event: Any) -> str:
 
 
 def _enqueue(pks: list[int]) -> None:
-    from notifications.tasks import deliver_webhook
-
-    for pk in pks:
-        try:
-            deliver_webhook.delay(pk)
-        except Exception:  # broker down: the sweep sends it later
-            logger.exception("could not enqueue webhook delivery %s", pk)
+    for pk in pks:  # broker down: the sweep sends it later
+        tasking.enqueue("notifications.tasks.deliver_webhook", pk)
 
 
 def signature(secret: str, timestamp: str, body: str) -> str:

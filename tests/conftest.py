@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 
 from helpdesk import services
 from helpdesk.models import Channel, Ticket, User
-from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
 from tests.support.realservices import browser, celery_worker_process, smtp_sink
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
 
 __all__ = ["browser", "celery_worker_process", "smtp_sink"]  # shared fixtures for every test folder
 

@@ -102,13 +102,11 @@ def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:
     """End a pause: the deadline moves by the whole days the ticket waited for the requester.
 
     Days are counted on the desk's local dates (paused Monday, resumed Wednesday = 2 days; the
-    same day = 0); under a business-day policy only working days count. The pause is written to
-    the ticket's history (``sla.clock_resumed``). The caller holds the ticket's row lock.
+    same day = 0); under a business-day policy only working days count. Returns what the caller
+    writes to the ticket's history (``sla.clock_resumed``); the caller holds the ticket's row lock.
     """
     if ticket.paused_at is None:
         return {}
-    from helpdesk import audit
-
     policy = ticket_policy(ticket)
     calendar = LegalCalendar.from_db()
     paused_from, resumed_on = local_date(ticket.paused_at), local_date(now)
@@ -134,7 +132,6 @@ def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:
         "due_after": _iso(ticket.due_at),
     }
     ticket.paused_at = None
-    audit.record_event(ticket=ticket, actor=None, action="sla.clock_resumed", data=data)
     return data
 
 

@@ -1,6 +1,7 @@
 """One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
 
-DRF's own exceptions and the desk's service errors (:mod:`helpdesk.services`) both end up here, so
+DRF's own exceptions and the desk's service errors (:mod:`helpdesk.services.errors`, which carry
+their HTTP status and code — the desk answers them by the same status) both end up here, so
 a client handles a version conflict from the service exactly like a 404 from the router.
 """
 
@@ -11,20 +12,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from helpdesk import services
-
-# Service error → (HTTP status, code). Order matters: the first isinstance match wins.
-SERVICE_ERRORS: tuple[tuple[type[services.ServiceError], int, str], ...] = (
-    (services.ConflictError, status.HTTP_409_CONFLICT, "conflict"),
-    (services.TransitionNotAllowedError, status.HTTP_409_CONFLICT, "transition_not_allowed"),
-    (services.PermissionDeniedError, status.HTTP_403_FORBIDDEN, "permission_denied"),
-    (services.GuardError, status.HTTP_400_BAD_REQUEST, "guard_failed"),
-    (services.ServiceError, status.HTTP_400_BAD_REQUEST, "invalid"),
-)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,11 +33,10 @@ def _flatten(detail: Any) -> Any:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    for error_class, http_status, code in SERVICE_ERRORS:
-        if isinstance(exc, error_class):
-            fields = dict(exc.errors) if isinstance(exc, services.GuardError) else {}
-            message = str(exc) if not fields else _("The request needs more information.")
-            return Response(error_body(code, message, fields), status=http_status)
+    if isinstance(exc, services.ServiceError):  # the status and code each error class carries
+        fields = dict(exc.errors) if isinstance(exc, services.GuardError) else {}
+        message = str(exc) if not fields else _("The request needs more information.")
+        return Response(error_body(exc.code, message, fields), status=exc.http_status)
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

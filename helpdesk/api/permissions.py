@@ -1,4 +1,4 @@
-"""Who may call what. Object rules are the desk's own (:mod:`helpdesk.roles`)."""
+"""Who may call what. Object rules are the desk's own (:mod:`workflows.roles`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from helpdesk.models import Ticket
-from helpdesk.roles import can_view_ticket, is_desk_staff, is_manager
+from workflows.roles import can_view_ticket, is_desk_staff, is_manager
 
 
 class IsDeskStaff(BasePermission):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from helpdesk import selectors as desk_selectors
 from helpdesk.models import Attachment, Message, Quarantine, Requester, Ticket
-from helpdesk.roles import is_manager
+from workflows.roles import ticket_scope
 
 
 def api_tickets(user: Any) -> QuerySet[Ticket]:
@@ -37,10 +37,10 @@ def ticket_messages(ticket: Ticket) -> QuerySet[Message]:
 
 def api_requesters(user: Any) -> QuerySet[Requester]:
     """Managers see every requester; administrators those with a ticket they can see."""
-    visible = Q() if is_manager(user) else (Q(tickets__assignee_id=user.pk) | Q(tickets__assignee__isnull=True))
+    scope = ticket_scope(user)
     qs = Requester.objects.all()
-    if not is_manager(user):
-        qs = qs.filter(pk__in=Requester.objects.filter(visible).values("pk"))
+    if not scope.everything:
+        qs = qs.filter(pk__in=Requester.objects.filter(scope.q("tickets__")).values("pk"))
     return qs.annotate(ticket_count=Count("tickets")).order_by("email")
 
 

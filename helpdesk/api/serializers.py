@@ -11,10 +11,11 @@ from rest_framework import serializers
 
 from helpdesk import metrics
 from helpdesk.models import Attachment, Channel, Direction, Language, Message, Quarantine, Requester, Ticket, User
-from helpdesk.roles import can_act_on_ticket
+from workflows import transitions
 from workflows.models import SlaPolicy
 from workflows.request_types import EMAIL_PROOF_SUFFICES, REQUEST_TYPE_HELP, Jurisdiction, RequestType
-from workflows.states import OPEN_STATES, RejectionReason, VerificationMethod
+from workflows.roles import can_act_on_ticket
+from workflows.states import OPEN_STATES
 
 MAX_INT = 2**31 - 1
 
@@ -137,16 +138,30 @@ class VersionSerializer(serializers.Serializer):
     )
 
 
-class TransitionSerializer(VersionSerializer):
-    """Data a transition may need; which fields each one requires is in the endpoint's description."""
+def _transition_data_fields() -> dict[str, serializers.Field]:
+    """One optional field per data field of the transition registry (a choice where every use is one)."""
+    uses: dict[str, list[Any]] = {}
+    for name in transitions.NAMES:
+        for item in transitions.REGISTRY[name].fields:
+            uses.setdefault(item.name, []).append((name, item))
+    fields: dict[str, serializers.Field] = {}
+    for field_name, items in uses.items():
+        help_text = "; ".join(f"{name}: {item.label}" for name, item in items)
+        if all(item.choices is not None for _name, item in items):
+            fields[field_name] = serializers.ChoiceField(choices=items[0][1].choices, required=False,
+                                                         help_text=help_text)
+        else:
+            choices = [v for _name, item in items if item.choices for v, _label in item.choices]
+            if choices:
+                help_text += f" (one of {', '.join(choices)} where a choice)"
+            fields[field_name] = serializers.CharField(max_length=max(i.max_length for _n, i in items),
+                                                       required=False, allow_blank=True, help_text=help_text)
+    return fields
 
-    verification_method = serializers.ChoiceField(choices=VerificationMethod.choices, required=False)
-    note = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    question = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                   help_text=f"reject: one of {', '.join(RejectionReason.values)}; "
-                                             "withdraw/reopen: free text.")
-    explanation = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+# Data a transition may need (built from workflows.transitions); which fields each one requires is
+# in the endpoint's description.
+TransitionSerializer = type("TransitionSerializer", (VersionSerializer,), _transition_data_fields())
 
 
 class ReplySerializer(VersionSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from helpdesk import audit, metrics, services
+from helpdesk import metrics, services
 from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
@@ -45,8 +44,9 @@ from helpdesk.api.serializers import (
 )
 from helpdesk.dashboard import exports
 from helpdesk.models import Channel, Ticket, User
-from helpdesk.roles import is_manager
+from workflows import transitions
 from workflows.models import SlaPolicy
+from workflows.roles import is_manager
 
 
 def _err(description: str) -> OpenApiResponse:
@@ -128,11 +128,9 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         request=TransitionSerializer,
         responses={200: TicketDetailSerializer, **WRITE_ERRORS},
         description=(
-            "Fields each transition needs (400 `guard_failed` with field errors otherwise): "
-            "`verify`: verification_method (+ note when `other`); `request_info`: question; `process`: note; "
-            "`respond`: none, but an outbound reply must have been sent; `reject`: reason, explanation; "
-            "`withdraw`, `reopen`: optional reason; `resume`: none. 409 `transition_not_allowed` when the "
-            "transition cannot run from the current state; 409 `conflict` on a stale `expected_version`."
+            f"Fields each transition needs (400 `guard_failed` with field errors otherwise): {transitions.describe()}. "
+            "409 `transition_not_allowed` when the transition cannot run from the current state; 409 `conflict` on "
+            "a stale `expected_version`."
         ),
     )
     @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]{1,32})")
@@ -235,18 +233,11 @@ class SlaPolicyViewSet(DeskAPIMixin, mixins.CreateModelMixin, mixins.UpdateModel
     lookup_value_regex = r"[0-9]{1,18}"
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        with transaction.atomic():
-            policy = serializer.save()
-            self._audit("sla_policy.created", policy)
+        serializer.instance = services.save_sla_policy(actor=_user(self.request), values=serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        with transaction.atomic():
-            policy = serializer.save()
-            self._audit("sla_policy.changed", policy)
-
-    def _audit(self, action_name: str, policy: SlaPolicy) -> None:
-        audit.record_event(ticket=None, actor=_user(self.request), action=action_name,
-                           data={"policy": policy.pk, **SlaPolicySerializer(policy).data})
+        serializer.instance = services.save_sla_policy(actor=_user(self.request), values=serializer.validated_data,
+                                                       policy=serializer.instance)
 
 
 @extend_schema_view(

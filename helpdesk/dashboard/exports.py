@@ -21,8 +21,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
 from helpdesk.models import Ticket
-from helpdesk.roles import is_manager
 from workflows.calendar import desk_tz
+from workflows.roles import ticket_scope
 from workflows.states import OPEN_STATES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,10 +53,8 @@ class ExportOptions:
 
 
 def exportable_tickets(user: Any) -> QuerySet[Ticket]:
-    """Managers: all tickets; administrators: only those assigned to them."""
-    if is_manager(user):
-        return Ticket.objects.all()
-    return Ticket.objects.filter(assignee_id=user.pk)
+    """Managers: all tickets; administrators: only those assigned to them (not the unassigned)."""
+    return Ticket.objects.filter(ticket_scope(user, unassigned=False).q())
 
 
 def _local(value: datetime | None) -> str:

@@ -15,8 +15,8 @@ from rest_framework.exceptions import APIException
 from helpdesk import metrics
 from helpdesk.api.serializers import MetricsQuerySerializer
 from helpdesk.dashboard import exports
-from helpdesk.roles import is_desk_staff, is_manager
 from workflows.request_types import RequestType
+from workflows.roles import is_desk_staff, is_manager
 
 # Chart colours: one per request type, colour-blind friendly (Okabe–Ito + greys).
 TYPE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]

@@ -9,10 +9,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Channel, User
+from workflows import transitions
 from workflows.request_types import RequestType
-from workflows.states import RejectionReason, TicketState, VerificationMethod
-
-TEXTAREA = {"rows": 4}
+from workflows.states import TicketState
 
 
 class DeskLoginForm(AuthenticationForm):
@@ -28,57 +27,25 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-# --- Transitions: each asks for what its guard needs -------------------------------------------
-class VerifyForm(VersionedForm):
-    verification_method = forms.ChoiceField(label=_("How was identity verified?"),
-                                            choices=[("", "—"), *VerificationMethod.choices])
-    note = forms.CharField(label=_("Verification note"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text=_("Required when the method is “Other”."))
-
-
-class RequestInfoForm(VersionedForm):
-    question = forms.CharField(label=_("What must the requester send? (mailed to them)"),
-                               widget=forms.Textarea(attrs=TEXTAREA))
-
-
-class ProcessForm(VersionedForm):
-    note = forms.CharField(label=_("What was done to carry out the request?"),
-                           widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class RejectForm(VersionedForm):
-    reason = forms.ChoiceField(label=_("Legal reason"), choices=[("", "—"), *RejectionReason.choices])
-    explanation = forms.CharField(label=_("Explanation to the requester (mailed to them)"),
-                                  widget=forms.Textarea(attrs=TEXTAREA))
-
-
-class OptionalReasonForm(VersionedForm):
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+# --- Transitions: each form asks for the data its registry entry declares ----------------------
+def transition_form(spec: transitions.TransitionSpec) -> type[VersionedForm]:
+    """The desk form for one transition, built from :mod:`workflows.transitions`."""
+    fields: dict[str, forms.Field] = {}
+    for item in spec.fields:
+        required = item.required_message is not None
+        if item.choices is not None:
+            fields[item.name] = forms.ChoiceField(label=item.label, required=required, help_text=item.help_text,
+                                                  choices=[("", "—"), *item.choices])
+        else:
+            fields[item.name] = forms.CharField(label=item.label, required=required, help_text=item.help_text,
+                                                max_length=item.max_length,
+                                                widget=forms.Textarea(attrs={"rows": item.rows}))
+    return type(f"{spec.name.title().replace('_', '')}Form", (VersionedForm,), fields)
 
 
 TRANSITION_FORMS: dict[str, type[VersionedForm]] = {
-    "verify": VerifyForm,
-    "request_info": RequestInfoForm,
-    "resume": VersionedForm,
-    "process": ProcessForm,
-    "respond": VersionedForm,
-    "reject": RejectForm,
-    "withdraw": OptionalReasonForm,
-    "reopen": OptionalReasonForm,
+    name: transition_form(spec) for name, spec in transitions.REGISTRY.items()
 }
-TRANSITION_LABELS: dict[str, Any] = {
-    "verify": _("Verify identity"),
-    "request_info": _("Ask the requester"),
-    "resume": _("Resume"),
-    "process": _("Mark processed"),
-    "respond": _("Mark responded"),
-    "reject": _("Reject"),
-    "withdraw": _("Withdraw"),
-    "reopen": _("Reopen"),
-}
-# Display order on the ticket page: the spine first, the exits last.
-TRANSITION_ORDER = ("verify", "process", "respond", "request_info", "resume", "reopen", "reject", "withdraw")
 
 
 # --- Replies, notes, type, assignment -----------------------------------------------------------

@@ -49,7 +49,6 @@ from helpdesk.intake.ingest import (
 )
 from helpdesk.models import Attachment, AuditEvent, Channel, Direction, Message, MessageKind, Requester, Ticket, User
 from notifications import services as notify
-from notifications import webhooks
 from workflows import sla
 from workflows.calendar import LegalCalendar, local_date
 
@@ -369,7 +368,7 @@ class _Segment:
                 assert item.message is not None
                 append(item.ticket(), **services.received_event(item.message))
         AuditEvent.objects.bulk_create(events)
-        webhooks.queue_for_events(events)
+        audit.announce(events)
 
     def _bump_versions(self, work: list[_NewTicket | _FollowUp]) -> None:
         """A requester's mail on a stored ticket advances its optimistic-lock version (services._bump)."""

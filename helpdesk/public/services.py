@@ -16,11 +16,11 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from helpdesk import audit, services
+from helpdesk import audit, services, tasking
 from helpdesk.models import Channel, Requester, RequesterToken, Ticket, WebRequestDetails
 from helpdesk.public import tokens
+from notifications.models import SentNotification, StaffMailStatus
 from workflows.request_types import EMAIL_PROOF_SUFFICES, RequestType
 from workflows.states import TicketState, VerificationMethod
 
@@ -104,12 +104,9 @@ def _send_link(ticket: Ticket, purpose: str, recipient: str, template: str) -> R
 
 def enqueue_mail(template: str, *, token_pk: int | None = None, email: str = "",
                  notification_pk: int | None = None) -> None:
-    from helpdesk.public.tasks import send_requester_mail
-
-    try:
-        send_requester_mail.delay(template, token_pk=token_pk, email=email, notification_pk=notification_pk)
-    except Exception:  # broker down: the reminder sweep and "lost your link?" cover it
-        logger.exception("could not enqueue requester mail %s", template)
+    # Broker down: the reminder sweep and "lost your link?" cover it.
+    tasking.enqueue("helpdesk.public.tasks.send_requester_mail", template, token_pk=token_pk, email=email,
+            notification_pk=notification_pk)
 
 
 # --- Confirmation links ---------------------------------------------------------------------
@@ -174,14 +171,6 @@ def _after_confirmation(ticket: Ticket, details: WebRequestDetails) -> Confirmat
                               needs_more_proof=needs_more and ticket.state == TicketState.RECEIVED)
 
 
-def guardian_gate(ticket: Ticket) -> str | None:
-    """Why the ticket cannot be verified yet (under 14 without the guardian's confirmation), or None."""
-    details = WebRequestDetails.objects.filter(ticket=ticket).first()
-    if details is not None and details.awaiting_guardian:
-        return gettext("The requester is under 14: the legal guardian has not confirmed yet.")
-    return None
-
-
 # --- Status page -------------------------------------------------------------------------------
 def add_requester_message(*, ticket: Ticket, body_text: str,
                           attachments: Sequence[services.NewAttachment] = ()) -> None:
@@ -235,8 +224,6 @@ def send_verification_reminders(*, now: datetime | None = None) -> int:
     The once-only claim is a ``SentNotification(kind="verification_reminder")`` row, unique per
     ticket, so two sweeps racing send one reminder.
     """
-    from notifications.models import SentNotification, StaffMailStatus
-
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.DESK_VERIFICATION_REMINDER_HOURS)
     candidates = (

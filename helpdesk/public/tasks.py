@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from helpdesk.models import RequesterToken, Ticket, WebRequestDetails
+from helpdesk.public import services as requester_services
 from helpdesk.public import tokens
 from notifications.mail import new_message_id, render_bilingual
+from notifications.models import SentNotification, StaffMailStatus
 from workflows.states import TicketState
 
 logger = logging.getLogger(__name__)
@@ -65,9 +67,7 @@ def build_mail(template: str, *, token_pk: int | None = None, email: str = "") -
     """The mail for one send, or None when there is nothing to send (link used, no tickets)."""
     headers = {"Message-ID": f"<{new_message_id()}>", "Auto-Submitted": "auto-generated"}
     if template == "status_links":
-        from helpdesk.public.services import tickets_for_links
-
-        found = tickets_for_links(email)
+        found = requester_services.tickets_for_links(email)
         if not found:
             return None
         language = found[0].requester.language
@@ -105,8 +105,6 @@ def send_requester_mail(self: Any, template: str, *, token_pk: int | None = None
                         notification_pk: int | None = None) -> str:
     """Send one link mail. SMTP trouble: retried by a worker; in-process (no broker) it is logged,
     and the requester can get a fresh link from the "lost your link?" page."""
-    from notifications.models import SentNotification, StaffMailStatus
-
     mail = build_mail(template, token_pk=token_pk, email=email)
     if mail is None:
         return "skipped"
@@ -127,6 +125,4 @@ def send_requester_mail(self: Any, template: str, *, token_pk: int | None = None
 @shared_task
 def send_verification_reminders() -> int:
     """Beat task (hourly): remind requesters whose confirmation link is unused after 2 days."""
-    from helpdesk.public.services import send_verification_reminders as run
-
-    return run()
+    return requester_services.send_verification_reminders()

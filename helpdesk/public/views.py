@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -235,8 +236,6 @@ def _in_language(body: str, mail_language: str, language: str) -> str:
 
 
 def _state_texts() -> dict[str, Any]:
-    from django.utils.translation import gettext_lazy
-
     return {
         TicketState.RECEIVED: gettext_lazy(
             "We have received your request. We are checking that it comes from you before we act on it."),

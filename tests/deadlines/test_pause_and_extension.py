@@ -9,9 +9,9 @@ from django.core import mail
 
 from helpdesk import services
 from helpdesk.models import AuditEvent, MessageKind, Ticket, User
+from helpdesk.services import extend_deadline
 from tests.deadlines.conftest import seoul
 from workflows.models import PeriodUnit, SlaPolicy
-from workflows.services import extend_deadline
 
 
 def _ask_and_answer(ticket: Ticket, admin: User, at: Any, asked: Any, answered: Any,

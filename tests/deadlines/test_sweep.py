@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
 from helpdesk.models import Ticket, User
+from helpdesk.services import extend_deadline
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
 from notifications.reminders import claim_digests, run_sweep
 from tests.deadlines.conftest import seoul
 from workflows.models import SlaPolicy
-from workflows.services import extend_deadline
 
 
 def _subjects() -> list[str]:

@@ -319,7 +319,6 @@ def test_unassigned_ticket_is_visible_but_not_actionable_until_taken(make_ticket
 
 def test_deadline_extension_form(make_ticket: Any, admin_user: Any, client_for: Any,
                                  django_capture_on_commit_callbacks: Any) -> None:
-    pytest.importorskip("workflows.services")
     ticket = make_ticket()
     before = ticket.due_at
     client = client_for(admin_user)

@@ -14,6 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from workflows.roles import is_administrator, is_manager
+from workflows.states import TicketState, VerificationMethod
+
 register = template.Library()
 
 
@@ -93,21 +96,15 @@ def state_badge(ticket: Any) -> str:
 @register.simple_tag
 def desk_roles(user: Any) -> dict[str, bool]:
     """``{% desk_roles user as roles %}``: roles.manager / roles.administrator for navigation."""
-    from helpdesk.roles import is_administrator, is_manager
-
     return {"manager": is_manager(user), "administrator": is_administrator(user)}
 
 
 @register.filter
 def state_label(value: str) -> str:
     """A stored state value as the person reads it (audit events keep the raw value)."""
-    from workflows.states import TicketState
-
     return str(TicketState(value).label) if value in TicketState.values else (value or "—")
 
 
 @register.filter
 def method_label(value: str) -> str:
-    from workflows.states import VerificationMethod
-
     return str(VerificationMethod(value).label) if value in VerificationMethod.values else value

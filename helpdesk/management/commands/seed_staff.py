@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from helpdesk.models import User
-from helpdesk.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
 
 
 def parse_accounts(entries: list[str]) -> list[tuple[str, str]]:

@@ -1,39 +1,46 @@
-"""Writes owned by the workflow package: extending a ticket's legal deadline.
-
-Like :mod:`helpdesk.services`: keyword-only arguments, one transaction, the ticket row locked,
-the version bumped, an audit event written, and mail queued for after the commit.
-"""
+"""Deadlines: a ticket's request type and extension, and the managers' SLA policies."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk import audit
 from helpdesk.models import Message, MessageKind, Ticket, User
-from helpdesk.roles import can_act_on_ticket
-from helpdesk.services import (
-    GuardError,
-    PermissionDeniedError,
-    TransitionNotAllowedError,
-    _bump,
-    _check_version,
-)
+from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
+from helpdesk.services.locking import bump, lock_for_staff
 from notifications.mail import render_bilingual
 from notifications.services import queue_outbound_message
 from workflows import sla
-from workflows.calendar import LegalCalendar, end_of_day, local_date
-from workflows.calendar import iso_local as _iso
+from workflows.calendar import LegalCalendar, end_of_day, iso_local, local_date
+from workflows.models import SlaPolicy
+from workflows.request_types import RequestType
+from workflows.roles import is_manager
 
 
-def can_extend(ticket: Ticket) -> bool:
-    """Whether the policy still allows an extension (for showing the button)."""
-    policy = sla.ticket_policy(ticket)
-    return ticket.is_open and policy.extension_period > 0 and ticket.extension_count < policy.max_extensions
+@transaction.atomic
+def reclassify(*, ticket: Ticket, request_type: str, actor: User, expected_version: int | None = None) -> Ticket:
+    """Change the request type; the deadline is recomputed from the original receipt."""
+    if request_type not in RequestType.values:
+        raise GuardError({"request_type": _("Unknown request type.")})
+    locked = lock_for_staff(ticket, actor, expected_version)
+    old_type, old_due = locked.request_type, locked.due_at
+    locked.request_type = request_type
+    sla.recompute_due_at(locked)
+    bump(locked)
+    audit.record_event(
+        ticket=locked, actor=actor, action="ticket.reclassified",
+        data={"from": old_type, "to": request_type, "due_before": old_due.isoformat(),
+              "due_after": locked.due_at.isoformat()},
+    )
+    ticket.refresh_from_db()
+    return locked
 
 
 def _queue_extension_notice(*, ticket: Ticket, reason: str, due_before: datetime, author: User) -> Message:
@@ -64,10 +71,7 @@ def extend_deadline(
     reason = (reason or "").strip()
     if not reason:
         raise GuardError({"reason": _("Give the reason for the extension; the requester is told it.")})
-    locked = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
-    _check_version(locked, expected_version)
-    if not can_act_on_ticket(actor, locked):
-        raise PermissionDeniedError(_("Only the assigned administrator or a manager can do this."))
+    locked = lock_for_staff(ticket, actor, expected_version)
     if not locked.is_open:
         raise TransitionNotAllowedError(_("A closed ticket's deadline cannot be extended."))
     policy = sla.ticket_policy(locked)
@@ -87,14 +91,32 @@ def extend_deadline(
         action="sla.extended",
         data={
             "reason": reason,
-            "due_before": _iso(due_before),
-            "due_after": _iso(locked.due_at),
+            "due_before": iso_local(due_before),
+            "due_after": iso_local(locked.due_at),
             "extension": locked.extension_count,
             "allowed": policy.max_extensions,
             "period": f"{policy.extension_period} {policy.extension_unit}",
             "notice": notice.pk,
-                    },
+        },
     )
-    _bump(locked)
+    bump(locked)
     ticket.refresh_from_db()
     return locked
+
+
+@transaction.atomic
+def save_sla_policy(*, actor: User, values: dict[str, Any], policy: SlaPolicy | None = None) -> SlaPolicy:
+    """Add or change a deadline policy (managers); written to the desk-wide audit chain.
+
+    Existing tickets keep their deadlines; new ones (and reclassified ones) use the new rule.
+    """
+    if not is_manager(actor):
+        raise PermissionDeniedError(_("Only managers can change deadline policies."))
+    created = policy is None
+    policy = policy or SlaPolicy()
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.save()
+    audit.record_event(ticket=None, actor=actor, action="sla_policy.created" if created else "sla_policy.changed",
+                       data={"policy": policy.pk, **model_to_dict(policy)})
+    return policy

@@ -1,0 +1,37 @@
+"""The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
+
+from helpdesk.models.records import (
+    AuditEvent,
+    AuditEventQuerySet,
+    Quarantine,
+    QuarantineStatus,
+    RetentionCategory,
+    RetentionPolicy,
+    TicketStatistic,
+)
+from helpdesk.models.tickets import (
+    Attachment,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    Language,
+    Message,
+    MessageKind,
+    Requester,
+    RequesterToken,
+    Ticket,
+    TicketCounter,
+    TicketQuerySet,
+    User,
+    WebRequestDetails,
+    new_access_key,
+    private_upload_to,
+    raw_mail_upload_to,
+)
+
+__all__ = [
+    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DeliveryStatus", "Direction", "Language", "Message",
+    "MessageKind", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken", "RetentionCategory",
+    "RetentionPolicy", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User", "WebRequestDetails",
+    "new_access_key", "private_upload_to", "raw_mail_upload_to",
+]

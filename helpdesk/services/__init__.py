@@ -1,0 +1,75 @@
+"""Every write to tickets and messages goes through this package: e-mail, web form, API and admin.
+
+Functions take keyword-only arguments and run in one transaction; the ticket's row is locked
+(:mod:`~helpdesk.services.locking`) and its optimistic-lock version checked and advanced; every
+change appends an audit event; mail is queued with ``transaction.on_commit`` so nothing is sent
+for work that rolled back. One module per concern; the public names are re-exported here.
+"""
+
+from helpdesk.services.access import VIEW_LOG_MINUTES, record_ticket_access, record_ticket_view
+from helpdesk.services.assignment import (
+    assign_ticket,
+    assignable_administrators,
+    assigned_event_data,
+    auto_assign,
+    deal_assignees,
+    pick_assignee,
+    set_away,
+)
+from helpdesk.services.errors import (
+    ConflictError,
+    GuardError,
+    PermissionDeniedError,
+    ServiceError,
+    TransitionNotAllowedError,
+)
+from helpdesk.services.files import (
+    TransactionOutcome,
+    atomic_removing_files,
+    files_removed_on_error,
+    remember_file,
+)
+from helpdesk.services.locking import bump, check_version, lock_for_staff, lock_ticket
+from helpdesk.services.messages import (
+    STATES_A_MAIL_MOVES,
+    InboundMessage,
+    NewAttachment,
+    add_inbound_message,
+    add_note,
+    build_message,
+    received_event,
+    send_reply,
+    store_message,
+)
+from helpdesk.services.policies import extend_deadline, reclassify, save_sla_policy
+from helpdesk.services.quarantine import (
+    MessageReader,
+    attach_quarantine_to_ticket,
+    convert_quarantine_to_ticket,
+    discard_quarantine,
+    quarantine_message,
+)
+from helpdesk.services.requesters import (
+    fill_in_requester,
+    get_or_create_requester,
+    next_reference,
+    normalize_email,
+    reserve_references,
+)
+from helpdesk.services.tickets import build_ticket, create_ticket, created_event, ticket_received_at
+from helpdesk.services.transitions import TRANSITIONS, run_transition, transition_ticket
+
+__all__ = [
+    "STATES_A_MAIL_MOVES", "TRANSITIONS", "VIEW_LOG_MINUTES",
+    "ConflictError", "GuardError", "InboundMessage", "MessageReader", "NewAttachment", "PermissionDeniedError",
+    "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
+    "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
+    "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
+    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event", "deal_assignees",
+    "discard_quarantine", "extend_deadline", "files_removed_on_error", "fill_in_requester",
+    "get_or_create_requester", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
+    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
+    "remember_file",
+    "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away", "store_message",
+    "ticket_received_at", "transition_ticket",
+]
