@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
+from helpdesk import policy_admin  # noqa: F401 - deadline policies and closure days
 from helpdesk.models import Attachment, AuditEvent, Message, Quarantine, Requester, Ticket, User
 
 

@@ -19,6 +19,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ def check_database() -> None:
 
 
 def check_broker() -> None:
-    from kombu import Connection
-
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=TIMEOUT_SECONDS,
                     transport_options={"socket_connect_timeout": TIMEOUT_SECONDS,
                                        "socket_timeout": TIMEOUT_SECONDS}) as broker:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.core.files.storage import Storage
@@ -359,16 +360,11 @@ def purge_website_visits(*, now: datetime, dry_run: bool) -> Counter[str]:
     cutoff = months_before(now, policies()[RetentionCategory.WEBSITE_VISIT].months)
     counts: Counter[str] = Counter()
     querysets: list[tuple[str, QuerySet[Any]]] = [("sessions", Session.objects.filter(expire_date__lt=now))]
-    try:
-        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
-        querysets += [
-            ("sign_in_records", AccessLog.objects.filter(attempt_time__lt=cutoff)),
-            ("sign_in_records", AccessAttempt.objects.filter(attempt_time__lt=cutoff)),
-            ("sign_in_records", AccessFailureLog.objects.filter(attempt_time__lt=cutoff)),
-        ]
-    except (ImportError, RuntimeError):  # axes not installed
-        pass
+    querysets += [
+        ("sign_in_records", AccessLog.objects.filter(attempt_time__lt=cutoff)),
+        ("sign_in_records", AccessAttempt.objects.filter(attempt_time__lt=cutoff)),
+        ("sign_in_records", AccessFailureLog.objects.filter(attempt_time__lt=cutoff)),
+    ]
     for name, queryset in querysets:
         try:
             counts[name] += queryset.count() if dry_run else queryset.delete()[0]

@@ -18,6 +18,8 @@ import holidays
 from django.conf import settings
 from django.utils import timezone
 
+from workflows.models import ClosureDay
+
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -38,8 +40,6 @@ class LegalCalendar:
 
     @classmethod
     def from_db(cls) -> LegalCalendar:
-        from workflows.models import ClosureDay
-
         return cls(ClosureDay.objects.values_list("date", flat=True))
 
     def is_working_day(self, day: date) -> bool:

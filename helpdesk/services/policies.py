@@ -112,8 +112,8 @@ def save_sla_policy(*, actor: User, values: dict[str, Any], policy: SlaPolicy | 
     """
     if not is_manager(actor):
         raise PermissionDeniedError(_("Only managers can change deadline policies."))
-    created = policy is None
     policy = policy or SlaPolicy()
+    created = policy.pk is None
     for name, value in values.items():
         setattr(policy, name, value)
     policy.save()

@@ -1,4 +1,8 @@
-"""Managers edit each request type's deadline policy and the company's closure days here."""
+"""Managers edit each request type's deadline policy and the company's closure days in the admin.
+
+Policy changes are saved through :func:`helpdesk.services.save_sla_policy`, so they are audited like
+changes made through the API.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk import services
+from helpdesk.models import User
 from workflows.models import ClosureDay, SlaPolicy
 
 
@@ -57,6 +64,10 @@ class SlaPolicyAdmin(admin.ModelAdmin[SlaPolicy]):
         (_("Extension"), {"fields": ("extension_period", "extension_unit", "max_extensions")}),
         (_("Reminders and escalation"), {"fields": ("reminder_offsets", "escalation_emails")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: SlaPolicy, form: Any, change: bool) -> None:
+        assert isinstance(request.user, User)
+        services.save_sla_policy(actor=request.user, values=form.cleaned_data, policy=obj)
 
 
 @admin.register(ClosureDay)
