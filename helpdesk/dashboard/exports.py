@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
+from helpdesk.dashboard.cells import safe_row
 from helpdesk.models import Ticket
 from workflows.calendar import desk_tz
 from workflows.roles import ticket_scope
@@ -136,8 +137,17 @@ def figures_dataset(metrics_filter: metrics.MetricsFilter) -> tablib.Dataset:
     return data
 
 
+def neutralised(data: tablib.Dataset) -> tablib.Dataset:
+    """A copy of ``data`` in which no cell can be read as a formula (see :mod:`helpdesk.dashboard.cells`)."""
+    safe = tablib.Dataset(headers=safe_row(data.headers or []), title=data.title)
+    for row in data:
+        safe.append(safe_row(row))
+    return safe
+
+
 def _response(data: tablib.Dataset, *, name: str, metrics_filter: metrics.MetricsFilter,
               options: ExportOptions) -> HttpResponse:
+    data = neutralised(data)  # every export goes through here: CSV and XLSX, API and dashboard
     if options.file_format == "xlsx":
         content: bytes | str = data.export("xlsx")
     else:
