@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from helpdesk import metrics
 from helpdesk.models import Attachment, Channel, Direction, Language, Message, Quarantine, Requester, Ticket, User
+from helpdesk.oneline import validate_one_line
 from workflows import transitions
 from workflows.models import SlaPolicy
 from workflows.request_types import EMAIL_PROOF_SUFFICES, REQUEST_TYPE_HELP, Jurisdiction, RequestType
@@ -119,11 +120,14 @@ class TicketCreateSerializer(serializers.Serializer):
     """A request received by phone, letter or in person, entered by staff (channel ``staff``)."""
 
     requester_email = serializers.EmailField(max_length=254)
-    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                           validators=[validate_one_line])
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="",
+                                  validators=[validate_one_line])
+    organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                         validators=[validate_one_line])
     language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.KO)
-    subject = serializers.CharField(max_length=300)
+    subject = serializers.CharField(max_length=300, validators=[validate_one_line])
     body_text = serializers.CharField(max_length=100_000, help_text="What the requester asked, in their words.")
     request_type = serializers.ChoiceField(choices=RequestType.choices)
     jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices, required=False, default=Jurisdiction.KR)

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.oneline import validate_one_line
 from helpdesk.public.uploads import allowed_types_label, megabytes, validate_uploads
 from helpdesk.services import NewAttachment
 from workflows.request_types import REQUEST_TYPE_HELP, RequestType
@@ -71,11 +72,13 @@ def request_type_choices() -> list[tuple[str, SafeString]]:
 class ContactForm(AttachmentsMixin, forms.Form):
     request_type = forms.ChoiceField(label=_("What would you like to do?"), widget=forms.RadioSelect,
                                      choices=request_type_choices)
-    name = forms.CharField(label=_("Your name"), max_length=200)
+    name = forms.CharField(label=_("Your name"), max_length=200, validators=[validate_one_line])
     email = forms.EmailField(label=_("Your e-mail address"), max_length=254,
                              help_text=_("We will send a confirmation link to this address."))
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=50, required=False)
-    organization = forms.CharField(label=_("Company or organization (optional)"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=50, required=False,
+                            validators=[validate_one_line])
+    organization = forms.CharField(label=_("Company or organization (optional)"), max_length=200, required=False,
+                                   validators=[validate_one_line])
     description = forms.CharField(
         label=_("Your request"), max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 7}),
         help_text=_("Tell us what you want us to do, and anything that helps us find your information."),
@@ -86,7 +89,8 @@ class ContactForm(AttachmentsMixin, forms.Form):
         choices=[("no", _("No, I am 14 or older")), ("yes", _("Yes, I am under 14"))],
         help_text=_("Children under 14 need the consent of a legal guardian. We will ask your guardian by e-mail."),
     )
-    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=200, required=False)
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=200, required=False,
+                                    validators=[validate_one_line])
     guardian_email = forms.EmailField(label=_("Guardian's e-mail address"), max_length=254, required=False)
     consent = forms.BooleanField(
         label=_("I agree to the collection and use of my personal information as described above."),

@@ -12,7 +12,8 @@ import base64
 import binascii
 import codecs
 import re
-import unicodedata
+
+from helpdesk import oneline
 
 __all__ = [
     "collapse_whitespace",
@@ -192,7 +193,6 @@ _FOLD = re.compile(rb"\r?\n[ \t]+|\r?\n")
 _WS_ONLY = re.compile(rb"[ \t\r\n]*")
 _QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_WS = re.compile(r"\s+")
 
 
 def _decode_word_payload(encoding: bytes, payload: bytes) -> bytes:
@@ -260,5 +260,6 @@ def strip_controls(text: str) -> str:
 
 
 def collapse_whitespace(text: str) -> str:
-    """Collapse runs of whitespace into single spaces (NFC-normalized)."""
-    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """A header value on one line: runs of whitespace and control characters (CR, LF, U+2028, ESC…)
+    become single spaces, NFC-normalized, so a decoded name or subject cannot forge lines in mail."""
+    return oneline.fold(text)
