@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "helpdesk.no_store.NoStoreMiddleware",  # Cache-Control: no-store on pages with personal data
     "django.contrib.sessions.middleware.SessionMiddleware",
     "helpdesk.locale_middleware.LocaleMiddleware",  # the API answers in Accept-Language
     "django.middleware.common.CommonMiddleware",
