@@ -7,6 +7,23 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils import translation
+from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
+
+
+def api_language(request: HttpRequest) -> str:
+    """The first supported language in ``Accept-Language``; else the language cookie; else Korean.
+
+    The header comes first (Django's own order puts the cookie first): an API client states its
+    language on every call, and a desk session's cookie from the same browser must not override it.
+    """
+    for code, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
+        if code == "*":
+            break
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return translation.get_language_from_request(request)
 
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
@@ -19,10 +36,10 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
 
     def process_request(self, request: HttpRequest) -> Any:
         if request.path_info.startswith("/api/"):
-            translation.activate(translation.get_language_from_request(request))
+            translation.activate(api_language(request))
             request.LANGUAGE_CODE = translation.get_language()
             return None
         return super().process_request(request)
 
 
-__all__ = ["LocaleMiddleware"]
+__all__ = ["LocaleMiddleware", "api_language"]

@@ -26,9 +26,8 @@ NO_STORE_PREFIXES = ("/api/", "/desk/", "/admin/")  # also when nothing resolved
 
 def is_personal(request: HttpRequest) -> bool:
     match = request.resolver_match
-    if match is not None:
-        if NO_STORE_NAMESPACES.intersection(match.namespaces) or match.view_name in NO_STORE_VIEWS:
-            return True
+    if match is not None and (NO_STORE_NAMESPACES.intersection(match.namespaces) or match.view_name in NO_STORE_VIEWS):
+        return True
     path = request.path_info.removeprefix("/en")
     return path.startswith(NO_STORE_PREFIXES)
 

@@ -19,3 +19,7 @@ urlpatterns += i18n_patterns(
     path("", include("helpdesk.public.urls")),
     prefix_default_language=False,
 )
+
+# Plain pages (JSON under /api/) instead of Django's technical pages: see helpdesk/errors.py.
+handler404 = "helpdesk.errors.page_not_found"
+handler500 = "helpdesk.errors.server_error"

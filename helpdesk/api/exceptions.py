@@ -46,7 +46,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         return None  # a real bug: let Django's 500 handling log it
     assert isinstance(exc, exceptions.APIException)
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ParseError):
+        # DRF's text carries the parser's English message ("Expecting property name…"): one translated sentence.
+        response.data = error_body("parse_error",
+                                   _("The request body could not be read: send valid JSON or form data."))
+    elif isinstance(exc, exceptions.ValidationError):
         detail = _flatten(exc.detail)
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         response.data = error_body("invalid", _("Some fields are not valid."), fields)

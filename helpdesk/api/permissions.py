@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -14,14 +15,15 @@ from workflows.roles import can_view_ticket, is_desk_staff, is_manager
 class IsDeskStaff(BasePermission):
     """Privacy administrators and managers. Requesters have no accounts, hence no API."""
 
-    message = "Only desk staff can use the API."
+    # Lazy: DRF reads the message per request, in the language the request asked for.
+    message = _("Only desk staff can use the API.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_desk_staff(request.user)
 
 
 class IsManager(BasePermission):
-    message = "Only managers can do this."
+    message = _("Only managers can do this.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_manager(request.user)
@@ -30,7 +32,7 @@ class IsManager(BasePermission):
 class StaffReadManagerWrite(BasePermission):
     """Read for desk staff, write for managers (request types' SLA policies)."""
 
-    message = "Only managers can change this."
+    message = _("Only managers can change this.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:
@@ -41,7 +43,7 @@ class StaffReadManagerWrite(BasePermission):
 class CanViewTicket(BasePermission):
     """Managers see every ticket; administrators their own and unassigned ones."""
 
-    message = "This ticket is assigned to someone else."
+    message = _("This ticket is assigned to someone else.")
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         return isinstance(obj, Ticket) and can_view_ticket(request.user, obj)

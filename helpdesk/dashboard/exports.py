@@ -49,7 +49,7 @@ class ExportOptions:
             raise ValidationError({"file_format": gettext("Choose csv or xlsx.")})
         include_emails = str(params.get("include_emails") or "").lower() in TRUE_VALUES
         if include_emails and not manager:
-            raise PermissionDenied("Only managers can export requesters' e-mail addresses.")
+            raise PermissionDenied(gettext("Only managers can export requesters' e-mail addresses."))
         return cls(file_format=file_format, include_emails=include_emails)
 
 
