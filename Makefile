@@ -30,7 +30,8 @@ run: setup
 	@echo "    Django admin:             http://localhost:$(PORT)/admin/"
 	@echo "    API docs:                 http://localhost:$(PORT)/api/v1/docs/"
 	@echo
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	# DEBUG only here (settings default it off); mail links follow the port the desk is served on.
+	DEBUG=1 $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 ## test: lint and type-check, then the whole suite on SQLite and on the real PostgreSQL.
 test: setup lint test-sqlite test-postgres

@@ -36,7 +36,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 DESK_ENV = os.environ.get("DESK_ENV", "development")
 PRODUCTION = DESK_ENV == "production"
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for: `make run` sets DEBUG=1 for itself; anything else (a stray runserver,
+# gunicorn without DESK_ENV) never shows Django's debug pages with settings and URL lists.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "helpdesk.no_store.NoStoreMiddleware",  # Cache-Control: no-store on pages with personal data
+    "helpdesk.base_url.RequestOriginMiddleware",  # development: mail links follow the served address
     "django.contrib.sessions.middleware.SessionMiddleware",
     "helpdesk.locale_middleware.LocaleMiddleware",  # the API answers in Accept-Language
     "django.middleware.common.CommonMiddleware",
@@ -216,6 +219,9 @@ DESK_OWN_ADDRESSES = env_list("DESK_OWN_ADDRESSES", DESK_EMAIL)
 # Domain part of the Message-IDs we generate; lets intake recognise our own mail.
 DESK_MESSAGE_ID_DOMAIN = os.environ.get("DESK_MESSAGE_ID_DOMAIN", "privacy-desk.local")
 DESK_BASE_URL = os.environ.get("DESK_BASE_URL", "http://localhost:8000").rstrip("/")
+# Development without DESK_BASE_URL: links in mail use the host and port the desk was reached on
+# (helpdesk/base_url.py); never in production, where the Host header is not to be trusted.
+DESK_BASE_URL_FROM_REQUEST = DEBUG and not PRODUCTION and not os.environ.get("DESK_BASE_URL")
 DESK_REFERENCE_PREFIX = "PRIV"
 
 # The privacy administrators named in the policy (section 14), "username:Full Name" pairs.

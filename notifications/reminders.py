@@ -35,6 +35,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from helpdesk import tasking
+from helpdesk.base_url import desk_base_url
 from helpdesk.models import Ticket, User
 from notifications.mail import new_message_id, render_bilingual
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
@@ -287,7 +288,7 @@ def digest_context(user: User, now: datetime) -> dict[str, Any] | None:
         "due_soon": due_soon,
         "waiting": waiting,
         "unassigned": unassigned,
-        "queue_url": f"{settings.DESK_BASE_URL}/desk/",
+        "queue_url": f"{desk_base_url()}/desk/",
     }
 
 
@@ -304,7 +305,7 @@ def ticket_url(ticket: Ticket) -> str:
     except Exception:  # a broken URLconf must never stop a deadline reminder
         logger.exception("cannot build the ticket link for %s", ticket.reference)
         path = f"/desk/?q={ticket.reference}"
-    return f"{settings.DESK_BASE_URL}{path}"
+    return f"{desk_base_url()}{path}"
 
 
 def _staff_email(*, subject: str, body: str, to: list[str], cc: Sequence[str] = (),

@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from helpdesk import tasking
+from helpdesk.base_url import desk_base_url
 from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
 from notifications.mail import new_message_id, render_bilingual, subject_with_reference, thread_headers
 from workflows.states import RejectionReason
@@ -27,7 +28,7 @@ def _context(ticket: Ticket, **extra: object) -> dict[str, object]:
         "requester": ticket.requester,
         "due_at": timezone.localtime(ticket.due_at),
         "desk_email": settings.DESK_EMAIL,
-        "base_url": settings.DESK_BASE_URL,
+        "base_url": desk_base_url(),
         **extra,
     }
 

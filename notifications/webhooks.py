@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -32,6 +31,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from helpdesk import tasking
+from helpdesk.base_url import desk_base_url
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _body(event: Any) -> str:
             "request_type": ticket.request_type,
             "state": ticket.state,
             "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
-            "url": f"{settings.DESK_BASE_URL.rstrip('/')}/api/v1/tickets/{ticket.reference}/",
+            "url": f"{desk_base_url()}/api/v1/tickets/{ticket.reference}/",
         },
     }, ensure_ascii=False, sort_keys=True)
 

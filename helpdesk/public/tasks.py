@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from helpdesk.base_url import desk_base_url
 from helpdesk.models import RequesterToken, Ticket, WebRequestDetails
 from helpdesk.public import services as requester_services
 from helpdesk.public import tokens
@@ -40,7 +41,7 @@ URL_NAMES = {
 def link(purpose: str, token: str, language: str) -> str:
     """Absolute link in the requester's language (Korean has no prefix, English /en/)."""
     with translation.override(language):
-        return settings.DESK_BASE_URL + reverse(URL_NAMES[purpose], kwargs={"token": token})
+        return desk_base_url() + reverse(URL_NAMES[purpose], kwargs={"token": token})
 
 
 def _ticket_context(ticket: Ticket, language: str) -> dict[str, Any]:
