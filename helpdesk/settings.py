@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "helpdesk.base_url.RequestOriginMiddleware",  # development: mail links follow the served address
     "django.contrib.sessions.middleware.SessionMiddleware",
     "helpdesk.locale_middleware.LocaleMiddleware",  # the API answers in Accept-Language
+    "helpdesk.strict_utf8.StrictUtf8Middleware",  # invalid UTF-8 in a form or query: 400, never repaired
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
