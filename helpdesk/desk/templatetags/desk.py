@@ -7,6 +7,7 @@ from typing import Any
 
 import nh3
 from django import template
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -14,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from helpdesk.intake.email.htmltext import REMOTE_IMAGE_BLOCKED, has_blocked_remote_images
 from workflows.roles import is_administrator, is_manager
 from workflows.states import TicketState, VerificationMethod
 
@@ -58,10 +60,28 @@ def due_class(ticket: Any) -> str:
     return "due-ok"
 
 
+_RENDER_SCHEMES = {"http", "https", "mailto", "tel", "cid"}  # cid: only so the placeholder reaches the filter
+
+
+def _render_image_source(tag: str, attribute: str, value: str) -> str | None:
+    """Intake's remote-image placeholder becomes the desk's own picture; no other image source is
+    fetched (inline ``cid:`` parts are listed as attachments under the message)."""
+    if tag == "img" and attribute == "src":
+        return static("desk/remote-image-blocked.svg") if value == REMOTE_IMAGE_BLOCKED else None
+    return value
+
+
 @register.filter
 def sanitized_html(value: str) -> SafeString:
     """The stored ``body_html`` is sanitized at intake; cleaning again here is cheap insurance."""
-    return mark_safe(nh3.clean(value or "", link_rel="noopener noreferrer nofollow"))  # noqa: S308
+    return mark_safe(nh3.clean(value or "", link_rel="noopener noreferrer nofollow",  # noqa: S308
+                               url_schemes=_RENDER_SCHEMES, attribute_filter=_render_image_source))
+
+
+@register.filter
+def remote_images_blocked(value: str) -> bool:
+    """For the "remote images were blocked" note above a message (intake recorded it in the HTML)."""
+    return has_blocked_remote_images(value or "")
 
 
 @register.simple_tag(takes_context=True)

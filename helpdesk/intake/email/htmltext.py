@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 
 import nh3
 
-__all__ = ["MAX_HTML_CHARS", "html_is_too_complex", "html_to_text", "sanitize_html"]
+__all__ = ["MAX_HTML_CHARS", "REMOTE_IMAGE_BLOCKED", "has_blocked_remote_images", "html_is_too_complex", "html_to_text",
+           "sanitize_html"]
 
 # Mail HTML is rarely above a few hundred KB.  Bigger input is truncated for text
 # conversion, and excluded from the rich view, so hostile mail cannot pin a worker.
@@ -68,6 +69,17 @@ _BLOCK = frozenset(
 _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "iframe", "object", "svg"})
 _CLEAN_CONTENT = {"script", "style", "title", "noscript", "template", "iframe", "object", "svg", "math"}
 _URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
+# Remote content (issue 12): an image fetched from the sender's server tells the sender that, when
+# and from where the desk read the mail (a tracking pixel). Sanitizing replaces every <img> source
+# that is not an inline part (cid:) with this placeholder, so the stored HTML records that something
+# was blocked and where; the desk shows a placeholder picture and a "remote images blocked" note.
+# srcset, background, poster and style (CSS url()) are not on nh3's allow-list at all, and <style>
+# content is dropped; a mail that used them for remote images gets one placeholder at the end.
+REMOTE_IMAGE_BLOCKED = "cid:remote-image-blocked.privacy-desk.invalid"
+_REMOTE_ELSEWHERE = re.compile(
+    r"""url\(\s*['"]?\s*(?:https?:)?//|\b(?:srcset|background|poster)\s*=\s*['"]?[^'">]*?(?:https?:)?//""",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -142,8 +154,32 @@ def html_to_text(html: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
+def _keep_inline_images_only(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 attribute filter: an <img> keeps a ``cid:`` source; any other source becomes the placeholder."""
+    if tag == "img" and attribute == "src":
+        source = value.strip().lower()
+        if source.startswith("cid:"):
+            return value
+        if source.startswith("data:"):
+            return None  # inline, not remote, but not on the allow-list either (as before)
+        return REMOTE_IMAGE_BLOCKED
+    return value
+
+
+def _absolute_or_nothing(url: str) -> str | None:
+    """Relative URLs mean nothing in mail and are dropped; protocol-relative ones (``//host/x``)
+    are remote: made explicit so the image filter replaces them like any other remote source."""
+    return "https:" + url if url.startswith("//") else None
+
+
+def has_blocked_remote_images(sanitized: str) -> bool:
+    """True when :func:`sanitize_html` replaced remote content in this (stored) HTML."""
+    return REMOTE_IMAGE_BLOCKED in sanitized
+
+
 def sanitize_html(html: str) -> str:
-    """Sanitize with nh3: default safe tags, no scripts/styles/handlers, safe URL schemes.
+    """Sanitize with nh3: default safe tags, no scripts/styles/handlers, safe URL schemes, and no
+    remote images (see :data:`REMOTE_IMAGE_BLOCKED`).
 
     Returns "" for HTML that :func:`html_is_too_complex` rejects.
     """
@@ -154,6 +190,9 @@ def sanitize_html(html: str) -> str:
         clean_content_tags=_CLEAN_CONTENT,
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
-        url_relative="deny",
-    )
-    return cleaned.strip()
+        url_relative=_absolute_or_nothing,
+        attribute_filter=_keep_inline_images_only,
+    ).strip()
+    if not has_blocked_remote_images(cleaned) and _REMOTE_ELSEWHERE.search(html):
+        cleaned += f'<img src="{REMOTE_IMAGE_BLOCKED}" alt="">'
+    return cleaned
