@@ -3,6 +3,7 @@ links in development mail follow the address the desk is served on, production u
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -91,3 +92,18 @@ def test_production_links_ignore_the_host_header(client: Client, settings: Any,
     assert links
     bodies = "\n".join(m.body for m in mail.outbox)
     assert "https://desk.example.com/en/confirm/" in bodies and "evil.example" not in bodies
+
+
+@pytest.mark.parametrize("path, language, words", [("/api/v1/tickets/", "en", "Something went wrong"),
+                                                   ("/desk/", "ko", "문제가 생겼습니다")])
+def test_server_errors_are_plain_and_translated(path: str, language: str, words: str) -> None:
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from helpdesk.errors import server_error
+
+    with translation.override(language):
+        response = server_error(RequestFactory().get(path))
+    assert response.status_code == 500 and words in response.content.decode()
+    if path.startswith("/api/"):
+        assert json.loads(response.content)["error"]["code"] == "server_error"
