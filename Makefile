@@ -18,11 +18,12 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 setup: $(VENV)/.installed
 
-## run: set up from nothing (venv, install, migrate, staff accounts) and start the desk on SQLite.
+## run: set up from nothing (venv, install, migrate, staff accounts, demo CRM source) and start the desk on SQLite.
 run: setup
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_staff
+	$(PY) manage.py demo_data_sources
 	@echo
 	@echo "  Privacy Desk is starting."
 	@echo "    Contact Us (requesters):  http://localhost:$(PORT)/"

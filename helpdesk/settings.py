@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally (no CDN)
     "django_filters",
     "helpdesk",
+    "helpdesk.fulfilment",
     "workflows",
     "notifications",
 ]
@@ -416,3 +417,13 @@ if PRODUCTION:
     CSRF_COOKIE_HTTPONLY = False  # the desk's scripts read the token from the form, not the cookie
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Fulfilment: the company's own data sources (issue 13: helpdesk.fulfilment) -------------------
+# DESK_DATA_SOURCES names the TOML file of data sources (docs/fulfilment.md). In development
+# `make run` writes var/data_sources.toml for a demo CRM, used when the variable is not set.
+_DEV_DATA_SOURCES = VAR_DIR / "data_sources.toml"
+DESK_DATA_SOURCES = os.environ.get(
+    "DESK_DATA_SOURCES", str(_DEV_DATA_SOURCES) if not PRODUCTION and _DEV_DATA_SOURCES.exists() else "")
+# Days a released access package stays downloadable from the requester's status page.
+DESK_ACCESS_PACKAGE_DAYS = int(os.environ.get("DESK_ACCESS_PACKAGE_DAYS", "14"))
+CELERY_IMPORTS += ["helpdesk.fulfilment.tasks"]

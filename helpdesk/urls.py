@@ -15,6 +15,7 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("account/two-factor/", twofactor.verify_view, name="two_factor_verify"),  # issue 8
     path("desk/dashboard/", include("helpdesk.dashboard.urls")),
+    path("", include("helpdesk.fulfilment.urls")),  # issue 13: desk/tickets/…/fulfilment/, request/…/access-package/
     path("desk/", include("helpdesk.desk.urls")),
     path("", include("helpdesk.public.urls")),
     prefix_default_language=False,

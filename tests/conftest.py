@@ -25,6 +25,7 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
                     "OPTIONS": {"location": str(tmp_path / "private")}},
     }
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DESK_DATA_SOURCES = ""  # never the developer's var/data_sources.toml; fulfilment tests set one
     settings.AXES_ENABLED = False  # client.login() passes no request; tests/desk re-enables it
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from notifications.webhooks import forget_endpoints

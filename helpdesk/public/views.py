@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from helpdesk.fulfilment.selectors import released_packages
 from helpdesk.models import Direction, Ticket
 from helpdesk.public import services as public_services
 from helpdesk.public import tokens
@@ -224,6 +225,8 @@ def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
         "conversation": conversation,
         "awaiting_guardian": bool(details and details.awaiting_guardian),
         "email_confirmed": bool(details and details.email_verified_at),
+        "access_packages": released_packages(ticket),  # issue 13: the requester's copy
+        "now": timezone.now(),
     }
 
 

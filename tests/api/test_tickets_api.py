@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
+from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.models import Ticket, User
 from tests.api.conftest import NOW, DataSet, token_client
 from workflows.states import TicketState as S
@@ -71,6 +72,7 @@ def test_transition_success_conflict_and_guard(make_ticket: Any, admin_user: Use
                  "transition_not_allowed")
     assert_error(client.post(f"{url}/teleport/", {}, format="json"), 409, "transition_not_allowed")
     # respond needs a reply first: 400 with the field saying so.
+    record_manual_fulfilment(ticket=ticket, actor=admin_user, reason="열람 자료를 수작업으로 준비했습니다.")
     client.post(f"{url}/process/", {"note": "열람 자료 준비"}, format="json")
     error = assert_error(client.post(f"{url}/respond/", {}, format="json"), 400, "guard_failed")
     assert "reply" in error["fields"]

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from helpdesk import services
+from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.models import AuditEvent, MessageKind, Ticket, User
 from helpdesk.services import extend_deadline
 from tests.deadlines.conftest import seoul
@@ -80,6 +81,7 @@ def test_resolution_figures_leave_out_the_pause(
     at(seoul(2026, 9, 22, 12))
     with django_capture_on_commit_callbacks(execute=True):
         services.transition_ticket(ticket=ticket, name="verify", actor=admin_user, verification_method="id_document")
+        record_manual_fulfilment(ticket=ticket, actor=admin_user, reason="열람 자료를 수작업으로 준비했습니다.")
         services.transition_ticket(ticket=ticket, name="process", actor=admin_user, note="열람 자료 준비")
         services.send_reply(ticket=ticket, author=admin_user, body_text="자료를 첨부합니다.", and_respond=True)
     ticket.refresh_from_db()

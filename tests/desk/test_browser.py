@@ -125,6 +125,11 @@ def test_administrator_works_a_ticket_and_a_manager_gets_a_conflict(
     manager.click("nav.mainnav >> text=Dashboard")
     manager.wait_for_url("**/desk/dashboard/")
 
+    # An access request: no data sources in this test, so the administrator records the manual work.
+    admin.click("#fulfilment details > summary")
+    admin.fill("#manual-reason", "Exported the member record and access log from the legacy ERP")
+    admin.click("#fulfilment details button[type=submit]")
+    admin.wait_for_selector(".flash")
     admin.click("details.action-process > summary")
     admin.fill("textarea[name=process-note]", "Exported the member record and access log")
     admin.click("details.action-process button[type=submit]")

@@ -201,6 +201,10 @@ def test_work_a_ticket_through_the_desk(make_ticket: Any, admin_user: Any, clien
     assert "note" in process_form.errors and process_form.is_bound
     assert process_form.errors["note"] == [korean("This field is required.")]
     r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": "자료 추출 완료"}, prefix="process")
+    assert r.status_code == 400  # an access request: the package must be released or the manual work explained
+    r = post(reverse("fulfilment:manual", args=[ticket.reference]), {"reason": "열람 자료를 수작업으로 추출했습니다."})
+    assert r.status_code == 302
+    r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": "자료 추출 완료"}, prefix="process")
     assert r.status_code == 302
     page = client.get(ticket_url(ticket) + f"?template={response_template.pk}:ko")
     filled = page.context["reply_form"].initial["body_text"]

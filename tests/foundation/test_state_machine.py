@@ -8,6 +8,7 @@ import pytest
 from django.utils import translation
 
 from helpdesk import services
+from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.models import AuditEvent, Direction, MessageKind, Ticket
 from workflows.states import TicketState as S
 
@@ -53,6 +54,8 @@ def test_every_transition_from_every_state(state: str, name: str, make_ticket: A
     ticket = put_in_state(make_ticket(), state)
     if name == "respond" and state == S.PROCESSED:
         services.send_reply(ticket=ticket, author=manager, body_text="Here is your data.")
+    if name == "process":  # an access request: carried out by hand, with the reason on record (issue 13)
+        record_manual_fulfilment(ticket=ticket, actor=manager, reason="Exported the record by hand.")
     before = AuditEvent.objects.filter(ticket=ticket).count()
     if state in ALLOWED[name]:
         services.transition_ticket(ticket=ticket, name=name, actor=manager, **DATA[name])
@@ -83,6 +86,7 @@ def test_resume_returns_to_state_before_pause(make_ticket: Any, manager: Any) ->
 def test_respond_needs_an_outbound_reply_after_processing(make_ticket: Any, manager: Any) -> None:
     ticket = make_ticket()
     services.transition_ticket(ticket=ticket, name="verify", actor=manager, verification_method="email_link")
+    record_manual_fulfilment(ticket=ticket, actor=manager, reason="Exported the record by hand.")
     services.transition_ticket(ticket=ticket, name="process", actor=manager, note="done")
     with pytest.raises(services.GuardError) as err:
         services.transition_ticket(ticket=ticket, name="respond", actor=manager)

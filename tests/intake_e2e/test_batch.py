@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from helpdesk import services
 from helpdesk.audit_verify import verify_audit_trail
+from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
 from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, Ticket, User
@@ -112,6 +113,7 @@ def stored_tickets(make_admin: Any, manager: User, make_ticket: Any,
             elif state == "responded":
                 services.transition_ticket(ticket=ticket, name="verify", actor=manager,
                                            verification_method="id_document")
+                record_manual_fulfilment(ticket=ticket, actor=manager, reason="Sent the copy by hand.")
                 services.transition_ticket(ticket=ticket, name="process", actor=manager, note="Sent the copy.")
                 services.send_reply(ticket=ticket, author=manager, body_text="Done.", and_respond=True)
             elif state == "rejected":

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required
+from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
 from notifications.templates_render import rendered_choices
 from workflows import transitions as registry
@@ -84,6 +85,7 @@ def _ticket_page(
         if may_act and ticket.is_open else None,
         "template_choices": template_choices,
         "can_respond_in_one_step": may_act and ticket.state == TicketState.PROCESSED,
+        "fulfilment": fulfilment_selectors.panel(ticket, user),  # issue 13: "Personal data found"
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)

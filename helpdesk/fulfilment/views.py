@@ -1,0 +1,178 @@
+"""Thin views over :mod:`helpdesk.fulfilment.services`: POST actions from the ticket page (which
+redirect back to it with a message) and the permission-checked downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk import selectors, services
+from helpdesk.desk.views.common import signed_in_user, staff_required
+from helpdesk.fulfilment import services as fulfilment
+from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan
+from helpdesk.models import Ticket, User
+from helpdesk.public import tokens
+from workflows.roles import can_view_ticket
+
+_user = signed_in_user
+
+
+def _ticket(request: HttpRequest, reference: str) -> Ticket:
+    ticket = selectors.ticket_for_user(_user(request), reference)
+    if ticket is None:
+        if Ticket.objects.filter(reference=reference).exists():
+            raise PermissionDenied
+        raise Http404
+    return ticket
+
+
+def _back(reference: str) -> HttpResponse:
+    return redirect(reverse("desk:ticket", kwargs={"reference": reference}) + "#fulfilment")
+
+
+def _run(request: HttpRequest, reference: str, action: Callable[[Ticket, User], Any], success: str) -> HttpResponse:
+    """Run a service action; its expected errors come back as a message on the ticket page."""
+    ticket = _ticket(request, reference)
+    try:
+        action(ticket, _user(request))
+    except services.PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.GuardError as exc:
+        for text in exc.errors.values():
+            messages.error(request, text)
+        return _back(reference)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+        return _back(reference)
+    messages.success(request, success)
+    return _back(reference)
+
+
+@require_POST
+@staff_required
+def start_lookup(request: HttpRequest, reference: str) -> HttpResponse:
+    return _run(request, reference, lambda t, u: fulfilment.start_lookup(ticket=t, actor=u),
+                _("Looking up the requester's personal data."))
+
+
+@require_POST
+@staff_required
+def retry_lookup(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    lookup = get_object_or_404(DataLookup, pk=pk, ticket__reference=reference)
+    return _run(request, reference, lambda t, u: fulfilment.retry_lookup(lookup=lookup, actor=u),
+                _("Asking the failed sources again."))
+
+
+@require_POST
+@staff_required
+def build_package(request: HttpRequest, reference: str) -> HttpResponse:
+    return _run(request, reference, lambda t, u: fulfilment.build_access_package(ticket=t, actor=u),
+                _("The access package is built: review it, then release it."))
+
+
+@require_POST
+@staff_required
+def release_package(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    package = get_object_or_404(AccessPackage, pk=pk, ticket__reference=reference)
+    return _run(request, reference, lambda t, u: fulfilment.release_access_package(package=package, actor=u),
+                _("Released: the requester can download it from the status page."))
+
+
+@require_POST
+@staff_required
+def preview_erasure(request: HttpRequest, reference: str) -> HttpResponse:
+    return _run(request, reference, lambda t, u: fulfilment.preview_erasure(ticket=t, actor=u),
+                _("Check the preview below, then approve the erasure."))
+
+
+@require_POST
+@staff_required
+def approve_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
+    return _run(request, reference, lambda t, u: fulfilment.approve_erasure(plan=plan, actor=u),
+                _("Erasure approved and started."))
+
+
+@require_POST
+@staff_required
+def retry_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
+    return _run(request, reference, lambda t, u: fulfilment.retry_erasure(plan=plan, actor=u),
+                _("Retrying the tables that failed."))
+
+
+@require_POST
+@staff_required
+def report_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
+    return _run(request, reference, lambda t, u: fulfilment.send_erasure_report(plan=plan, actor=u),
+                _("The requester was sent what was erased and what is kept."))
+
+
+@require_POST
+@staff_required
+def record_manual(request: HttpRequest, reference: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _run(request, reference, lambda t, u: fulfilment.record_manual_fulfilment(ticket=t, actor=u, reason=reason),
+                _("Recorded why the request was carried out by hand."))
+
+
+def _staff_package(request: HttpRequest, reference: str, pk: int) -> AccessPackage:
+    ticket = _ticket(request, reference)
+    if not can_view_ticket(request.user, ticket):
+        raise PermissionDenied
+    return get_object_or_404(AccessPackage.objects.select_related("ticket"), pk=pk, ticket=ticket)
+
+
+def _zip_response(package: AccessPackage) -> FileResponse:
+    try:
+        handle = package.file.open("rb")
+    except (OSError, ValueError) as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, as_attachment=True, filename=package.filename, content_type="application/zip")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@staff_required
+def review_package(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """The package's bilingual summary, exactly as the requester will get it, for review."""
+    package = _staff_package(request, reference, pk)
+    services.record_ticket_access(ticket=package.ticket, actor=_user(request), action="fulfilment.package_reviewed",
+                                  data={"package": package.pk})
+    return render(request, "fulfilment/review.html", {"package": package, "ticket": package.ticket,
+                                                      "languages": ("ko", "en"), "nav": "queues"})
+
+
+@require_GET
+@staff_required
+def staff_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    package = _staff_package(request, reference, pk)
+    services.record_ticket_access(ticket=package.ticket, actor=_user(request), action="fulfilment.package_downloaded",
+                                  data={"package": package.pk})
+    return _zip_response(package)
+
+
+@require_GET
+def requester_download(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
+    """The requester's own status link opens only their own released, unexpired package."""
+    try:
+        ticket = tokens.check_link(token, tokens.STATUS).ticket
+    except tokens.InvalidLink:
+        return render(request, "public/link_invalid.html", status=404)
+    package = AccessPackage.objects.filter(pk=pk, ticket=ticket).select_related("ticket").first()
+    if package is None or not package.is_downloadable():
+        return render(request, "fulfilment/package_gone.html", {"ticket": ticket, "token": token}, status=410
+                      if package is not None else 404)
+    fulfilment.record_package_download(package=package)
+    return _zip_response(package)
