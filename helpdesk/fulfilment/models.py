@@ -6,6 +6,7 @@ the ticket is purged at the end of its retention period, the copies of the data 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import models
@@ -13,6 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Ticket, User
+
+# A lookup or an erasure still "running" after this long lost its worker (killed, redeployed):
+# the desk then lets staff start or retry it again. Far above sources x timeouts.
+STALE_AFTER = timedelta(minutes=30)
 
 
 class LookupStatus(models.TextChoices):
@@ -55,6 +60,10 @@ class DataLookup(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in (LookupStatus.QUEUED, LookupStatus.RUNNING)
+
+    @property
+    def is_stale(self) -> bool:
+        return self.is_running and self.created_at < timezone.now() - STALE_AFTER
 
     @property
     def is_complete(self) -> bool:
@@ -131,6 +140,12 @@ class ErasurePlan(models.Model):
 
     def __str__(self) -> str:
         return f"erasure plan {self.pk}"
+
+    @property
+    def is_stale(self) -> bool:
+        """Approved long ago and still not finished: its worker is gone; a retry picks it up."""
+        return (self.status == ErasureStatus.APPROVED and self.approved_at is not None
+                and self.approved_at < timezone.now() - STALE_AFTER)
 
 
 class StepStatus(models.TextChoices):

@@ -104,7 +104,8 @@ class Panel:
 
     @property
     def can_look_up(self) -> bool:
-        return self.may_act and bool(self.sources) and not (self.lookup and self.lookup.is_running)
+        busy = self.lookup is not None and self.lookup.is_running and not self.lookup.is_stale
+        return self.may_act and bool(self.sources) and not busy
 
 
 def panel(ticket: Ticket, user: User) -> Panel | None:

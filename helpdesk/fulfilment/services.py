@@ -30,6 +30,7 @@ from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.config import SourceConfig, configured_sources
 from helpdesk.fulfilment.connectors import SourceError, connector, lookup_source
 from helpdesk.fulfilment.models import (
+    STALE_AFTER,
     AccessPackage,
     DataLookup,
     ErasurePlan,
@@ -81,7 +82,11 @@ def start_lookup(*, ticket: Ticket, actor: User) -> DataLookup:
     locked = _lock(ticket, actor)
     _require_verified(locked)
     sources = _sources()
-    if DataLookup.objects.filter(ticket=locked, status__in=[LookupStatus.QUEUED, LookupStatus.RUNNING]).exists():
+    running = DataLookup.objects.filter(ticket=locked, status__in=[LookupStatus.QUEUED, LookupStatus.RUNNING])
+    # One whose worker died long ago is closed as failed, so it never blocks the ticket.
+    running.filter(created_at__lt=timezone.now() - STALE_AFTER).update(status=LookupStatus.FAILED,
+                                                                       finished_at=timezone.now())
+    if running.exists():
         raise services.ConflictError(_("A lookup is already running for this ticket."))
     lookup = DataLookup.objects.create(ticket=locked, requested_by=actor, email=locked.requester.email,
                                        sources_total=len(sources))
@@ -322,7 +327,7 @@ def retry_erasure(*, plan: ErasurePlan, actor: User) -> ErasurePlan:
     locked = _lock(plan.ticket, actor)
     _require_verified(locked)
     row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
-    if row.status != ErasureStatus.PARTIAL:
+    if row.status != ErasureStatus.PARTIAL and not row.is_stale:
         raise services.ConflictError(_("Only an erasure where a table failed can be retried."))
     row.status = ErasureStatus.APPROVED
     row.save(update_fields=["status"])

@@ -21,7 +21,14 @@ from django.utils import timezone
 from helpdesk import retention, services
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment import services as fulfilment
-from helpdesk.fulfilment.models import AccessPackage, ErasureStatus, LookupStatus, StepStatus
+from helpdesk.fulfilment.models import (
+    AccessPackage,
+    DataLookup,
+    ErasurePlan,
+    ErasureStatus,
+    LookupStatus,
+    StepStatus,
+)
 from helpdesk.models import AuditEvent, Direction, Ticket, User
 from helpdesk.public import tokens
 from tests.fulfilment.conftest import HttpService, crm_toml, http_toml
@@ -341,3 +348,34 @@ def test_purging_the_ticket_destroys_its_package_file(sources: Path, verified_ti
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         retention.delete_tickets([Ticket.objects.select_for_update().get(pk=ticket.pk)], reason="retention")
     assert not AccessPackage.objects.exists() and not Path(second.file.path).exists()
+
+
+def test_work_whose_worker_died_does_not_block_the_ticket(
+        sources: Path, crm_db: Path, verified_ticket: Callable[..., Ticket], admin_user: User,
+        django_capture_on_commit_callbacks: Any) -> None:
+    ticket = verified_ticket("deletion")
+    lookup = fulfilment.start_lookup(ticket=ticket, actor=admin_user)  # queued; its task never ran
+    with pytest.raises(services.ConflictError):
+        fulfilment.start_lookup(ticket=ticket, actor=admin_user)
+    DataLookup.objects.filter(pk=lookup.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = fulfilment.start_lookup(ticket=ticket, actor=admin_user)
+    lookup.refresh_from_db()
+    assert lookup.status == LookupStatus.FAILED and fresh.status == LookupStatus.QUEUED
+    fresh.refresh_from_db()
+    assert fresh.status == LookupStatus.DONE
+    # An erasure approved, then the worker killed after claiming a table: a retry finishes it.
+    plan = fulfilment.preview_erasure(ticket=ticket, actor=admin_user)
+    fulfilment.approve_erasure(plan=plan, actor=admin_user)  # on-commit task not run: "the worker died"
+    plan.steps.filter(table="customers").update(status=StepStatus.RUNNING, attempts=1)
+    with pytest.raises(services.ConflictError):
+        fulfilment.retry_erasure(plan=plan, actor=admin_user)
+    ErasurePlan.objects.filter(pk=plan.pk).update(approved_at=timezone.now() - timedelta(hours=1))
+    plan.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfilment.retry_erasure(plan=plan, actor=admin_user)
+    plan.refresh_from_db()
+    assert plan.status == ErasureStatus.DONE
+    assert plan.steps.get(table="customers").attempts == 2
+    with sqlite3.connect(crm_db) as db:
+        assert db.execute("SELECT count(*) FROM customers WHERE email = 'requester@example.com'").fetchone()[0] == 0
