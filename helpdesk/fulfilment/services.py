@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk import audit, services, tasking
+from helpdesk.base_url import desk_base_url
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.config import SourceConfig, configured_sources
 from helpdesk.fulfilment.connectors import SourceError, connector, lookup_source
@@ -246,7 +247,7 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
                        data={"package": row.pk, "sha256": row.sha256, "files": row.contents.get("files", []),
                              "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat()})
     body = render_bilingual("access_package_ready", {"ticket": locked, "package": row,
-                                                     "lost_link_url": settings.DESK_BASE_URL + "/lost-link/"},
+                                                     "lost_link_url": desk_base_url() + "/lost-link/"},
                             primary=locked.requester.language)
     services.send_reply(ticket=locked, author=actor, body_text=body)
     return row
