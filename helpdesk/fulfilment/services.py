@@ -25,64 +25,51 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services, tasking
+from helpdesk import audit, services
 from helpdesk.base_url import desk_base_url
 from helpdesk.fulfilment import selectors
-from helpdesk.fulfilment.config import SourceConfig, configured_sources
-from helpdesk.fulfilment.connectors import SourceError, connector, lookup_source
+from helpdesk.fulfilment.common import (
+    LOOKUP_TASK,
+    complete_lookup,
+    data_sources,
+    enqueue_after_commit,
+    lock_ticket_for,
+    require_verified,
+)
+from helpdesk.fulfilment.config import configured_sources
+from helpdesk.fulfilment.connectors import lookup_source
+from helpdesk.fulfilment.erasure import (
+    approve_erasure,
+    preview_erasure,
+    retry_erasure,
+    run_erasure,
+    send_erasure_report,
+)
 from helpdesk.fulfilment.models import (
     STALE_AFTER,
     AccessPackage,
     DataLookup,
-    ErasurePlan,
-    ErasureStatus,
-    ErasureStep,
     LookupStatus,
     ManualFulfilment,
     PackageStatus,
-    StepStatus,
 )
 from helpdesk.models import Ticket, User
 from notifications.mail import render_bilingual
 
-LOOKUP_TASK = "helpdesk.fulfilment.tasks.run_lookup"
-ERASURE_TASK = "helpdesk.fulfilment.tasks.run_erasure"
-
-
-def _enqueue(task: str, *args: Any) -> None:
-    """After commit, by name: services do not import the task module (it imports them)."""
-    transaction.on_commit(lambda: tasking.enqueue(task, *args))
-
-
-def _lock(ticket: Ticket, actor: User) -> Ticket:
-    """The ticket's row for the assigned administrator or a manager (keeps the audit chain linear)."""
-    return services.lock_for_staff(ticket, actor, None)
-
-
-def _require_verified(ticket: Ticket) -> None:
-    if ticket.state not in selectors.FULFILMENT_STATES:
-        raise services.TransitionNotAllowedError(
-            _("Personal data is looked up and released or erased only while the ticket is verified "
-              "(identity checked) and not yet processed."))
-
-
-def _sources() -> tuple[SourceConfig, ...]:
-    try:
-        sources = configured_sources()
-    except ValueError as exc:
-        raise services.GuardError({"sources": str(exc)}) from exc
-    if not sources:
-        raise services.GuardError({"sources": _("No data sources are configured (DESK_DATA_SOURCES).")})
-    return sources
+__all__ = [
+    "approve_erasure", "build_access_package", "package_bytes", "preview_erasure", "record_manual_fulfilment",
+    "record_package_download", "release_access_package", "retry_erasure", "retry_lookup", "run_erasure",
+    "run_lookup", "send_erasure_report", "start_lookup",
+]
 
 
 # --- Lookup --------------------------------------------------------------------------------------
 @transaction.atomic
 def start_lookup(*, ticket: Ticket, actor: User) -> DataLookup:
     """Queue a search of every configured source for the requester's address."""
-    locked = _lock(ticket, actor)
-    _require_verified(locked)
-    sources = _sources()
+    locked = lock_ticket_for(ticket, actor)
+    require_verified(locked)
+    sources = data_sources()
     running = DataLookup.objects.filter(ticket=locked, status__in=[LookupStatus.QUEUED, LookupStatus.RUNNING])
     # One whose worker died long ago is closed as failed, so it never blocks the ticket.
     running.filter(created_at__lt=timezone.now() - STALE_AFTER).update(status=LookupStatus.FAILED,
@@ -93,15 +80,15 @@ def start_lookup(*, ticket: Ticket, actor: User) -> DataLookup:
                                        sources_total=len(sources))
     audit.record_event(ticket=locked, actor=actor, action="fulfilment.lookup_started",
                        data={"lookup": lookup.pk, "sources": [s.name for s in sources]})
-    _enqueue(LOOKUP_TASK, lookup.pk, False)
+    enqueue_after_commit(LOOKUP_TASK, lookup.pk, False)
     return lookup
 
 
 @transaction.atomic
 def retry_lookup(*, lookup: DataLookup, actor: User) -> DataLookup:
     """Ask the sources that failed again; the ones that answered keep their answer."""
-    locked_ticket = _lock(lookup.ticket, actor)
-    _require_verified(locked_ticket)
+    locked_ticket = lock_ticket_for(lookup.ticket, actor)
+    require_verified(locked_ticket)
     row = DataLookup.objects.select_for_update().get(pk=lookup.pk)
     if row.status not in (LookupStatus.PARTIAL, LookupStatus.FAILED):
         raise services.ConflictError(_("Only a lookup where a source failed can be retried."))
@@ -109,7 +96,7 @@ def retry_lookup(*, lookup: DataLookup, actor: User) -> DataLookup:
     row.save(update_fields=["status", "sources_done"])
     audit.record_event(ticket=locked_ticket, actor=actor, action="fulfilment.lookup_retried",
                        data={"lookup": row.pk, "sources": row.failed_sources})
-    _enqueue(LOOKUP_TASK, row.pk, True)
+    enqueue_after_commit(LOOKUP_TASK, row.pk, True)
     return row
 
 
@@ -147,16 +134,6 @@ def run_lookup(lookup_pk: int, *, only_failed: bool = False) -> DataLookup:
                            data={"lookup": row.pk, "status": row.status, "failed": failed, "found": {
                                s["name"]: {t["name"]: len(t["records"]) for t in s["tables"]} for s in row.sources}})
     return row
-
-
-def _complete_lookup(ticket: Ticket) -> DataLookup:
-    lookup = selectors.latest_lookup(ticket)
-    if lookup is None or lookup.is_running:
-        raise services.GuardError({"lookup": _("Look up the requester's personal data first.")})
-    if not lookup.is_complete:
-        raise services.GuardError({"lookup": _("Some sources failed (%(names)s): retry them first, so nothing "
-                                                "is missed.") % {"names": ", ".join(lookup.failed_sources)}})
-    return lookup
 
 
 # --- Access package ------------------------------------------------------------------------------
@@ -211,11 +188,11 @@ def build_access_package(*, ticket: Ticket, actor: User) -> AccessPackage:
 
 
 def _build_access_package(ticket: Ticket, actor: User, stored: list[str]) -> AccessPackage:
-    locked = _lock(ticket, actor)
-    _require_verified(locked)
+    locked = lock_ticket_for(ticket, actor)
+    require_verified(locked)
     if locked.request_type not in selectors.ACCESS_TYPES:
         raise services.GuardError({"package": _("Only access requests get an access package.")})
-    lookup = _complete_lookup(locked)
+    lookup = complete_lookup(locked)
     now = timezone.now()
     data, contents = package_bytes(locked, lookup, now)
     # An unreleased draft is replaced, never kept around (its file goes with it: signals.py).
@@ -234,8 +211,8 @@ def _build_access_package(ticket: Ticket, actor: User, stored: list[str]) -> Acc
 @transaction.atomic
 def release_access_package(*, package: AccessPackage, actor: User) -> AccessPackage:
     """Make the reviewed package downloadable from the status page and tell the requester."""
-    locked = _lock(package.ticket, actor)
-    _require_verified(locked)
+    locked = lock_ticket_for(package.ticket, actor)
+    require_verified(locked)
     row = AccessPackage.objects.select_for_update().get(pk=package.pk)
     if row.status != PackageStatus.DRAFT:
         raise services.ConflictError(_("This package was already released."))
@@ -265,179 +242,11 @@ def record_package_download(*, package: AccessPackage) -> None:
                        action="fulfilment.package_downloaded", data={"package": row.pk, "sha256": row.sha256})
 
 
-# --- Erasure -------------------------------------------------------------------------------------
-def _step_action(table: dict[str, Any], request_type: str) -> str:
-    """Consent withdrawal only changes "set" tables (e.g. the marketing opt-in); others leave data as is."""
-    if request_type == "consent_withdrawal" and table["erase"] != "set":
-        return "none"
-    return str(table["erase"])
-
-
-@transaction.atomic
-def preview_erasure(*, ticket: Ticket, actor: User) -> ErasurePlan:
-    """From the latest complete lookup: per table what goes, what is anonymised and what is kept, and why."""
-    locked = _lock(ticket, actor)
-    _require_verified(locked)
-    if locked.request_type not in selectors.ERASE_TYPES:
-        raise services.GuardError({"erasure": _("Only deletion and withdrawal requests erase data.")})
-    if ErasurePlan.objects.filter(ticket=locked).exclude(status=ErasureStatus.PREVIEWED).exists():
-        raise services.ConflictError(_("An erasure was already approved for this ticket; retry its failed tables "
-                                       "instead."))
-    lookup = _complete_lookup(locked)
-    ErasurePlan.objects.filter(ticket=locked, status=ErasureStatus.PREVIEWED).delete()
-    sources = {s.name: s for s in configured_sources()}
-    plan = ErasurePlan.objects.create(ticket=locked, lookup=lookup, email=lookup.email, created_by=actor)
-    steps: list[ErasureStep] = []
-    for source in lookup.sources:
-        config = sources.get(source["name"])
-        for table in source["tables"]:
-            action = _step_action(table, locked.request_type)
-            if not table["records"] or action == "none" or config is None:
-                continue
-            cfg = config.table(table["name"])
-            steps.append(ErasureStep(
-                plan=plan, position=len(steps), source=source["name"], table=table["name"], action=action,
-                columns=list(cfg.touched_columns) if cfg else [], keep_reason=table.get("keep_reason", ""),
-                found=len(table["records"]), status=StepStatus.KEPT if action == "keep" else StepStatus.PENDING,
-            ))
-    ErasureStep.objects.bulk_create(steps)
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_previewed",
-                       data={"plan": plan.pk, "lookup": lookup.pk, "steps": [
-                           {"source": s.source, "table": s.table, "action": s.action, "found": s.found}
-                           for s in steps]})
-    return plan
-
-
-@transaction.atomic
-def approve_erasure(*, plan: ErasurePlan, actor: User) -> ErasurePlan:
-    locked = _lock(plan.ticket, actor)
-    _require_verified(locked)
-    row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
-    if row.status != ErasureStatus.PREVIEWED:
-        raise services.ConflictError(_("This erasure was already approved."))
-    row.status, row.approved_by, row.approved_at = ErasureStatus.APPROVED, actor, timezone.now()
-    row.save(update_fields=["status", "approved_by", "approved_at"])
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_approved", data={"plan": row.pk})
-    _enqueue(ERASURE_TASK, row.pk)
-    return row
-
-
-@transaction.atomic
-def retry_erasure(*, plan: ErasurePlan, actor: User) -> ErasurePlan:
-    """Run the tables that failed again; done tables are never touched twice."""
-    locked = _lock(plan.ticket, actor)
-    _require_verified(locked)
-    row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
-    if row.status != ErasureStatus.PARTIAL and not row.is_stale:
-        raise services.ConflictError(_("Only an erasure where a table failed can be retried."))
-    row.status = ErasureStatus.APPROVED
-    row.save(update_fields=["status"])
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_retried", data={
-        "plan": row.pk, "steps": [f"{s.source}.{s.table}" for s in row.steps.filter(status=StepStatus.FAILED)]})
-    _enqueue(ERASURE_TASK, row.pk)
-    return row
-
-
-def _claim(step_pk: int) -> ErasureStep | None:
-    """Take a step that is not done yet (a crashed run leaves it 'running': safe to run again)."""
-    with transaction.atomic():
-        step = ErasureStep.objects.select_for_update().get(pk=step_pk)
-        if step.status in (StepStatus.DONE, StepStatus.KEPT):
-            return None
-        step.status, step.attempts = StepStatus.RUNNING, step.attempts + 1
-        step.save(update_fields=["status", "attempts"])
-        return step
-
-
-def run_erasure(plan_pk: int) -> ErasurePlan:
-    """The task's body: each table in its own transaction at its source, recorded as soon as it commits."""
-    plan = ErasurePlan.objects.get(pk=plan_pk)
-    if plan.status != ErasureStatus.APPROVED:
-        return plan
-    sources = {s.name: s for s in configured_sources()}
-    for step_pk in plan.steps.exclude(status__in=[StepStatus.DONE, StepStatus.KEPT]).values_list("pk", flat=True):
-        step = _claim(step_pk)
-        if step is None:
-            continue
-        source = sources.get(step.source)
-        cfg = source.table(step.table) if source else None
-        try:
-            if source is None or cfg is None:
-                raise SourceError(f"{step.source}.{step.table} is no longer in the data sources file")
-            if cfg.erase != step.action and step.action != "set":
-                raise SourceError(f"{step.source}.{step.table} now says erase = '{cfg.erase}', not '{step.action}' "
-                                  "as approved: preview again")
-            affected = connector(source).erase_table(plan.email, cfg)
-        except SourceError as exc:
-            _finish_step(plan, step, status=StepStatus.FAILED, error=str(exc))
-        else:
-            _finish_step(plan, step, status=StepStatus.DONE, affected=affected)
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=plan.ticket_id)
-        row = ErasurePlan.objects.select_for_update().get(pk=plan_pk)
-        steps = list(row.steps.all())
-        ok = all(s.status in (StepStatus.DONE, StepStatus.KEPT) for s in steps)
-        row.status = ErasureStatus.DONE if ok else ErasureStatus.PARTIAL
-        row.finished_at = timezone.now()
-        row.save(update_fields=["status", "finished_at"])
-        if ok:
-            _redact_lookups(ticket)
-        audit.record_event(ticket=ticket, actor=None, actor_name="fulfilment", action="fulfilment.erasure_finished",
-                           data={"plan": row.pk, "status": row.status, "steps": [
-                               {"source": s.source, "table": s.table, "action": s.action, "status": s.status,
-                                "affected": s.affected} for s in steps]})
-    return row
-
-
-def _redact_lookups(ticket: Ticket) -> None:
-    """After the erasure the desk keeps no copy of what it erased: the lookups keep only counts."""
-    for lookup in DataLookup.objects.select_for_update().filter(ticket=ticket):
-        lookup.result = {"sources": [
-            {**source, "tables": [{**{k: v for k, v in table.items() if k != "records"}, "records": [],
-                                   "count": table.get("count", len(table.get("records", []))), "redacted": True}
-                                  for table in source.get("tables", [])]}
-            for source in lookup.sources]}
-        lookup.save(update_fields=["result"])
-
-
-def _finish_step(plan: ErasurePlan, step: ErasureStep, *, status: str, affected: int | None = None,
-                 error: str = "") -> None:
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=plan.ticket_id)
-        step.status, step.error = status, error
-        if status == StepStatus.DONE:
-            step.affected, step.done_at = affected, timezone.now()
-        step.save(update_fields=["status", "error", "affected", "done_at"])
-        audit.record_event(ticket=ticket, actor=None, actor_name="fulfilment",
-                           action="fulfilment.table_erased" if status == StepStatus.DONE else "fulfilment.table_failed",
-                           data={"plan": plan.pk, "source": step.source, "table": step.table, "action": step.action,
-                                 "affected": affected, "error": error})
-
-
-@transaction.atomic
-def send_erasure_report(*, plan: ErasurePlan, actor: User) -> None:
-    """Answer the requester: what was erased, what is kept and why (bilingual)."""
-    locked = _lock(plan.ticket, actor)
-    row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
-    if row.status != ErasureStatus.DONE:
-        raise services.GuardError({"erasure": _("The erasure is not complete yet.")})
-    steps = list(row.steps.all())
-    body = render_bilingual("erasure_report", {
-        "ticket": locked,
-        "erased": [s for s in steps if s.status == StepStatus.DONE],
-        "kept": [s for s in steps if s.status == StepStatus.KEPT],
-    }, primary=locked.requester.language)
-    row.reported_at = timezone.now()
-    row.save(update_fields=["reported_at"])
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_reported", data={"plan": row.pk})
-    services.send_reply(ticket=locked, author=actor, body_text=body)
-
-
 # --- By hand -------------------------------------------------------------------------------------
 @transaction.atomic
 def record_manual_fulfilment(*, ticket: Ticket, actor: User, reason: str) -> ManualFulfilment:
     """The request was carried out outside the desk's connectors; the reason is on the record."""
-    locked = _lock(ticket, actor)
+    locked = lock_ticket_for(ticket, actor)
     if len(reason.strip()) < 10:
         raise services.GuardError({"reason": _("Write why the request was carried out by hand (at least a "
                                                 "sentence).")})
