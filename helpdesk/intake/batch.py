@@ -1,14 +1,16 @@
-"""Filing many e-mails in one transaction: the rules of :func:`ingest_message`, written in bulk.
+"""Filing many e-mails in one transaction: the decisions of :func:`decide`, written in bulk.
 
 ``manage.py ingest_email`` with many files (a backlog, a migrated mailbox) would otherwise spend
-~20 SQL statements per mail. Here every mail is decided in order, exactly as ``ingest_message``
-decides it (duplicate, ignored automatic mail, follow-up, new ticket), using the same service
-builders, and the rows are then written with a few bulk INSERTs per batch.
+~20 SQL statements per mail. Here the lookups are read once per batch (``lookups.BatchLookups``), each
+mail is decided in order by the same :func:`~helpdesk.intake.decide.decide` as ``ingest_message``
+uses, the lookups are updated with what it decided, and the rows are then written with the same
+service builders in a few bulk INSERTs per batch.
 
-A run of such mails is one transaction (a *segment*). It ends before the first mail the bulk path
-does not handle, which goes through ``ingest_message`` in its own transaction: mail that cannot be
-parsed (quarantine), a reply that resumes or reopens a ticket (a state transition), and mail threaded
-only by a ``[PRIV-…]`` subject reference (a party check). Then the next segment starts.
+A run of such mails is one transaction (a *segment*). It ends before the first mail whose write the
+bulk path does not batch, which goes through ``ingest_message`` in its own transaction: a quarantine
+entry, and a reply that resumes or reopens a ticket (a state transition). It also ends before a mail
+naming a ``[PRIV-…]`` reference that is not stored yet once the segment opened a ticket (that
+ticket's reference is given only when it is written). Then the next segment starts.
 
 If a segment fails — a concurrent ingester took a message first, the database failed — it is rolled
 back, the files it stored are removed, and the rest of the chunk is filed one at a time by
@@ -34,23 +36,25 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from helpdesk import audit, services
-from helpdesk.intake.email.classify import suggest_request_type
-from helpdesk.intake.email.parser import ParsedEmail, parse_email
-from helpdesk.intake.ingest import (
-    THREAD_IDS_MAX,
-    IngestResult,
-    Outcome,
-    dedupe_key,
-    inbound_message,
-    ingest_message,
-    intake_config,
-    language_of,
-    thread_ids,
+from helpdesk.intake.decide import Duplicate, FollowUp, IgnoreAuto, NewTicket, Quarantine, decide, dedupe_key
+from helpdesk.intake.email.parser import ParsedEmail
+from helpdesk.intake.ingest import IngestResult, Outcome, inbound_message, ingest_message, parse
+from helpdesk.intake.lookups import BatchLookups
+from helpdesk.models import (
+    Attachment,
+    AuditEvent,
+    Channel,
+    Direction,
+    Message,
+    MessageKind,
+    Requester,
+    Ticket,
+    User,
 )
-from helpdesk.models import Attachment, AuditEvent, Channel, Direction, Message, MessageKind, Requester, Ticket, User
 from notifications import services as notify
 from workflows import sla
 from workflows.calendar import LegalCalendar, local_date
+from workflows.states import TicketState
 
 logger = logging.getLogger(__name__)
 
@@ -96,42 +100,39 @@ def ingest_messages(items: Iterable[tuple[bytes, str]]) -> Iterator[IngestResult
             segment = _Segment(mails, index)
             if not segment.commit():
                 for mail in mails[index:]:  # rolled back: one at a time, as ingest_message files them
-                    yield ingest_message(mail.raw, source=mail.source)
+                    yield ingest_message(mail.raw, source=mail.source, parsed=mail.parsed)
                 break
             yield from segment.results
             index = segment.end
             if index < len(mails):  # this one needs the one-message path
-                yield ingest_message(mails[index].raw, source=mails[index].source)
+                mail = mails[index]
+                yield ingest_message(mail.raw, source=mail.source, parsed=mail.parsed)
                 index += 1
 
 
 def _parse(chunk: Sequence[tuple[bytes, str]]) -> list[_Mail]:
-    config = intake_config()
-    mails = []
-    for raw, source in chunk:
-        try:
-            parsed: ParsedEmail | None = parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
-                                                     own_message_id_domain=config.own_domain)
-        except Exception:  # quarantined, with its reason, by ingest_message at its turn
-            parsed = None
-        mails.append(_Mail(raw=raw, source=source, parsed=parsed))
-    return mails
+    return [_Mail(raw=raw, source=source, parsed=parse(raw, source=source)) for raw, source in chunk]
 
 
 @dataclass
 class _Mail:
     raw: bytes
     source: str
-    parsed: ParsedEmail | None
+    parsed: ParsedEmail | Quarantine
 
 
 @dataclass
 class _NewTicket:
     mail: _Mail
     inbound: services.InboundMessage
+    decision: NewTicket
     ticket: Ticket | None = None
     message: Message | None = None
     requester_name: str = ""  # the requester's name as it stood when this mail was filed
+
+    @property
+    def state(self) -> str:
+        return TicketState.RECEIVED  # a ticket is opened in this state; a mail does not move it
 
 
 @dataclass
@@ -164,7 +165,7 @@ class _Segment:
 
     def commit(self) -> bool:
         """Decide and write the segment in one transaction; False if it was rolled back."""
-        if self.mails[self.start].parsed is None:
+        if isinstance(self.mails[self.start].parsed, Quarantine):
             return True  # nothing for the bulk path: an empty segment
         outcome = None
         try:
@@ -182,62 +183,45 @@ class _Segment:
 
     # --- Deciding ---------------------------------------------------------------------------
     def _decide_and_write(self) -> None:
-        start = self.start
-        rest = [mail.parsed for mail in self.mails[start:] if mail.parsed is not None]
-        keys = {dedupe_key(parsed) for parsed in rest}
-        stored_keys = dict(
-            Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", "ticket__reference")
-        )
-        wanted = {i for parsed in rest for i in list(dict.fromkeys(thread_ids(parsed)))[:THREAD_IDS_MAX]}
-        by_message_id: dict[str, Any] = dict(
-            Message.objects.filter(message_id__in=wanted).order_by("id").values_list("message_id", "ticket_id")
-        )
-        # Row locks on every stored ticket this segment may write to, held until the commit; taken
-        # in id order, so two ingesters answering the same tickets queue instead of deadlocking.
-        locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).select_related("requester")
-                  .filter(pk__in=set(by_message_id.values())).order_by("pk")}
-        by_message_id = {mid: locked[pk] for mid, pk in by_message_id.items() if pk in locked}
-        seen_keys: dict[str, _NewTicket | _FollowUp] = {}
+        lookups = BatchLookups[_NewTicket](
+            [mail.parsed for mail in self.mails[self.start:] if isinstance(mail.parsed, ParsedEmail)])
         work: list[_NewTicket | _FollowUp] = []
-
         self.pending = []
-        for index in range(start, len(self.mails)):
+        for index in range(self.start, len(self.mails)):
             self.end = index
             mail = self.mails[index]
+            if not lookups.complete_for(mail.parsed, opened=any(isinstance(item, _NewTicket) for item in work)):
+                break
+            decision = decide(mail.parsed, lookups.of(mail.parsed))
+            if isinstance(decision, Quarantine) or (isinstance(decision, FollowUp) and decision.moves):
+                break  # written by ingest_message: a quarantine entry, a state transition
             parsed = mail.parsed
-            if parsed is None:
-                break  # quarantine
+            assert isinstance(parsed, ParsedEmail)
+            if isinstance(decision, Duplicate):
+                of = decision.of
+                self.pending.append(IngestResult(Outcome.DUPLICATE, of, None) if isinstance(of, str) else
+                                    IngestResult(Outcome.DUPLICATE, of.reference, None) if isinstance(of, Ticket)
+                                    else _Pending(Outcome.DUPLICATE, of, None))
+                continue
+            if isinstance(decision, IgnoreAuto) and decision.keep_on is None:
+                self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, decision.reason))
+                continue
             key = dedupe_key(parsed)
-            if key in stored_keys:
-                self.pending.append(IngestResult(Outcome.DUPLICATE, stored_keys[key], None))
-                continue
-            if key in seen_keys:
-                self.pending.append(_Pending(Outcome.DUPLICATE, seen_keys[key], None))
-                continue
-            target = _target(parsed, by_message_id)
-            if target is None and parsed.ticket_references:
-                break  # threading by subject needs a party check
             inbound = inbound_message(parsed, mail.raw, key)
             item: _NewTicket | _FollowUp
-            if parsed.auto_reason:
-                if target is None:
-                    self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason))
-                    continue
-                item = _FollowUp(inbound, MessageKind.AUTO, target)
-                outcome = _Pending(Outcome.IGNORED_AUTO, item, parsed.auto_reason)
-            elif target is not None:
-                if isinstance(target, Ticket) and target.state in services.STATES_A_MAIL_MOVES:
-                    break  # resumes or reopens: a transition
-                item = _FollowUp(inbound, MessageKind.MAIL, target)
+            if isinstance(decision, IgnoreAuto):
+                assert decision.keep_on is not None
+                item = _FollowUp(inbound, MessageKind.AUTO, decision.keep_on)
+                outcome = _Pending(Outcome.IGNORED_AUTO, item, decision.reason)
+            elif isinstance(decision, FollowUp):
+                item = _FollowUp(inbound, MessageKind.MAIL, decision.ticket)
                 outcome = _Pending(Outcome.FOLLOW_UP, item, None)
             else:
-                item = _NewTicket(mail, inbound)
+                item = _NewTicket(mail, inbound, decision)
                 outcome = _Pending(Outcome.NEW_TICKET, item, None)
             self.pending.append(outcome)
             work.append(item)
-            seen_keys[key] = item
-            if parsed.message_id:  # later mail in this batch may answer this one
-                by_message_id[parsed.message_id[:998]] = item if isinstance(item, _NewTicket) else item.target
+            lookups.record(parsed, key, item if isinstance(item, _NewTicket) else item.target)
         else:
             self.end = len(self.mails)
         self._write(work)
@@ -264,12 +248,9 @@ class _Segment:
         references = _references(received)
         assignees = services.deal_assignees(len(new))
         for item, received_at, reference, assignee in zip(new, received, references, assignees, strict=True):
-            parsed = item.mail.parsed
-            assert parsed is not None
             ticket = services.build_ticket(
                 message=item.inbound, channel=Channel.EMAIL, requester=requesters[item.inbound.sender_email],
-                received_at=received_at, reference=reference,
-                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
+                received_at=received_at, reference=reference, suggested_request_type=item.decision.request_type,
                 policies=policies, calendar=calendar,
             )
             ticket.assignee = assignee
@@ -290,8 +271,7 @@ class _Segment:
             email, name = item.inbound.sender_email, item.inbound.sender_name
             requester = found.get(email)
             if requester is None:
-                assert item.mail.parsed is not None
-                requester = Requester(email=email, name=name[:200], language=language_of(item.mail.parsed))
+                requester = Requester(email=email, name=name[:200], language=item.decision.language)
                 found[email] = requester
                 created.append(requester)
             elif services.fill_in_requester(requester, name=name) and requester.pk is not None:
@@ -392,17 +372,6 @@ class _Pending:
 
     def resolve(self) -> IngestResult:
         return IngestResult(self.outcome, _ticket_of(self.item).reference, self.reason)
-
-
-def _target(parsed: ParsedEmail, by_message_id: dict[str, Any]) -> Ticket | _NewTicket | None:
-    """``ingest._thread_target`` by headers, over stored mail and this batch's (newest wins)."""
-    ids = thread_ids(parsed)
-    looked_up = set(list(dict.fromkeys(ids))[:THREAD_IDS_MAX])
-    for message_id in ids:
-        if message_id in looked_up and message_id in by_message_id:
-            found: Ticket | _NewTicket = by_message_id[message_id]
-            return found
-    return None
 
 
 def _references(received: list[Any]) -> list[str]:

@@ -1,7 +1,7 @@
-"""Filing one raw e-mail: parse → quarantine → dedupe → noise → thread → ticket, in one transaction.
+"""Filing one raw e-mail: parse, read the lookups, :func:`~helpdesk.intake.decide.decide`, write.
 
-Every source (the ``ingest_email`` pipe, IMAP polling, maildir) calls :func:`ingest_message`, so a
-message is filed the same way whichever way it arrived. The contract (ARCHITECTURE.md, "ingest
+One transaction per mail. The bulk path (``helpdesk.intake.batch``) hands this module the mail whose
+writes it does not batch (quarantine, a state transition). The contract (ARCHITECTURE.md, "ingest
 command"): the outcome is one of :class:`Outcome`; a database fault raises
 :class:`TransientIngestError` with nothing half-written, so the caller can exit 75 or retry.
 
@@ -16,7 +16,6 @@ import email.parser
 import email.policy
 import hashlib
 import logging
-import re
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,21 +27,33 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.utils import timezone
 
 from helpdesk import services
-from helpdesk.intake.email.classify import suggest_request_type
+from helpdesk.intake.decide import (
+    Duplicate,
+    FollowUp,
+    IgnoreAuto,
+    Quarantine,
+    decide,
+    dedupe_key,
+)
+from helpdesk.intake.email.decoding import decode_header_value
 from helpdesk.intake.email.parser import EmailLimits, ParsedEmail, QuarantineError, parse_email
-from helpdesk.models import Channel, Message, MessageKind, Ticket
+from helpdesk.intake.lookups import lookups, stored_reference
+from helpdesk.models import Channel, MessageKind, Ticket
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IngestResult", "Outcome", "TransientIngestError", "ingest_message"]
+__all__ = [
+    "IngestResult",
+    "Outcome",
+    "TransientIngestError",
+    "inbound_message",
+    "ingest_message",
+    "intake_config",
+    "parse",
+]
 
-# Message.dedupe_key is varchar(255); Message-IDs may be up to ~900 characters.
-_DEDUPE_KEY_MAX = 255
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 # Deadlocks / serialization failures are worth retrying at once; other DB faults are not.
 _RETRIES = 3
-# At most this many distinct Message-IDs of one mail are looked up for threading.
-THREAD_IDS_MAX = 200
 
 
 class Outcome(StrEnum):
@@ -90,33 +101,37 @@ def intake_config() -> _Config:
     )
 
 
-def ingest_message(raw: bytes, *, source: str = "") -> IngestResult:
-    """File one raw RFC 5322 message; returns what became of it.
+def parse(raw: bytes, *, source: str = "") -> ParsedEmail | Quarantine:
+    """The parsed mail, or the quarantine decision for mail that cannot be understood."""
+    config = intake_config()
+    try:
+        return parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
+                           own_message_id_domain=config.own_domain)
+    except QuarantineError as exc:
+        return Quarantine(exc.reason, exc.message)
+    except Exception as exc:  # a parser bug must not lose the mail or block the queue
+        logger.exception("parser crashed on %s", source or "message")
+        return Quarantine("parser_error", f"parser crashed: {type(exc).__name__}: {exc}")
+
+
+def ingest_message(raw: bytes, *, source: str = "", parsed: ParsedEmail | Quarantine | None = None) -> IngestResult:
+    """File one raw RFC 5322 message (``parsed``: what :func:`parse` made of it, if known).
 
     Never raises for bad mail (that is quarantined). Raises :class:`TransientIngestError` when
     the database fails; the transaction is rolled back, so a retry is safe.
     """
-    config = intake_config()
+    mail = parse(raw, source=source) if parsed is None else parsed
     try:
-        parsed = parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
-                             own_message_id_domain=config.own_domain)
-    except QuarantineError as exc:
-        reason, detail = exc.reason, exc.message
-        return _guarded(lambda: _quarantine(raw, reason=reason, detail=detail, source=source))
-    except Exception as exc:  # a parser bug must not lose the mail or block the queue
-        logger.exception("parser crashed on %s", source or "message")
-        detail = f"parser crashed: {type(exc).__name__}: {exc}"
-        return _guarded(lambda: _quarantine(raw, reason="parser_error", detail=detail, source=source))
-
-    try:
-        return _guarded(lambda: _file(parsed, raw))
+        return _guarded(lambda: _file(mail, raw, source))
     except TransientIngestError:
         raise
     except Exception:  # a bug while filing: keep the mail for a person instead of crashing the run
-        logger.exception("filing %s failed; quarantining it", source or parsed.dedupe_key)
+        if isinstance(mail, Quarantine):
+            raise
+        logger.exception("filing %s failed; quarantining it", source or mail.dedupe_key)
         detail = traceback.format_exc(limit=8)
         return _guarded(lambda: _quarantine(raw, reason="ingest_error", detail=detail, source=source,
-                                            sender=parsed.sender_email, subject=parsed.subject))
+                                            sender=mail.sender_email, subject=mail.subject))
 
 
 def _guarded(work: Any) -> IngestResult:
@@ -151,60 +166,42 @@ def _is_retryable(exc: Exception) -> bool:
 
 
 # --- Filing ---------------------------------------------------------------------------------
-def dedupe_key(parsed: ParsedEmail) -> str:
-    key = parsed.dedupe_key
-    if len(key) > _DEDUPE_KEY_MAX:
-        # Keep the key deterministic and unique when a Message-ID is longer than the column.
-        prefix = key.split(":", 1)[0]
-        key = f"{prefix}:sha256:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
-    return key
-
-
-def _file(parsed: ParsedEmail, raw: bytes) -> IngestResult:
-    """Runs inside _guarded's transaction."""
+def _file(parsed: ParsedEmail | Quarantine, raw: bytes, source: str) -> IngestResult:
+    """Decide with what the database says now, and write it; runs inside _guarded's transaction."""
+    decision = decide(parsed, lookups(parsed))
+    if isinstance(decision, Quarantine):
+        return _quarantine(raw, reason=decision.reason, detail=decision.detail, source=source)
+    if isinstance(decision, Duplicate):
+        of = decision.of
+        return IngestResult(Outcome.DUPLICATE, of if isinstance(of, str) else of.reference, None)
+    if isinstance(decision, IgnoreAuto) and decision.keep_on is None:
+        return IngestResult(Outcome.IGNORED_AUTO, None, decision.reason)
+    assert isinstance(parsed, ParsedEmail)
     key = dedupe_key(parsed)
-    existing = _existing(key)
-    if existing is not None:
-        return existing
-    ticket = _thread_target(parsed)
     message = inbound_message(parsed, raw, key)
     # The services are atomic themselves (a savepoint inside this transaction), so a lost race
     # rolls back only their work and leaves this transaction usable for the re-read below.
     try:
         with services.files_removed_on_error():  # a lost race leaves no files behind
-            if parsed.auto_reason:
-                if ticket is None:
-                    return IngestResult(Outcome.IGNORED_AUTO, None, parsed.auto_reason)
+            if isinstance(decision, IgnoreAuto):
+                assert decision.keep_on is not None
                 # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
-                services.add_inbound_message(ticket=ticket, message=message, kind=MessageKind.AUTO)
-                return IngestResult(Outcome.IGNORED_AUTO, ticket.reference, parsed.auto_reason)
-            if ticket is not None:
-                services.add_inbound_message(ticket=ticket, message=message)
-                return IngestResult(Outcome.FOLLOW_UP, ticket.reference, None)
+                services.add_inbound_message(ticket=decision.keep_on, message=message, kind=MessageKind.AUTO)
+                return IngestResult(Outcome.IGNORED_AUTO, decision.keep_on.reference, decision.reason)
+            if isinstance(decision, FollowUp):
+                # Resumes or reopens the ticket when decision.moves (decided again under its row lock).
+                services.add_inbound_message(ticket=decision.ticket, message=message)
+                return IngestResult(Outcome.FOLLOW_UP, decision.ticket.reference, None)
             created = services.create_ticket(
-                message=message,
-                channel=Channel.EMAIL,
-                suggested_request_type=suggest_request_type(parsed.subject, parsed.body_text),
-                language=language_of(parsed),
+                message=message, channel=Channel.EMAIL, suggested_request_type=decision.request_type,
+                language=decision.language,
             )
             return IngestResult(Outcome.NEW_TICKET, created.reference, None)
     except IntegrityError:
-        existing = _existing(key)
-        if existing is None:
+        reference = stored_reference(key)
+        if reference is None:
             raise
-        return existing
-
-
-def language_of(parsed: ParsedEmail) -> str:
-    """A new requester's language: Korean if they wrote any Hangul, else English."""
-    return "ko" if _HANGUL.search(f"{parsed.subject}\n{parsed.body_text[:4000]}") else "en"
-
-
-def _existing(key: str) -> IngestResult | None:
-    reference = Message.objects.filter(dedupe_key=key).values_list("ticket__reference", flat=True).first()
-    if reference is None:
-        return None
-    return IngestResult(Outcome.DUPLICATE, reference, None)
+        return IngestResult(Outcome.DUPLICATE, reference, None)
 
 
 def _sent_at(parsed: ParsedEmail) -> datetime:
@@ -237,41 +234,6 @@ def inbound_message(parsed: ParsedEmail, raw: bytes, key: str) -> services.Inbou
     )
 
 
-def thread_ids(parsed: ParsedEmail) -> list[str]:
-    """Message-IDs this mail answers, the most telling first: In-Reply-To, then References newest first."""
-    return [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
-
-
-def _thread_target(parsed: ParsedEmail) -> Ticket | None:
-    """The ticket this message continues, or None for a new conversation.
-
-    1. In-Reply-To, then References (newest first), naming any stored message, ours or theirs.
-    2. A ``[PRIV-YYYY-NNNN]`` subject reference, but only from a party to that ticket — a stranger
-       quoting someone's reference must not get into their conversation.
-    """
-    ids = thread_ids(parsed)
-    if ids:
-        found = dict(
-            Message.objects.filter(message_id__in=list(dict.fromkeys(ids))[:THREAD_IDS_MAX])
-            .order_by("id")
-            .values_list("message_id", "ticket_id")
-        )
-        for message_id in ids:
-            if message_id in found:
-                return Ticket.objects.select_related("requester").get(pk=found[message_id])
-    if parsed.ticket_references:
-        sender = services.normalize_email(parsed.sender_email)
-        tickets = {t.reference: t for t in
-                   Ticket.objects.filter(reference__in=parsed.ticket_references).select_related("requester")}
-        for reference in parsed.ticket_references:
-            ticket = tickets.get(reference)
-            if ticket is None:
-                continue
-            if ticket.requester.email == sender or ticket.messages.filter(sender=sender).exists():
-                return ticket
-    return None
-
-
 # --- Quarantine -----------------------------------------------------------------------------
 def _quarantine(raw: bytes, *, reason: str, detail: str, source: str, sender: str = "",
                 subject: str = "") -> IngestResult:
@@ -292,8 +254,6 @@ def _quarantine(raw: bytes, *, reason: str, detail: str, source: str, sender: st
 def _peek_headers(raw: bytes) -> tuple[str, str]:
     """Best-effort From/Subject for the quarantine list; the message itself may be garbage."""
     try:
-        from helpdesk.intake.email.decoding import decode_header_value
-
         headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw[:65536])
         sender = decode_header_value(str(headers.get("from", "")))
         subject = decode_header_value(str(headers.get("subject", "")))

@@ -53,6 +53,16 @@ def _mixed_mail(stored: dict[str, Ticket]) -> list[tuple[bytes, str]]:
             n += 1
             items.append(_reply(n, ours.message_id, auto=auto))
     items.append(items[3])  # the same bytes again, late in the batch
+    # Threaded only by a [PRIV-…] subject reference to a stored ticket: from its requester, from a
+    # stranger, from senders who wrote on it earlier in this batch (a mail, an automatic reply), and
+    # from the requester of a ticket the mail resumes.
+    received, waiting = stored["received"], stored["awaiting_requester"]
+    for n, (sender, ticket) in enumerate([(received.requester.email, received), ("stranger@example.com", received),
+                                          ("reply1@example.com", received), ("reply2@example.com", received),
+                                          (waiting.requester.email, waiting)]):
+        items.append((f"From: {sender}\nTo: micube@micube.co.kr\nSubject: Re: [{ticket.reference}] more\n"
+                      f"Message-ID: <subject-ref-{n}@example.com>\nDate: Thu, 08 Jan 2026 09:30:00 +0900\n"
+                      "Content-Type: text/plain; charset=utf-8\n\nOne more thing.\n".encode(), f"subject-ref-{n}"))
     # A new sender who gives their name only in their second mail, in the same batch: the first
     # acknowledgement still says "Dear requester", as it would one at a time.
     for n, sender in enumerate(["newcomer@example.com", "김하늘 <newcomer@example.com>"]):
@@ -142,6 +152,12 @@ def test_batched_intake_files_exactly_what_one_at_a_time_files(stored_tickets: d
 
     outcomes = {outcome for outcome, _, _ in batched["results"]}
     assert outcomes == set(Outcome)  # every kind of outcome was exercised
+    by_source = dict(zip([source for _, source in items], batched["results"], strict=True))
+    subject_refs = [by_source[f"subject-ref-{n}"][:2] for n in range(5)]
+    received, waiting = stored_tickets["received"].reference, stored_tickets["awaiting_requester"].reference
+    assert subject_refs[0] == subject_refs[2] == subject_refs[3] == (Outcome.FOLLOW_UP, received)
+    assert subject_refs[1][0] == Outcome.NEW_TICKET  # a stranger quoting the reference
+    assert subject_refs[4] == (Outcome.FOLLOW_UP, waiting)
     assert batched["audit_problems"] == []
     for reference, ticket in one_at_a_time["tickets"].items():
         assert batched["tickets"].get(reference) == ticket, reference

@@ -1,0 +1,160 @@
+"""What becomes of one mail: the intake rules as ONE pure function, :func:`decide`.
+
+Both intake paths call it: ``ingest.ingest_message`` (one mail, its lookups read in its own
+transaction) and ``batch.ingest_messages`` (many mails, the lookups read once per batch and
+updated with the mails decided before this one). They differ only in how they write the decision.
+
+The rules, in order:
+
+1. mail that cannot be parsed is **quarantined** (the parser says why);
+2. a mail whose dedupe key is already stored is a **duplicate** of it;
+3. the ticket it continues: In-Reply-To, then References newest first, naming a stored message
+   (ours or theirs, at most ``THREAD_IDS_MAX`` distinct ids looked up); else the first
+   ``[PRIV-YYYY-NNNN]`` in the subject naming a ticket the sender is a party to (its requester, or
+   they wrote on it) — a stranger quoting someone's reference must not get into their conversation;
+4. **automatic mail** (auto-replies, bounces, lists, our own mail) never opens a ticket; it is
+   kept as a note on the ticket it continues, if any;
+5. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
+   when it is awaiting the requester or answered;
+6. anything else is a **new ticket**, with a suggested request type and the requester's language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from helpdesk import services
+from helpdesk.intake.email.classify import suggest_request_type
+from helpdesk.intake.email.parser import ParsedEmail
+
+__all__ = [
+    "THREAD_IDS_MAX",
+    "Decision",
+    "Duplicate",
+    "FollowUp",
+    "IgnoreAuto",
+    "Lookups",
+    "NewTicket",
+    "Quarantine",
+    "decide",
+    "dedupe_key",
+    "language_of",
+    "looked_up_ids",
+    "thread_ids",
+]
+
+# At most this many distinct Message-IDs of one mail are looked up for threading.
+THREAD_IDS_MAX = 200
+# Message.dedupe_key is varchar(255); Message-IDs may be up to ~900 characters.
+_DEDUPE_KEY_MAX = 255
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+class TicketLike(Protocol):
+    """A stored ticket, or (in a batch) one opened by an earlier mail of the batch."""
+
+    @property
+    def state(self) -> str: ...
+
+
+T = TypeVar("T", bound=TicketLike)
+
+
+@dataclass(frozen=True)
+class Lookups(Generic[T]):
+    """What the database (and, in a batch, the mails decided before this one) says about a mail."""
+
+    # Where a mail with the same dedupe key went: its ticket's reference, or (in a batch) its ticket.
+    duplicate_of: str | T | None = None
+    # Stored Message-IDs → the ticket of that message (may hold more ids than this mail names).
+    by_message_id: Mapping[str, T] = field(default_factory=dict)
+    # Tickets named by a ``[PRIV-…]`` reference in the subject → the ticket.
+    by_reference: Mapping[str, T] = field(default_factory=dict)
+    # The references among those whose ticket the sender is a party to.
+    sender_is_party: Container[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Duplicate(Generic[T]):
+    of: str | T
+
+
+@dataclass(frozen=True)
+class IgnoreAuto(Generic[T]):
+    reason: str
+    keep_on: T | None  # the ticket it continues: kept there as an invisible note
+
+
+@dataclass(frozen=True)
+class FollowUp(Generic[T]):
+    ticket: T
+    moves: bool  # resumes a paused clock or reopens an answered ticket (a state transition)
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    request_type: str  # suggested from Korean/English keywords
+    language: str  # a new requester's language
+
+
+Decision = Quarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
+
+
+def decide(parsed: ParsedEmail | Quarantine, lookups: Lookups[T]) -> Decision[T]:
+    """The rules of the module docstring; reads nothing but its arguments."""
+    if isinstance(parsed, Quarantine):
+        return parsed
+    if lookups.duplicate_of is not None:
+        return Duplicate(lookups.duplicate_of)
+    ticket = _continued(parsed, lookups)
+    if parsed.auto_reason:
+        return IgnoreAuto(parsed.auto_reason, ticket)
+    if ticket is not None:
+        return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
+    return NewTicket(suggest_request_type(parsed.subject, parsed.body_text), language_of(parsed))
+
+
+def _continued(parsed: ParsedEmail, lookups: Lookups[T]) -> T | None:
+    ids = thread_ids(parsed)
+    looked_up = set(looked_up_ids(ids))
+    for message_id in ids:
+        if message_id in looked_up and message_id in lookups.by_message_id:
+            return lookups.by_message_id[message_id]
+    for reference in parsed.ticket_references:
+        if reference in lookups.by_reference and reference in lookups.sender_is_party:
+            return lookups.by_reference[reference]
+    return None
+
+
+def dedupe_key(parsed: ParsedEmail) -> str:
+    key = parsed.dedupe_key
+    if len(key) > _DEDUPE_KEY_MAX:
+        # Keep the key deterministic and unique when a Message-ID is longer than the column.
+        prefix = key.split(":", 1)[0]
+        key = f"{prefix}:sha256:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
+    return key
+
+
+def thread_ids(parsed: ParsedEmail) -> list[str]:
+    """Message-IDs this mail answers, the most telling first: In-Reply-To, then References newest first."""
+    return [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+
+
+def looked_up_ids(ids: list[str]) -> list[str]:
+    """The distinct ids of ``thread_ids`` that are looked up (a bound on hostile References)."""
+    return list(dict.fromkeys(ids))[:THREAD_IDS_MAX]
+
+
+def language_of(parsed: ParsedEmail) -> str:
+    """A new requester's language: Korean if they wrote any Hangul, else English."""
+    return "ko" if _HANGUL.search(f"{parsed.subject}\n{parsed.body_text[:4000]}") else "en"
