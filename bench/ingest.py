@@ -1,6 +1,7 @@
 """Mail intake benchmark: messages per second for ``manage.py ingest_email`` in ONE process.
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
+                           [--parallel 1,2,4] [--profile N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -8,11 +9,23 @@ a fresh migrated database with the staff seeded, and one ``ingest_email`` proces
 files. Prints wall-clock and CPU rates (startup included), and the pure parse rate of the same
 messages (the ceiling). Production-like settings: DEBUG off, acknowledgements rendered, recorded
 and delivered in-process (eager Celery) through Django's dummy mail backend.
+
+``--parallel 1,2,4`` (PostgreSQL): for each N, a fresh database and N ``ingest_email`` processes
+started together, process k given files k, k+N, k+2N, … (as N MTA deliveries would); prints the
+aggregate mails/s and checks exactly-once: every file has exactly one JSON line, the database holds
+exactly one inbound message per file, one acknowledgement per ticket. Then, at the largest N, every
+process is given ALL files (racing on every message): each file must be filed exactly once (one
+non-duplicate line, the duplicates naming the same ticket) and stored once.
+
+``--profile N``: run the SQLite ingestion under cProfile and print the N most expensive functions
+(cumulative), as docs/intake.md shows them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import resource
 import shutil
@@ -20,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,14 +54,21 @@ def _manage(env: dict[str, str], *args: str, stdout: int | None = subprocess.DEV
                    stdout=stdout, stderr=subprocess.DEVNULL)
 
 
-def run_ingest(label: str, url: str, files: list[str], work: Path) -> None:
+def _prepare(url: str, work: Path) -> dict[str, str]:
     env = _env(url, work)
     _manage(env, "migrate", "--no-input", "--skip-checks", "-v0")
     _manage(env, "seed_staff", "--skip-checks")
+    return env
+
+
+def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int = 0) -> None:
+    env = _prepare(url, work)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "ingest_email", *files], env=env, cwd=ROOT,
-                            capture_output=True, check=False)
+    prof = work / "ingest.prof"
+    runner = ["-m", "cProfile", "-o", str(prof)] if profile else []
+    result = subprocess.run([sys.executable, *runner, str(ROOT / "manage.py"), "ingest_email", *files], env=env,
+                            cwd=ROOT, capture_output=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -59,6 +81,107 @@ def run_ingest(label: str, url: str, files: list[str], work: Path) -> None:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(f"{label:<11} {len(files) / wall:8.1f} msg/s wall  {len(files) / cpu:8.1f} msg/s per CPU-second  "
           f"({len(lines)} messages in {wall:.1f} s; {outcomes})", flush=True)
+    if profile:
+        import pstats
+
+        pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(profile)
+
+
+def _results(stdout: bytes) -> list[dict[str, str | None]]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def _start(env: dict[str, str], files: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "ingest_email", *files], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _stored(url: str) -> tuple[int, int, int, int]:
+    """(inbound messages, distinct dedupe keys, tickets, acknowledgements) in the benchmark database.
+
+    Acknowledgements: tickets with exactly one (a sender over the hourly limit gets none, never two).
+    """
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM helpdesk_message WHERE direction = 'inbound'),"
+            " (SELECT count(DISTINCT dedupe_key) FROM helpdesk_message WHERE direction = 'inbound'),"
+            " (SELECT count(*) FROM helpdesk_ticket),"
+            " (SELECT count(*) FROM (SELECT ticket_id FROM helpdesk_message WHERE kind = 'acknowledgement'"
+            "  GROUP BY ticket_id HAVING count(*) = 1) AS once)"
+            " - (SELECT count(*) FROM (SELECT ticket_id FROM helpdesk_message WHERE kind = 'acknowledgement'"
+            "  GROUP BY ticket_id HAVING count(*) > 1) AS twice)").fetchone()
+    assert row is not None
+    return row[0], row[1], row[2], row[3]
+
+
+def run_parallel(pg_url: str, counts: list[int], files: list[str], work: Path) -> None:
+    """N ingest_email processes at once on PostgreSQL: aggregate mails/s, then the exactly-once checks."""
+    for n in counts:
+        with _database(pg_url) as url:
+            env = _prepare(url, work / f"par{n}")
+            shards = [files[k::n] for k in range(n)]
+            started = time.perf_counter()
+            procs = [_start(env, shard) for shard in shards]
+            outputs = [proc.communicate() for proc in procs]
+            wall = time.perf_counter() - started
+            for proc, (_, err) in zip(procs, outputs, strict=True):
+                if proc.returncode != 0:
+                    sys.exit(f"{n} processes: ingest_email exited {proc.returncode}\n{err.decode()[-2000:]}")
+            results = [r for out, _ in outputs for r in _results(out)]
+            sources = Counter(r["source"] for r in results)
+            inbound, keys, tickets, acks = _stored(url)
+            once = (sorted(sources) == sorted(files) and set(sources.values()) == {1} and inbound == keys == len(files)
+                    and tickets == sum(r["outcome"] == "new_ticket" for r in results) and 0 < acks <= tickets)
+            rollbacks = sum(err.count(b"rolled back") for _, err in outputs)
+            print(f"PostgreSQL, {n} process{'es' if n > 1 else '  '} {len(files) / wall:8.1f} msg/s wall "
+                  f"({wall:.1f} s; {dict(Counter(r['outcome'] for r in results))}); exactly once: "
+                  f"{'yes' if once else 'NO'} ({inbound} inbound messages, {tickets} tickets, "
+                  f"{acks} acknowledged once, {rollbacks} batches refiled one at a time)", flush=True)
+            if not once:
+                sys.exit("exactly-once check failed")
+    n = max(counts)
+    if n < 2:
+        return
+    with _database(pg_url) as url:
+        env = _prepare(url, work / "race")
+        started = time.perf_counter()
+        procs = [_start(env, files) for _ in range(n)]
+        outputs = [proc.communicate() for proc in procs]
+        wall = time.perf_counter() - started
+        if any(proc.returncode != 0 for proc in procs):
+            sys.exit(f"racing processes failed: {[p.returncode for p in procs]}")
+        per_file: dict[str, list[dict[str, str | None]]] = {}
+        for out, _ in outputs:
+            for r in _results(out):
+                per_file.setdefault(str(r["source"]), []).append(r)
+        filed = [[r for r in rs if r["outcome"] != "duplicate"] for rs in per_file.values()]
+        same_ticket = all(len({r["ticket"] for r in rs}) == 1 for rs in per_file.values())
+        inbound, keys, tickets, acks = _stored(url)
+        once = (len(per_file) == len(files) and all(len(rs) == n for rs in per_file.values())
+                and all(len(f) == 1 for f in filed) and same_ticket and inbound == keys == len(files)
+                and 0 < acks <= tickets)
+        print(f"PostgreSQL, {n} processes racing on all {len(files)} files: {n * len(files) / wall:8.1f} lines/s "
+              f"({wall:.1f} s); each file filed exactly once: {'yes' if once else 'NO'} "
+              f"({inbound} inbound messages, {tickets} tickets, {acks} acknowledged once)", flush=True)
+        if not once:
+            sys.exit("exactly-once check failed")
+
+
+@contextlib.contextmanager
+def _database(pg_url: str) -> Iterator[str]:
+    import psycopg
+
+    name = f"pd_intake_bench_{os.getpid()}"
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{pg_url}/{name}"
+    finally:
+        with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -67,6 +190,8 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--parallel", default="", help="e.g. 1,2,4: N concurrent processes on PostgreSQL")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N of a cProfile run")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
@@ -96,23 +221,22 @@ def main() -> None:
     parse_wall = time.perf_counter() - started
     print(f"{'parse only':<11} {args.n / parse_wall:8.1f} msg/s (helpdesk.intake.email.parser, the ceiling)")
 
+    print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the start")
     try:
         if not args.postgres_only:
-            run_ingest("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", files, work / "sqlite")
+            run_ingest("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", files, work / "sqlite", args.profile)
         if not args.sqlite_only:
-            import psycopg
-
-            name = f"pd_intake_bench_{os.getpid()}"
-            with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            try:
-                run_ingest("PostgreSQL", f"{args.pg_url}/{name}", files, work / "pg")
-            finally:
-                with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with _database(args.pg_url) as url:
+                run_ingest("PostgreSQL", url, files, work / "pg")
+            if args.parallel:
+                run_parallel(args.pg_url, [int(n) for n in args.parallel.split(",")], files, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the end")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

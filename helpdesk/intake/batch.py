@@ -277,8 +277,16 @@ class _Segment:
             elif services.fill_in_requester(requester, name=name) and requester.pk is not None:
                 filled_in[email] = requester
             item.requester_name = requester.name
-        # In address order, so two ingesters adding the same new requesters queue, not deadlock.
-        Requester.objects.bulk_create(sorted(created, key=lambda r: r.email))
+        if created:
+            # In address order, so two ingesters adding the same new requesters queue, not deadlock.
+            # One that added a requester first wins: this batch uses its row (filling in a name it
+            # lacks) instead of being rolled back and refiled one mail at a time.
+            Requester.objects.bulk_create(sorted(created, key=lambda r: r.email), ignore_conflicts=True)
+            stored = {r.email: r for r in Requester.objects.filter(email__in=[r.email for r in created])}
+            for requester in created:
+                row = found[requester.email] = stored[requester.email]
+                if services.fill_in_requester(row, name=requester.name):
+                    filled_in[row.email] = row
         if filled_in:
             Requester.objects.bulk_update([filled_in[email] for email in sorted(filled_in)], ["name"])
         return found

@@ -179,12 +179,16 @@ class DeliveryStatus(models.TextChoices):
 
 
 def private_upload_to(instance: Any, filename: str) -> str:
-    """Random stored names: the original name is kept in the database only."""
-    return f"attachments/{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+    """Random stored names: the original name is kept in the database only.
+
+    256 directories: enough to keep directories small at millions of files, few enough that a
+    new file seldom needs a new directory (creating one per file was most of intake's file cost).
+    """
+    return f"attachments/{secrets.token_hex(1)}/{secrets.token_hex(16)}"
 
 
 def raw_mail_upload_to(instance: Any, filename: str) -> str:
-    return f"raw/{secrets.token_hex(2)}/{secrets.token_hex(16)}.eml"
+    return f"raw/{secrets.token_hex(1)}/{secrets.token_hex(16)}.eml"
 
 
 class Message(models.Model):
