@@ -276,3 +276,51 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _db_trigger_adding_requester_first(email: str) -> tuple[str, str]:
+    """SQL that makes another "ingester" add this requester just before the batch inserts it."""
+    if connection.vendor == "postgresql":
+        return (
+            f"""CREATE FUNCTION pd_requester_first() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.email = '{email}' AND pg_trigger_depth() = 1 THEN
+                  INSERT INTO helpdesk_requester (email, name, phone, organization, language, created_at)
+                  VALUES (NEW.email, '', '', '', 'en', now()) ON CONFLICT DO NOTHING; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER pd_requester_first BEFORE INSERT ON helpdesk_requester
+                FOR EACH ROW EXECUTE FUNCTION pd_requester_first();""",
+            "DROP TRIGGER pd_requester_first ON helpdesk_requester; DROP FUNCTION pd_requester_first();",
+        )
+    return (
+        f"""CREATE TRIGGER pd_requester_first BEFORE INSERT ON helpdesk_requester WHEN NEW.email = '{email}'
+            BEGIN INSERT OR IGNORE INTO helpdesk_requester (email, name, phone, organization, language, created_at)
+            VALUES (NEW.email, '', '', '', 'en', datetime('now')); END;""",
+        "DROP TRIGGER pd_requester_first;",
+    )
+
+
+@pytest.mark.django_db
+def test_a_requester_added_meanwhile_by_another_ingester_does_not_roll_the_batch_back(
+    make_admin: Any, caplog: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    make_admin("moonwon.park")
+    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(10, run="batch-requester-race"))
+             if b"In-Reply-To" not in raw]
+    items.append(("From: 김하늘 <first@example.com>\nTo: micube@micube.co.kr\nSubject: 삭제 요청\n"
+                  "Message-ID: <first-1@example.com>\nDate: Thu, 08 Jan 2026 09:00:00 +0900\n"
+                  "Content-Type: text/plain; charset=utf-8\n\n제 정보를 삭제해 주세요.\n".encode(), "first"))
+    create, drop = _db_trigger_adding_requester_first("first@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute(create)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            results = list(ingest_messages(items))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(drop)
+
+    assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
+    assert "rolled back" not in caplog.text  # filed in bulk, not refiled one at a time
+    requester = Requester.objects.get(email="first@example.com")
+    # The row added first wins (its language); the name it lacked is filled in from the mail.
+    assert (requester.name, requester.language) == ("김하늘", "en")
+    assert Ticket.objects.get(reference=results[-1].ticket_reference).requester == requester
