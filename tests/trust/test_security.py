@@ -201,7 +201,7 @@ def test_uploads_live_outside_the_web_root(world: dict[str, Any]) -> None:
     root = Path(settings.PRIVATE_STORAGE_ROOT).resolve()
     assert not settings.MEDIA_ROOT
     stored = Attachment.objects.first()
-    assert stored is not None and re.fullmatch(r"attachments/[0-9a-f]{4}/[0-9a-f]{32}", stored.file.name)
+    assert stored is not None and re.fullmatch(r"attachments/[0-9a-f]{2}/[0-9a-f]{32}", stored.file.name)
     for url in (f"/_private/{stored.file.name}", f"/media/{stored.file.name}", f"/{stored.file.name}",
                 f"/static/../var/private/{stored.file.name}"):
         assert Client().get(url).status_code == 404, url
