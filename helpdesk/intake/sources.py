@@ -27,6 +27,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import ImapToolsError
 
 from helpdesk.intake.batch import in_batches, ingest_messages
 from helpdesk.intake.ingest import IngestResult, TransientIngestError
@@ -93,8 +95,6 @@ def imap_settings() -> ImapSettings | None:
 
 
 def _connect(config: ImapSettings) -> Any:
-    from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-
     if config.security == "ssl":
         return MailBox(config.host, config.port, timeout=config.timeout)
     if config.security == "starttls":
@@ -122,8 +122,6 @@ def _fetch_raw(client: object, uid: str) -> bytes | None:
 
 def poll_imap(config: ImapSettings, *, limit: int | None = None, on_result: OnResult | None = None) -> PollReport:
     """File every message in the folder not yet marked processed; mark each after it commits."""
-    from imap_tools import AND
-
     report = PollReport()
     with _connect(config) as mailbox:
         mailbox.login(config.user, config.password, initial_folder=config.folder)
@@ -235,8 +233,6 @@ _LOCK_KEY = 0x5052_4956_494E  # "PRIVIN": the advisory-lock id for mailbox polli
 
 def mailbox_errors() -> tuple[type[BaseException], ...]:
     """Exceptions meaning "the IMAP server failed" (unreachable, login refused, connection lost)."""
-    from imap_tools.errors import ImapToolsError
-
     return (OSError, imaplib.IMAP4.error, ImapToolsError)
 
 

@@ -127,6 +127,7 @@ def _hangul_ratio(text: str) -> float:
 
 def _detect(data: bytes) -> str | None:
     try:
+        # Imported on first use: only mislabelled mail needs it, and it slows every pipe start-up.
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - dependency is declared
         return None

@@ -12,17 +12,26 @@ import email
 import email.policy
 import email.utils
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
 
 from .attachments import safe_filename, sniff_content_type
 from .classify import find_ticket_references, strip_subject_prefixes
-from .decoding import collapse_whitespace, decode_bytes, decode_header_value, header_to_bytes
+from .decoding import collapse_whitespace, decode_header_value
+from .headers import (
+    addresses,
+    decoded_value,
+    first_value,
+    message_ids,
+    normalize_message_id,
+    parse_date,
+    read_headers,
+)
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, html_to_text, sanitize_html
 from .noise import detect_auto_reason
+from .parts import part_disposition, part_payload, part_text, raw_filename
 
 __all__ = [
     "FORWARDED_MARKER",
@@ -97,12 +106,6 @@ class ParsedEmail:
 
 
 _DEFAULT_LIMITS = EmailLimits()
-_ADDR_SPEC = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\uffff]{1,64}@"
-    r"(?:[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\-\u0080-\uffff]{0,62}[A-Za-z0-9\u0080-\uffff])?\.)+"
-    r"[A-Za-z\u0080-\uffff][A-Za-z0-9\-\u0080-\uffff]{0,62}$"
-)
-_ANGLE_ID = re.compile(r"<\s*([^<>\s]{1,900}?)\s*>")
 _DISPLAY_HEADERS = (
     ("From", "from"),
     ("To", "to"),
@@ -135,146 +138,10 @@ _REPORT_SKIP = frozenset(
         "message/global-headers",
     }
 )
-_NEWLINES = re.compile(r"\r\n?")
-_BLANK_RUN = re.compile(r"\n{4,}")
 
 
 def _quarantine(reason: str, message: str) -> QuarantineError:
     return QuarantineError(reason, message)
-
-
-def _raw_headers(msg: Message) -> dict[str, list[str]]:
-    """All header values by lower-cased name, as stored by compat32 (raw, undecoded)."""
-    result: dict[str, list[str]] = {}
-    for name, value in msg.raw_items():
-        result.setdefault(name.strip().lower(), []).append(str(value))
-    return result
-
-
-def _first(raw: dict[str, list[str]], name: str) -> str | None:
-    values = raw.get(name)
-    return values[0] if values else None
-
-
-def _decoded(raw: dict[str, list[str]], name: str) -> str | None:
-    values = raw.get(name)
-    return None if not values else collapse_whitespace(decode_header_value(values[0]))
-
-
-def _addresses(values: list[str] | None) -> list[tuple[str, str]]:
-    """Parse address headers; display names are decoded after parsing (commas inside
-    encoded-words must not split addresses)."""
-    if not values:
-        return []
-    prepared: list[str] = []
-    for value in values:
-        raw = header_to_bytes(value)
-        text = raw.decode("ascii") if raw.isascii() else decode_bytes(raw)
-        prepared.append(" ".join(text.split()))
-    result: list[tuple[str, str]] = []
-    try:
-        pairs = email.utils.getaddresses(prepared)
-    except Exception:  # the address parser has had crash bugs on junk
-        return []
-    for name, addr in pairs:
-        addr = addr.strip().strip("<>").strip().lower()
-        if addr and _ADDR_SPEC.match(addr):
-            result.append((collapse_whitespace(decode_header_value(name)), addr))
-    return result
-
-
-def _normalize_message_id(value: str | None) -> str | None:
-    if not value:
-        return None
-    text = decode_bytes(header_to_bytes(value)).strip()
-    match = _ANGLE_ID.search(text)
-    if match:
-        return match.group(1)
-    tokens = [t.strip("<>") for t in text.split()]
-    tokens = [t for t in tokens if t]
-    for token in tokens:
-        if "@" in token:
-            return token[:900]
-    return tokens[0][:900] if tokens else None
-
-
-def _message_ids(value: str | None) -> list[str]:
-    if not value:
-        return []
-    text = decode_bytes(header_to_bytes(value))
-    found = _ANGLE_ID.findall(text) or [t.strip("<>") for t in text.split() if "@" in t]
-    unique: list[str] = []
-    for item in found:
-        if item and item not in unique:
-            unique.append(item)
-    return unique[-200:]
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _normalize_text(text: str) -> str:
-    text = _NEWLINES.sub("\n", text).replace("\x00", "").lstrip("\ufeff")
-    lines = [line.rstrip() for line in text.split("\n")]
-    return _BLANK_RUN.sub("\n\n\n", "\n".join(lines)).strip("\n")
-
-
-def _part_payload(part: Message) -> bytes:
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:  # broken transfer encodings: keep what we can
-        payload = None
-    if isinstance(payload, bytes):
-        return payload
-    raw = part.get_payload()
-    return header_to_bytes(raw) if isinstance(raw, str) else b""
-
-
-def _part_text(part: Message) -> str:
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    return _normalize_text(decode_bytes(_part_payload(part), charset))
-
-
-def _disposition(part: Message) -> str | None:
-    value = part.get("content-disposition")
-    if value is None:
-        return None
-    token = str(value).split(";", 1)[0].strip().lower()
-    return token or None
-
-
-def _raw_filename(part: Message) -> str | None:
-    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
-        try:
-            value = part.get_param(param, header=header)
-        except Exception:
-            value = None
-        if value is None:
-            continue
-        if isinstance(value, tuple):
-            charset, _lang, text = value
-            data = str(text).encode("latin-1", "surrogateescape")
-            decoded = decode_bytes(data, str(charset) if charset else None)
-        else:
-            decoded = str(value)
-        name = decode_header_value(decoded)
-        if name.strip():
-            return name
-    return None
 
 
 @dataclass
@@ -314,15 +181,15 @@ class _Walker:
             return []
         if ctype.startswith("message/") and part.is_multipart():
             return []  # delivery-status & co outside a report: header blocks, not content
-        disposition = _disposition(part)
-        filename = _raw_filename(part)
+        disposition = part_disposition(part)
+        filename = raw_filename(part)
         if (
             ctype.startswith("text/")
             and ctype not in _ALWAYS_ATTACHMENT_TEXT
             and disposition != "attachment"
             and filename is None
         ):
-            text = _part_text(part)
+            text = part_text(part)
             if ctype == "text/html":
                 return [_Segment(html=text)]
             return [_Segment(plain=text)]
@@ -344,17 +211,17 @@ class _Walker:
         return [merged]
 
     def _forwarded(self, inner: Message) -> _Segment:
-        raw = _raw_headers(inner)
+        raw = read_headers(inner)
         lines = [FORWARDED_MARKER]
         for label, key in (("From", "from"), ("Date", "date"), ("Subject", "subject"), ("To", "to")):
-            value = _decoded(raw, key)
+            value = decoded_value(raw, key)
             if value:
                 lines.append(f"{label}: {value}")
         body = "\n\n".join(t for t in (s.text() for s in self.visit(inner)) if t)
         return _Segment(plain="\n".join(lines) + "\n\n" + body)
 
     def _attachment(self, part: Message, ctype: str, disposition: str | None, filename: str | None) -> None:
-        data = _part_payload(part)
+        data = part_payload(part)
         index = len(self.attachments) + 1
         if len(self.attachments) >= self.limits.max_attachments:
             self.warnings.append(f"attachment dropped: more than {self.limits.max_attachments} attachments")
@@ -366,7 +233,7 @@ class _Walker:
             )
             return
         content_type = sniff_content_type(data, ctype)
-        content_id = _normalize_message_id(part.get("content-id"))
+        content_id = normalize_message_id(part.get("content-id"))
         is_inline = disposition == "inline" or (disposition is None and content_id is not None)
         self.attachments.append(
             ParsedAttachment(
@@ -413,23 +280,23 @@ def parse_email(
         raise _quarantine("unparseable", f"MIME structure too complex: {type(exc).__name__}") from exc
     except Exception as exc:  # stdlib parser bugs on hostile input
         raise _quarantine("unparseable", f"stdlib parser failed: {type(exc).__name__}") from exc
-    raw_headers = _raw_headers(msg)
+    raw_headers = read_headers(msg)
     if not raw_headers:
         raise _quarantine("unparseable", "no RFC 5322 header block found")
     _check_structure(msg, limits)
 
-    senders = _addresses(raw_headers.get("from"))
+    senders = addresses(raw_headers.get("from"))
     if not senders:
         raise _quarantine("no_sender", "no usable sender address in From")
     sender_name, sender_email = senders[0]
 
     subject = collapse_whitespace(decode_header_value((raw_headers.get("subject") or [""])[0]))
     display_subject = strip_subject_prefixes(subject)
-    message_id = _normalize_message_id(_first(raw_headers, "message-id"))
-    in_reply_to_ids = _message_ids(_first(raw_headers, "in-reply-to"))
-    references = _message_ids(" ".join(raw_headers.get("references") or []))
-    date_header = _decoded(raw_headers, "date") or ""
-    reply_to_list = _addresses(raw_headers.get("reply-to"))
+    message_id = normalize_message_id(first_value(raw_headers, "message-id"))
+    in_reply_to_ids = message_ids(first_value(raw_headers, "in-reply-to"))
+    references = message_ids(" ".join(raw_headers.get("references") or []))
+    date_header = decoded_value(raw_headers, "date") or ""
+    reply_to_list = addresses(raw_headers.get("reply-to"))
 
     walker = _Walker(limits)
     try:
@@ -444,7 +311,7 @@ def parse_email(
             if segment.plain is None and len(segment.html) > MAX_HTML_CHARS:
                 walker.warnings.append(f"html part truncated to {MAX_HTML_CHARS} characters for text")
 
-    noise_headers = {name: _decoded(raw_headers, name) or "" for name in _NOISE_HEADERS if name in raw_headers}
+    noise_headers = {name: decoded_value(raw_headers, name) or "" for name in _NOISE_HEADERS if name in raw_headers}
     own = {a.strip().lower() for a in own_addresses}
     auto_reason = detect_auto_reason(
         noise_headers,
@@ -460,7 +327,7 @@ def parse_email(
     else:
         digest_input = f"{sender_email}\n{date_header}\n{body_text}".encode("utf-8", "surrogatepass")
         dedupe_key = "digest:" + hashlib.sha256(digest_input).hexdigest()
-    headers = {label: value for label, key in _DISPLAY_HEADERS if (value := _decoded(raw_headers, key))}
+    headers = {label: value for label, key in _DISPLAY_HEADERS if (value := decoded_value(raw_headers, key))}
 
     return ParsedEmail(
         message_id=message_id,
@@ -471,9 +338,9 @@ def parse_email(
         sender_email=sender_email,
         sender_name=sender_name,
         reply_to=reply_to_list[0][1] if reply_to_list else None,
-        to=[addr for _name, addr in _addresses(raw_headers.get("to"))],
-        cc=[addr for _name, addr in _addresses(raw_headers.get("cc"))],
-        date=_parse_date(date_header),
+        to=[addr for _name, addr in addresses(raw_headers.get("to"))],
+        cc=[addr for _name, addr in addresses(raw_headers.get("cc"))],
+        date=parse_date(date_header),
         body_text=body_text,
         body_html=body_html,
         attachments=walker.attachments,

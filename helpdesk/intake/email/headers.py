@@ -1,0 +1,101 @@
+"""Reading a message's headers as compat32 stores them: raw values, addresses, Message-IDs, dates.
+
+Pure functions, used by :mod:`.parser`; text decoding is :mod:`.decoding`'s.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime
+from email.message import Message
+
+from .decoding import collapse_whitespace, decode_bytes, decode_header_value, header_to_bytes
+
+ADDR_SPEC = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\uffff]{1,64}@"
+    r"(?:[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\-\u0080-\uffff]{0,62}[A-Za-z0-9\u0080-\uffff])?\.)+"
+    r"[A-Za-z\u0080-\uffff][A-Za-z0-9\-\u0080-\uffff]{0,62}$"
+)
+ANGLE_ID = re.compile(r"<\s*([^<>\s]{1,900}?)\s*>")
+
+
+def read_headers(msg: Message) -> dict[str, list[str]]:
+    """All header values by lower-cased name, as stored by compat32 (raw, undecoded)."""
+    result: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        result.setdefault(name.strip().lower(), []).append(str(value))
+    return result
+
+
+def first_value(raw: dict[str, list[str]], name: str) -> str | None:
+    values = raw.get(name)
+    return values[0] if values else None
+
+
+def decoded_value(raw: dict[str, list[str]], name: str) -> str | None:
+    values = raw.get(name)
+    return None if not values else collapse_whitespace(decode_header_value(values[0]))
+
+
+def addresses(values: list[str] | None) -> list[tuple[str, str]]:
+    """Parse address headers; display names are decoded after parsing (commas inside
+    encoded-words must not split addresses)."""
+    if not values:
+        return []
+    prepared: list[str] = []
+    for value in values:
+        raw = header_to_bytes(value)
+        text = raw.decode("ascii") if raw.isascii() else decode_bytes(raw)
+        prepared.append(" ".join(text.split()))
+    result: list[tuple[str, str]] = []
+    try:
+        pairs = email.utils.getaddresses(prepared)
+    except Exception:  # the address parser has had crash bugs on junk
+        return []
+    for name, addr in pairs:
+        addr = addr.strip().strip("<>").strip().lower()
+        if addr and ADDR_SPEC.match(addr):
+            result.append((collapse_whitespace(decode_header_value(name)), addr))
+    return result
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = decode_bytes(header_to_bytes(value)).strip()
+    match = ANGLE_ID.search(text)
+    if match:
+        return match.group(1)
+    tokens = [t.strip("<>") for t in text.split()]
+    tokens = [t for t in tokens if t]
+    for token in tokens:
+        if "@" in token:
+            return token[:900]
+    return tokens[0][:900] if tokens else None
+
+
+def message_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    text = decode_bytes(header_to_bytes(value))
+    found = ANGLE_ID.findall(text) or [t.strip("<>") for t in text.split() if "@" in t]
+    unique: list[str] = []
+    for item in found:
+        if item and item not in unique:
+            unique.append(item)
+    return unique[-200:]
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
