@@ -1,5 +1,6 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
+from helpdesk.models.figures import FigureDay, FigureDirtyDay
 from helpdesk.models.records import (
     AuditEvent,
     AuditEventQuerySet,
@@ -30,7 +31,8 @@ from helpdesk.models.tickets import (
 )
 
 __all__ = [
-    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DeliveryStatus", "Direction", "Language", "Message",
+    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DeliveryStatus", "Direction",
+    "FigureDay", "FigureDirtyDay", "Language", "Message",
     "MessageKind", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken", "RetentionCategory",
     "RetentionPolicy", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User", "WebRequestDetails",
     "new_access_key", "private_upload_to", "raw_mail_upload_to",

@@ -1,0 +1,392 @@
+"""Exact figures from the per-day summary, with an exact percentile selection.
+
+A year of a busy desk is ~350,000 tickets; reading them all (as :mod:`helpdesk.metrics.live` does)
+costs about a second. Here a year reads a few tens of thousands of summary rows instead:
+
+* **Closed tickets** (answered, rejected, withdrawn) never change with the clock, so their additive
+  figures (counts, integer-microsecond duration sums, and a histogram of both durations over
+  :data:`~helpdesk.models.figures.HISTOGRAM_EDGES`) are kept per local day × request type ×
+  assignee × channel in ``FigureDay``. A trigger on the ticket table records every written
+  ticket's day in ``FigureDirtyDay`` (any write path, bulk or not); :func:`refresh` recomputes
+  those days from the tickets with the same expressions as the live figures before they are read.
+* **Open tickets** (a few percent) are counted live, with the clock (overdue, backlog).
+* **Percentiles** stay exact: the histogram says which bucket holds the values of rank
+  ⌊p·(n−1)⌋ and ⌈p·(n−1)⌉ (``percentile_cont``'s two neighbours) and at which rank inside it; one
+  query then reads only the tickets of those buckets (an index on PostgreSQL) and returns the
+  values at those ranks. The interpolation is PostgreSQL's own (``lo + pct·(hi − lo)``).
+
+The read runs in one snapshot (REPEATABLE READ on PostgreSQL); if a ticket of the period was written
+meanwhile, or a bucket does not hold what the histogram says, the live figures answer instead:
+the result is exact either way, only slower.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, Count, F, Func, Index, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Round, TruncDate, TruncWeek
+from django.db.models.lookups import LessThan
+
+from helpdesk.metrics import live
+from helpdesk.metrics.base import (
+    _DISTRIBUTION_BUCKETS,
+    AGGREGATE_WORK_MEM,
+    DAY,
+    DISTRIBUTION_EDGES_DAYS,
+    PERCENTILES,
+    MetricsFilter,
+    _conditions,
+    cohort,
+    first_response_seconds,
+    resolution_seconds,
+)
+from helpdesk.metrics.report import Inputs, open_rows
+from helpdesk.models import FigureDay, FigureDirtyDay, Ticket
+from helpdesk.models.figures import DURATION_KINDS, HISTOGRAM_BUCKETS, HISTOGRAM_EDGES, histogram_field
+from workflows.calendar import desk_tz
+from workflows.states import OPEN_STATES
+
+_SUMS = ("received", "responded", "on_time", "breached", "withdrawn", "fr_count", "fr_sum_us", "res_count",
+         "res_sum_us")
+_HISTOGRAM = tuple(histogram_field(kind, i) for kind in DURATION_KINDS for i in range(HISTOGRAM_BUCKETS))
+# The field that is set whenever the duration is (the partial indexes' condition).
+_PRESENT = {"fr": "first_response_at", "res": "responded_at"}
+
+
+class Inconsistent(Exception):
+    """The summary and the tickets disagree within the snapshot (a concurrent write): read live."""
+
+
+def value_expression(kind: str) -> Any:
+    return first_response_seconds() if kind == "fr" else resolution_seconds()
+
+
+class Bucket(Func):
+    """The histogram bucket of a duration (not null): 0 below 0 s, i for [EDGES[i-1], EDGES[i]),
+    ``len(EDGES)`` from the last edge on. PostgreSQL's ``width_bucket`` numbers buckets exactly so
+    (a binary search); elsewhere the same as a CASE."""
+
+    arity = 1
+    output_field = IntegerField()
+    template = "width_bucket(%(expressions)s, '{" + ",".join(repr(e) for e in HISTOGRAM_EDGES) + "}'::float8[])"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        whens = [When(LessThan(self.source_expressions[0], Value(edge)), then=Value(i))
+                 for i, edge in enumerate(HISTOGRAM_EDGES)]
+        case = Case(*whens, default=Value(len(HISTOGRAM_EDGES)), output_field=IntegerField())
+        return compiler.compile(case.resolve_expression(compiler.query))
+
+
+def bucket_expression(value: Any) -> Bucket:
+    return Bucket(value)
+
+
+def bucket_q(name: str, i: int) -> Q:
+    """``bucket_expression(name) == i`` as a filter on an annotation (null never matches)."""
+    if i == 0:
+        return Q(**{f"{name}__lt": HISTOGRAM_EDGES[0]})
+    q = Q(**{f"{name}__gte": HISTOGRAM_EDGES[i - 1]})
+    return q & Q(**{f"{name}__lt": HISTOGRAM_EDGES[i]}) if i < len(HISTOGRAM_EDGES) else q
+
+
+def _histogram_aggregates() -> dict[str, Any]:
+    return {histogram_field(kind, i): Count("pk", filter=bucket_q(f"_{kind}", i))
+            for kind in DURATION_KINDS for i in range(HISTOGRAM_BUCKETS)}
+
+
+def _micros(name: str) -> Any:
+    """Sum of a duration in whole microseconds (the timestamps' resolution): integer sums are exact."""
+    return Sum(Cast(Round(Value(1_000_000.0) * F(name)), BigIntegerField()))
+
+
+def summary_indexes() -> list[Index]:
+    """PostgreSQL indexes that let the percentile selection read only its buckets (index-only)."""
+    common = ["request_type", "assignee", "channel"]
+    return [
+        Index(bucket_expression(first_response_seconds()), "received_at", name="ticket_fr_bucket",
+              include=[*common, "first_response_at"], condition=Q(first_response_at__isnull=False)),
+        Index(bucket_expression(resolution_seconds()), "received_at", name="ticket_res_bucket",
+              include=[*common, "responded_at", "active_seconds", "paused_seconds"],
+              condition=Q(responded_at__isnull=False)),
+    ]
+
+
+# --- Keeping the summary ------------------------------------------------------------------------
+def _local_days_of(utc_days: Iterable[date]) -> set[date]:
+    """The desk's local days that overlap the given UTC dates."""
+    tz = desk_tz()
+    days: set[date] = set()
+    for u in utc_days:
+        first = datetime.combine(u, time.min, tzinfo=UTC).astimezone(tz).date()
+        last = (datetime.combine(u + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(microseconds=1)
+                ).astimezone(tz).date()
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return days
+
+
+def _day_ranges(days: Iterable[date]) -> Q:
+    """``received_at`` within any of the local days (contiguous days merged into one range)."""
+    tz = desk_tz()
+    q = Q(pk__in=[])
+    run_start: date | None = None
+    previous: date | None = None
+    for day in [*sorted(days), None]:
+        if day is not None and previous is not None and day == previous + timedelta(days=1):
+            previous = day
+            continue
+        if run_start is not None and previous is not None:
+            q |= Q(received_at__gte=datetime.combine(run_start, time.min, tzinfo=tz),
+                   received_at__lt=datetime.combine(previous + timedelta(days=1), time.min, tzinfo=tz))
+        run_start = previous = day
+    return q
+
+
+def _summary_rows(tickets: QuerySet[Ticket]) -> Iterator[FigureDay]:
+    """The closed tickets' additive figures per local day × type × assignee × channel."""
+    conds = _conditions(datetime.now(UTC))  # closed tickets: the clock plays no part
+    rows = (
+        tickets.exclude(state__in=OPEN_STATES).order_by()
+        .annotate(_fr=first_response_seconds(), _res=resolution_seconds(),
+                  _day=TruncDate("received_at", tzinfo=desk_tz()))
+        .values("_day", "request_type", "assignee", "channel")
+        .annotate(received=Count("pk"), responded=Count("pk", filter=conds["responded"]),
+                  on_time=Count("pk", filter=conds["on_time"]), breached=Count("pk", filter=conds["breached"]),
+                  withdrawn=Count("pk", filter=conds["withdrawn"]),
+                  fr_count=Count("_fr"), fr_sum_us=_micros("_fr"), res_count=Count("_res"), res_sum_us=_micros("_res"),
+                  **_histogram_aggregates())
+    )
+    for row in rows.iterator(chunk_size=5000):
+        day = row.pop("_day")
+        yield FigureDay(day=day, **{k: (v if v is not None else 0) if k in _SUMS or k in _HISTOGRAM else v
+                                    for k, v in row.items()})
+
+
+def refresh(date_from: date | None = None, date_to: date | None = None) -> int:
+    """Recompute the summary of the days written since (within the period, if given).
+    Returns how many local days were recomputed."""
+    with transaction.atomic():
+        dirty = FigureDirtyDay.objects.select_for_update()
+        if date_from is not None and date_to is not None:
+            tz = desk_tz()
+            start = datetime.combine(date_from, time.min, tzinfo=tz).astimezone(UTC).date()
+            end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC).date()
+            dirty = dirty.filter(day__gte=start, day__lte=end)
+        marks = list(dirty.values_list("pk", "day"))
+        if not marks:
+            return 0
+        days = _local_days_of({day for _pk, day in marks})
+        FigureDay.objects.filter(day__in=days).delete()
+        FigureDay.objects.bulk_create(
+            row for row in _summary_rows(Ticket.objects.filter(_day_ranges(days))) if row.day in days)
+        FigureDirtyDay.objects.filter(pk__in=[pk for pk, _day in marks]).delete()
+    return len(days)
+
+
+def rebuild() -> int:
+    """Recompute the whole summary from the tickets (after a restore, or a change of TIME_ZONE)."""
+    with transaction.atomic():
+        FigureDirtyDay.objects.all().delete()
+        FigureDay.objects.all().delete()
+        batch: list[FigureDay] = []
+        count = 0
+        for row in _summary_rows(Ticket.objects.all()):
+            batch.append(row)
+            if len(batch) >= 5000:
+                FigureDay.objects.bulk_create(batch)
+                count, batch = count + len(batch), []
+        FigureDay.objects.bulk_create(batch)
+    return count + len(batch)
+
+
+def triggers_installed() -> bool:
+    """SQLite drops a table's triggers when a migration rebuilds the table: never trust a summary
+    that nothing keeps up to date. (PostgreSQL keeps them through ALTER TABLE.)"""
+    if connection.vendor != "sqlite":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'helpdesk_ticket' "
+                       "AND name LIKE 'helpdesk_ticket_figures_%%'")
+        return bool(cursor.fetchone()[0] == 3)
+
+
+# --- Reading it ---------------------------------------------------------------------------------
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """One consistent view for every query of the figures (REPEATABLE READ on PostgreSQL unless
+    already inside a transaction, e.g. a test's); large sorts in memory, no JIT."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if outermost:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                               [AGGREGATE_WORK_MEM])
+        yield
+
+
+def _days(f: MetricsFilter) -> QuerySet[FigureDay]:
+    qs = FigureDay.objects.filter(day__gte=f.date_from, day__lte=f.date_to)
+    if f.request_type:
+        qs = qs.filter(request_type=f.request_type)
+    if f.assignee is not None:
+        qs = qs.filter(assignee=f.assignee.pk)
+    elif f.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    return qs.order_by()
+
+
+def _closed_group_rows(f: MetricsFilter) -> list[dict[str, Any]]:
+    rows = []
+    for row in (_days(f).annotate(week=TruncWeek("day")).values("week", "request_type", "assignee")
+                .annotate(**{name: Sum(name) for name in _SUMS})):
+        row = dict(row)
+        row["fr_sum"] = float(row.pop("fr_sum_us")) / 1_000_000
+        row["res_sum"] = float(row.pop("res_sum_us")) / 1_000_000
+        rows.append(row)
+    return rows
+
+
+def _histograms(f: MetricsFilter, open_cohort: QuerySet[Ticket]) -> dict[str, dict[Any, list[int]]]:
+    """``{kind: {"all"|request_type: [count per bucket]}}``: the summary's closed tickets plus the open ones."""
+    found: dict[str, dict[Any, list[int]]] = {kind: {} for kind in DURATION_KINDS}
+
+    def add(kind: str, request_type: str, bucket: int, n: int) -> None:
+        for key in ("all", request_type):
+            found[kind].setdefault(key, [0] * HISTOGRAM_BUCKETS)[bucket] += n
+
+    for row in _days(f).values("request_type").annotate(**{name: Sum(name) for name in _HISTOGRAM}):
+        for kind in DURATION_KINDS:
+            for i in range(HISTOGRAM_BUCKETS):
+                add(kind, row["request_type"], i, row[histogram_field(kind, i)] or 0)
+    # Open tickets: one bucket number per duration and row, grouped (cheaper than a count per bucket).
+    buckets = {f"_{kind}_b": Case(When(**{f"{_PRESENT[kind]}__isnull": True}, then=Value(None)),
+                                  default=bucket_expression(value_expression(kind))) for kind in DURATION_KINDS}
+    for row in open_cohort.annotate(**buckets).values("request_type", *buckets).annotate(n=Count("pk")):
+        for kind in DURATION_KINDS:
+            if row[f"_{kind}_b"] is not None:
+                add(kind, row["request_type"], row[f"_{kind}_b"], row["n"])
+    return found
+
+
+def _distribution(histograms: dict[str, dict[Any, list[int]]]) -> dict[str, int]:
+    """The report's coarse histogram (edges 1/3/7/10 days) from the fine one: every coarse edge is a fine one."""
+    coarse = [0.0, *[d * DAY for d in DISTRIBUTION_EDGES_DAYS]]
+    distribution = {}
+    for kind in DURATION_KINDS:
+        counts = histograms[kind].get("all", [0] * HISTOGRAM_BUCKETS)
+        for j in range(_DISTRIBUTION_BUCKETS):
+            upper = coarse[j + 1] if j + 1 < len(coarse) else math.inf
+            distribution[f"{kind}_bucket_{j}"] = sum(
+                counts[i] for i in range(1, HISTOGRAM_BUCKETS) if coarse[j] <= HISTOGRAM_EDGES[i - 1] < upper)
+    return distribution
+
+
+def _locate(counts: list[int], rank: int) -> tuple[int, int]:
+    """Bucket holding the value of 0-based ``rank``, and its rank inside the bucket."""
+    before = 0
+    for bucket, n in enumerate(counts):
+        if rank < before + n:
+            return bucket, rank - before
+        before += n
+    raise Inconsistent
+
+
+def _percentiles(f: MetricsFilter, histograms: dict[str, dict[Any, list[int]]]) -> dict[str, dict[Any, dict[str, Any]]]:
+    found: dict[str, dict[Any, dict[str, Any]]] = {}
+    for kind in DURATION_KINDS:
+        # (group, bucket) -> ranks wanted inside it; then one query reads those buckets.
+        wanted: dict[tuple[Any, int], set[int]] = defaultdict(set)
+        plan: dict[Any, dict[str, tuple[float, tuple[int, int], tuple[int, int]]]] = {}
+        for group, counts in histograms[kind].items():
+            n = sum(counts)
+            if not n:
+                continue
+            plan[group] = {}
+            for name, p in PERCENTILES.items():
+                pos = p * (n - 1)
+                lo, hi = _locate(counts, math.floor(pos)), _locate(counts, math.ceil(pos))
+                plan[group][name] = (pos - math.floor(pos), lo, hi)
+                wanted[(group, lo[0])].add(lo[1])
+                wanted[(group, hi[0])].add(hi[1])
+        values = _values_at(f, kind, wanted, histograms[kind])
+        found[kind] = {}
+        for group, fractions in plan.items():
+            found[kind][group] = {}
+            for name, (pct, lo, hi) in fractions.items():
+                first, second = values[(group, *lo)], values[(group, *hi)]
+                # PostgreSQL's percentile_cont: float8_lerp(lo, hi, pct) = lo + pct * (hi - lo).
+                found[kind][group][name] = first if lo == hi else first + pct * (second - first)
+    return found
+
+
+def _values_at(f: MetricsFilter, kind: str, wanted: dict[tuple[Any, int], set[int]],
+               counts: dict[Any, list[int]]) -> dict[tuple[Any, int, int], float]:
+    """The durations at the wanted ranks inside their buckets, per request type and overall.
+
+    One sort (bucket, value) and one window pass: the rank overall is the row number in the
+    bucket, the rank within a request type a running count of that type's rows (FILTER)."""
+    if not wanted:
+        return {}
+    value = value_expression(kind)
+    inner = (cohort(f).filter(**{f"{_PRESENT[kind]}__isnull": False})
+             .annotate(_b=bucket_expression(value))
+             .filter(_b__in=sorted({bucket for _group, bucket in wanted}))
+             .annotate(_v=value).values("request_type", "_b", "_v"))
+    sql, params = inner.query.sql_with_params()
+    types = sorted(group for group in counts if group != "all")
+    running = ", ".join(f"COUNT(*) FILTER (WHERE s.request_type = %s) OVER w AS c{i}" for i in range(len(types)))
+    own_rank = "CASE t " + " ".join(f"WHEN %s THEN c{i}" for i in range(len(types))) + " END - 1"
+    # The wanted (type, bucket, rank) and (bucket, rank) as row-value lists: hashed, one probe a row.
+    by_type = [(g, b, r) for (g, b), ranks in wanted.items() if g != "all" for r in ranks] or [(None, -1, -1)]
+    overall = [(b, r) for (g, b), ranks in wanted.items() if g == "all" for r in ranks] or [(-1, -1)]
+    cond_params = [v for row in [*by_type, *overall] for v in row]
+    query = (
+        "SELECT t, b, rt, ra, na, x FROM ("  # noqa: S608 - only our own compiled SQL and placeholders
+        f"SELECT t, b, x, ra, na, {own_rank} AS rt FROM ("
+        "SELECT s.request_type AS t, s._b AS b, s._v AS x, ROW_NUMBER() OVER w - 1 AS ra, "
+        f"COUNT(*) OVER (PARTITION BY s._b) AS na, {running} FROM ({sql}) s "
+        "WINDOW w AS (PARTITION BY s._b ORDER BY s._v ROWS UNBOUNDED PRECEDING)) r) q "
+        f"WHERE (t, b, rt) IN (VALUES {', '.join(['(%s, %s, %s)'] * len(by_type))}) "
+        f"OR (b, ra) IN (VALUES {', '.join(['(%s, %s)'] * len(overall))})"
+    )
+    with connection.cursor() as cursor:
+        # Placeholders in text order: the CASE, the running counts, the inner query, the conditions.
+        cursor.execute(query, [*types, *types, *params, *cond_params])
+        rows = cursor.fetchall()
+    values: dict[tuple[Any, int, int], float] = {}
+    for t, b, rt, ra, na, x in rows:
+        # Each bucket must hold exactly what the histogram says, or the ranks mean nothing.
+        if na != counts["all"][b]:
+            raise Inconsistent
+        values[(t, b, rt)] = float(x)
+        values[("all", b, ra)] = float(x)
+    if any((group, bucket, rank) not in values for (group, bucket), ranks in wanted.items() for rank in ranks):
+        raise Inconsistent
+    return values
+
+
+def inputs(f: MetricsFilter) -> Inputs:
+    """The report's inputs from the summary; call inside :func:`snapshot`, after :func:`refresh`."""
+    tz = desk_tz()
+    start = datetime.combine(f.date_from, time.min, tzinfo=tz).astimezone(UTC).date()
+    end = datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC).date()
+    if not triggers_installed() or FigureDirtyDay.objects.filter(day__gte=start, day__lte=end).exists():
+        raise Inconsistent  # written since the refresh, visible in this snapshot
+    open_cohort = cohort(f).filter(state__in=OPEN_STATES)
+    histograms = _histograms(f, open_cohort)
+    return Inputs(
+        group_rows=[*_closed_group_rows(f), *live.group_rows(open_cohort, f)],
+        percentiles=_percentiles(f, histograms),
+        distribution=_distribution(histograms),
+        open_rows=open_rows(f),
+    )
