@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -25,26 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgdb  # noqa: E402
 
 DB_NAME = "pd_bench_desk"
-SERVER = pgdb.SERVER
-
-
-def recreate_database() -> None:
-    pgdb.recreate_database(DB_NAME)
-
-
-def drop_database() -> None:
-    pgdb.drop_database(DB_NAME)
-
-
-def setup_django() -> None:
-    pgdb.setup_django(DB_NAME)
 
 
 def load(n_tickets: int) -> dict[str, Any]:
     """Bulk rows straight into the tables: this is test data, not a desk workflow."""
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.db import connection
     from django.utils import timezone
 
     from helpdesk.models import Direction, Message, MessageKind, Requester, Ticket, User
@@ -52,7 +36,6 @@ def load(n_tickets: int) -> dict[str, Any]:
     from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
     from workflows.states import TicketState
 
-    call_command("migrate", verbosity=0)
     admins = []
     for username in ("moonwon.park", "hyojoon.shim"):
         user = User.objects.create_user(username=username, password="x-Very-long-password-1",
@@ -102,39 +85,25 @@ def load(n_tickets: int) -> dict[str, Any]:
                 ))
         Message.objects.bulk_create(messages, batch_size=batch)
         print(f"  loaded {start + len(tickets):>7} tickets ({time.perf_counter() - t0:.0f} s)", flush=True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done on a live desk
+    pgdb.vacuum_analyze()  # what autovacuum would have done on a live desk
     sample = (Ticket.objects.filter(assignee=admins[0], state__in=open_states).order_by("due_at").first())
     assert sample is not None
     return {"admin": admins[0], "manager": manager, "ticket": sample}
 
 
 def existing() -> dict[str, Any]:
-    from django.core.management import call_command
-
     from helpdesk.models import Ticket, User
     from workflows.states import OPEN_STATES
 
-    call_command("migrate", verbosity=0)  # indexes added since the data was loaded
     admin = User.objects.get(username="moonwon.park")
     ticket = Ticket.objects.filter(assignee=admin, state__in=OPEN_STATES).order_by("due_at").first()
     return {"admin": admin, "manager": User.objects.get(username="manager"), "ticket": ticket}
 
 
 def measure(client: Any, url: str, requests: int) -> tuple[float, list[int]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm-up (and the ticket page's once-per-10-minutes access log)
-    times, counts = [], []
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-        counts.append(len(queries))
-    return statistics.median(times) * 1000, sorted(set(counts))
+    # The warm-up request also takes the ticket page's once-per-10-minutes access log.
+    result = pgdb.time_get(client, url, requests)
+    return result["median_ms"], result["queries"]
 
 
 def main() -> None:
@@ -144,10 +113,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure a database kept by --keep (no loading)")
     args = parser.parse_args()
-    if not args.reuse:
-        recreate_database()
-    setup_django()
-    try:
+    with pgdb.database(DB_NAME, reuse=args.reuse, keep=args.keep):
         if args.reuse:
             data = existing()
         else:
@@ -178,9 +144,7 @@ def main() -> None:
             client.force_login(user)
             median, counts = measure(client, url, args.requests)
             print(f"{label:<45} {median:>10.1f} {','.join(map(str, counts)):>8}", flush=True)
-    finally:
-        if not args.keep:
-            drop_database()
+        print(pgdb.load_average())
 
 
 if __name__ == "__main__":

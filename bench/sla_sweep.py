@@ -17,7 +17,6 @@ For each it prints the wall time, the number of queries (CaptureQueriesContext) 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import sys
@@ -31,15 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgdb  # noqa: E402
 
 DB_NAME = "pd_bench_sla"
-SERVER = pgdb.SERVER
-
-
-def recreate_database() -> None:
-    pgdb.recreate_database(DB_NAME)
-
-
-def drop_database() -> None:
-    pgdb.drop_database(DB_NAME)
 
 
 def main() -> None:
@@ -49,29 +39,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
-    recreate_database()
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB_NAME}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-    import logging
-
-    import django
-
-    django.setup()
-    logging.disable(logging.INFO)
-    try:
+    with pgdb.database(DB_NAME, keep=args.keep):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database()
+        print(pgdb.load_average())
 
 
 def run(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -80,7 +55,6 @@ def run(args: argparse.Namespace) -> None:
     from notifications.reminders import run_sweep
     from workflows.calendar import end_of_day, local_date
 
-    call_command("migrate", verbosity=0)
     admins = []
     for name in ("moonwon.park", "hyojoon.shim"):
         user = User.objects.create_user(username=name, email=f"{name}@micube.co.kr")
@@ -99,11 +73,9 @@ def run(args: argparse.Namespace) -> None:
     open_states = ["received", "verified", "processed", "awaiting_requester"]
     closed_states = ["responded", "responded", "responded", "rejected", "withdrawn"]
     types = ["access", "correction", "deletion", "suspension", "consent_withdrawal", "complaint", "inquiry"]
-    fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
     access_key = secrets.token_urlsafe(24)
 
-    def row(n: int) -> list[object]:
+    def row(n: int) -> dict[str, object]:
         is_open = rng.random() < args.open_share
         if is_open:
             due = end_of_day(today + timedelta(days=rng.randint(-5, 30)))
@@ -122,24 +94,11 @@ def run(args: argparse.Namespace) -> None:
             "closed_at": None if is_open else due - timedelta(days=2),
             "responded_at": None if is_open else due - timedelta(days=2),
         }
-        out: list[object] = []
-        for f in fields:
-            if f.column in values:
-                out.append(values[f.column])
-            elif f.has_default():
-                out.append(f.get_default())
-            elif f.null:
-                out.append(None)
-            else:
-                out.append("")
-        return out
+        return values
 
     started = time.perf_counter()
+    pgdb.copy_rows(Ticket, (row(n) for n in range(args.tickets)))
     with connection.cursor() as cursor:
-        copy_sql = f"COPY {Ticket._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-        with cursor.cursor.copy(copy_sql) as copy:
-            for n in range(args.tickets):
-                copy.write_row(row(n))
         cursor.execute(f"ANALYZE {Ticket._meta.db_table}")
     load_seconds = time.perf_counter() - started
     open_count = Ticket.objects.open().count()

@@ -162,7 +162,8 @@ def _summary_rows(tickets: QuerySet[Ticket]) -> Iterator[FigureDay]:
                   fr_count=Count("_fr"), fr_sum_us=_micros("_fr"), res_count=Count("_res"), res_sum_us=_micros("_res"),
                   **_histogram_aggregates())
     )
-    for row in rows.iterator(chunk_size=5000):
+    for found in rows.iterator(chunk_size=5000):
+        row: dict[str, Any] = dict(found)
         day = row.pop("_day")
         yield FigureDay(day=day, **{k: (v if v is not None else 0) if k in _SUMS or k in _HISTOGRAM else v
                                     for k, v in row.items()})
@@ -246,10 +247,10 @@ def _days(f: MetricsFilter) -> QuerySet[FigureDay]:
 
 
 def _closed_group_rows(f: MetricsFilter) -> list[dict[str, Any]]:
-    rows = []
-    for row in (_days(f).annotate(week=TruncWeek("day")).values("week", "request_type", "assignee")
-                .annotate(**{name: Sum(name) for name in _SUMS})):
-        row = dict(row)
+    rows: list[dict[str, Any]] = []
+    for found in (_days(f).annotate(week=TruncWeek("day")).values("week", "request_type", "assignee")
+                  .annotate(**{name: Sum(name) for name in _SUMS})):
+        row: dict[str, Any] = dict(found)
         row["fr_sum"] = float(row.pop("fr_sum_us")) / 1_000_000
         row["res_sum"] = float(row.pop("res_sum_us")) / 1_000_000
         rows.append(row)
@@ -264,7 +265,8 @@ def _histograms(f: MetricsFilter, open_cohort: QuerySet[Ticket]) -> dict[str, di
         for key in ("all", request_type):
             found[kind].setdefault(key, [0] * HISTOGRAM_BUCKETS)[bucket] += n
 
-    for row in _days(f).values("request_type").annotate(**{name: Sum(name) for name in _HISTOGRAM}):
+    for found_row in _days(f).values("request_type").annotate(**{name: Sum(name) for name in _HISTOGRAM}):
+        row: dict[str, Any] = dict(found_row)
         for kind in DURATION_KINDS:
             for i in range(HISTOGRAM_BUCKETS):
                 add(kind, row["request_type"], i, row[histogram_field(kind, i)] or 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from email.message import EmailMessage
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -161,10 +162,8 @@ def test_dirty_days_cover_the_local_day(dataset: DataSet) -> None:
 
 
 def test_triggers_name_the_open_states() -> None:
-    from importlib import import_module
-
     migration = import_module("helpdesk.migrations.0010_figures_triggers")
-    assert migration.OPEN == "(" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")"
+    assert "(" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")" == migration.OPEN
     assert summary.triggers_installed()
 
 
