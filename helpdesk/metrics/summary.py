@@ -169,17 +169,33 @@ def _summary_rows(tickets: QuerySet[Ticket]) -> Iterator[FigureDay]:
                                     for k, v in row.items()})
 
 
+def _one_writer() -> None:
+    """One summary writer at a time (until commit): two refreshes of adjacent UTC dates share a local
+    day, and each would delete the day's rows the other had not yet committed. SQLite has one writer anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('privacy_desk.figures_summary'))")
+
+
+def _utc_dates(date_from: date, date_to: date) -> tuple[date, date]:
+    """The UTC dates that the local period [date_from, date_to] overlaps."""
+    tz = desk_tz()
+    start = datetime.combine(date_from, time.min, tzinfo=tz).astimezone(UTC).date()
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC).date()
+    return start, end
+
+
 def refresh(date_from: date | None = None, date_to: date | None = None) -> int:
     """Recompute the summary of the days written since (within the period, if given).
     Returns how many local days were recomputed."""
+    dirty = FigureDirtyDay.objects.all()
+    if date_from is not None and date_to is not None:
+        dirty = dirty.filter(day__range=_utc_dates(date_from, date_to))
+    if not dirty.exists():  # the usual case: no lock, no transaction
+        return 0
     with transaction.atomic():
-        dirty = FigureDirtyDay.objects.select_for_update()
-        if date_from is not None and date_to is not None:
-            tz = desk_tz()
-            start = datetime.combine(date_from, time.min, tzinfo=tz).astimezone(UTC).date()
-            end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC).date()
-            dirty = dirty.filter(day__gte=start, day__lte=end)
-        marks = list(dirty.values_list("pk", "day"))
+        _one_writer()
+        marks = list(dirty.values_list("pk", "day"))  # after the lock: what the previous writer left
         if not marks:
             return 0
         days = _local_days_of({day for _pk, day in marks})
@@ -193,6 +209,7 @@ def refresh(date_from: date | None = None, date_to: date | None = None) -> int:
 def rebuild() -> int:
     """Recompute the whole summary from the tickets (after a restore, or a change of TIME_ZONE)."""
     with transaction.atomic():
+        _one_writer()
         FigureDirtyDay.objects.all().delete()
         FigureDay.objects.all().delete()
         batch: list[FigureDay] = []
@@ -379,10 +396,8 @@ def _values_at(f: MetricsFilter, kind: str, wanted: dict[tuple[Any, int], set[in
 
 def inputs(f: MetricsFilter) -> Inputs:
     """The report's inputs from the summary; call inside :func:`snapshot`, after :func:`refresh`."""
-    tz = desk_tz()
-    start = datetime.combine(f.date_from, time.min, tzinfo=tz).astimezone(UTC).date()
-    end = datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC).date()
-    if not triggers_installed() or FigureDirtyDay.objects.filter(day__gte=start, day__lte=end).exists():
+    marked = FigureDirtyDay.objects.filter(day__range=_utc_dates(f.date_from, f.date_to))
+    if not triggers_installed() or marked.exists():
         raise Inconsistent  # written since the refresh, visible in this snapshot
     open_cohort = cohort(f).filter(state__in=OPEN_STATES)
     histograms = _histograms(f, open_cohort)
