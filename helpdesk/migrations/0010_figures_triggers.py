@@ -10,7 +10,7 @@ The open states are written into the triggers: a change to ``OPEN_STATES`` needs
 
 from django.db import migrations
 
-from helpdesk.metrics.summary import summary_indexes
+from helpdesk.metrics.buckets import summary_indexes
 
 OPEN = "('received', 'verified', 'awaiting_requester', 'processed')"
 
