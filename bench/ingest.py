@@ -39,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pgdb  # noqa: E402
 
 
 def _env(url: str, work: Path) -> dict[str, str]:
@@ -171,17 +173,13 @@ def run_parallel(pg_url: str, counts: list[int], files: list[str], work: Path) -
 
 @contextlib.contextmanager
 def _database(pg_url: str) -> Iterator[str]:
-    import psycopg
-
+    """A throw-away database on ``pg_url``'s server (bench/pgdb.py, shared by every benchmark)."""
     name = f"pd_intake_bench_{os.getpid()}"
-    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    pgdb.recreate_database(name, server=pg_url)
     try:
         yield f"{pg_url}/{name}"
     finally:
-        with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pgdb.drop_database(name, server=pg_url)
 
 
 def main() -> None:

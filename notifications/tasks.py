@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
@@ -84,31 +82,8 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     result = _SendResult()
     messages = Message.objects.select_related("ticket__requester").filter(
         pk__in=message_pks, delivery_status=DeliveryStatus.PENDING).order_by("pk")
-    with _marks_without_disk_flush(len(message_pks) > 1):
-        _send_and_mark(list(messages), smtp, result)
+    _send_and_mark(list(messages), smtp, result)
     return result
-
-
-@contextmanager
-def _marks_without_disk_flush(enabled: bool) -> Iterator[None]:
-    """On PostgreSQL, commit the per-message "sent" marks of a batch without waiting for the WAL flush.
-
-    A mark then survives any crash of this worker (the server has it) and only a crash of the
-    database server itself within ~0.6 s could lose the last marks, so those messages would be sent
-    again (never lost). It saves one disk flush per message: most of a batch's delivery time.
-    """
-    if not enabled or connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        (previous,) = cursor.fetchone()
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('synchronous_commit', %s, false)", [previous])
 
 
 def _send_and_mark(messages: list[Message], smtp: Any, result: _SendResult) -> None:
