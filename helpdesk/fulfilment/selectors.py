@@ -101,6 +101,7 @@ class Panel:
     steps: list[Any] = field(default_factory=list)
     manual: list[ManualFulfilment] = field(default_factory=list)
     blocker: str | None = None
+    before_verification: bool = False  # the lookup waits until the requester's identity is checked
 
     @property
     def can_look_up(self) -> bool:
@@ -126,4 +127,5 @@ def panel(ticket: Ticket, user: User) -> Panel | None:
         plan=plan, steps=list(plan.steps.all()) if plan else [],
         manual=list(ManualFulfilment.objects.filter(ticket=ticket).select_related("recorded_by")),
         blocker=processing_blocker(ticket),
+        before_verification=ticket.state in (TicketState.RECEIVED, TicketState.AWAITING_REQUESTER),
     )

@@ -379,3 +379,15 @@ def test_work_whose_worker_died_does_not_block_the_ticket(
     assert plan.steps.get(table="customers").attempts == 2
     with sqlite3.connect(crm_db) as db:
         assert db.execute("SELECT count(*) FROM customers WHERE email = 'requester@example.com'").fetchone()[0] == 0
+
+
+def test_before_verification_the_panel_says_when_the_lookup_can_run(
+        sources: Path, make_ticket: Callable[..., Ticket], verified_ticket: Callable[..., Ticket],
+        manager: User) -> None:
+    waiting = make_ticket(request_type="deletion", email="early@example.com")
+    note = "신원이 확인되면 개인정보를 조회"
+    page = desk(manager).get(reverse("desk:ticket", args=[waiting.reference])).content.decode()
+    assert note in page and url("lookup", waiting) not in page
+    ready = verified_ticket("access", email="ready@example.com")
+    page = desk(manager).get(reverse("desk:ticket", args=[ready.reference])).content.decode()
+    assert note not in page and url("lookup", ready) in page
