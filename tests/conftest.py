@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from helpdesk import services
 from helpdesk.models import Channel, Ticket, User
@@ -14,6 +16,16 @@ from tests.support.realservices import browser, celery_worker_process, smtp_sink
 from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
 
 __all__ = ["browser", "celery_worker_process", "smtp_sink"]  # shared fixtures for every test folder
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the desk's default language: a request answered in English (the API
+    with ``Accept-Language: en``) leaves English active in the thread, and ``reverse()`` in the next
+    test would then build ``/en/…`` URLs."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

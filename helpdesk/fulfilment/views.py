@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from helpdesk import selectors, services
-from helpdesk.desk.views.common import signed_in_user, staff_required
+from helpdesk import services
+from helpdesk.desk.views.common import signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan
 from helpdesk.models import Ticket, User
@@ -25,32 +25,20 @@ from workflows.roles import can_view_ticket
 _user = signed_in_user
 
 
-def _ticket(request: HttpRequest, reference: str) -> Ticket:
-    ticket = selectors.ticket_for_user(_user(request), reference)
-    if ticket is None:
-        if Ticket.objects.filter(reference=reference).exists():
-            raise PermissionDenied
-        raise Http404
-    return ticket
-
-
 def _back(reference: str) -> HttpResponse:
     return redirect(reverse("desk:ticket", kwargs={"reference": reference}) + "#fulfilment")
 
 
 def _run(request: HttpRequest, reference: str, action: Callable[[Ticket, User], Any], success: str) -> HttpResponse:
     """Run a service action; its expected errors come back as a message on the ticket page."""
-    ticket = _ticket(request, reference)
+    ticket = visible_ticket(request, reference)
     try:
         action(ticket, _user(request))
-    except services.PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except services.GuardError as exc:
-        for text in exc.errors.values():
+    except services.ServiceError as exc:  # by the status it carries, like the rest of the desk
+        if exc.http_status == 403:
+            raise PermissionDenied(str(exc)) from exc
+        for text in exc.errors.values() if isinstance(exc, services.GuardError) else [str(exc)]:
             messages.error(request, text)
-        return _back(reference)
-    except services.ServiceError as exc:
-        messages.error(request, str(exc))
         return _back(reference)
     messages.success(request, success)
     return _back(reference)
@@ -126,7 +114,7 @@ def record_manual(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _staff_package(request: HttpRequest, reference: str, pk: int) -> AccessPackage:
-    ticket = _ticket(request, reference)
+    ticket = visible_ticket(request, reference)
     if not can_view_ticket(request.user, ticket):
         raise PermissionDenied
     return get_object_or_404(AccessPackage.objects.select_related("ticket"), pk=pk, ticket=ticket)

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
-from helpdesk import services
-from helpdesk.models import User
+from helpdesk import selectors, services
+from helpdesk.models import Ticket, User
 from workflows.roles import is_desk_staff
 
 View = Callable[..., HttpResponseBase]
@@ -34,6 +34,16 @@ def signed_in_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
+
+
+def visible_ticket(request: HttpRequest, reference: str) -> Ticket:
+    """The ticket if this staff member may see it; 403 if it exists but is not theirs, else 404."""
+    ticket = selectors.ticket_for_user(signed_in_user(request), reference)
+    if ticket is None:
+        if Ticket.objects.filter(reference=reference).exists():
+            raise PermissionDenied  # so it is clear it is about rights
+        raise Http404
+    return ticket
 
 
 def add_field_errors(form: Any, errors: dict[str, str]) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,23 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
-from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required
+from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
 from notifications.templates_render import rendered_choices
 from workflows import transitions as registry
 from workflows.roles import can_act_on_ticket, is_administrator, is_manager
 from workflows.states import TicketState
-
-
-def _get_ticket(request: HttpRequest, reference: str) -> Ticket:
-    ticket = selectors.ticket_for_user(signed_in_user(request), reference)
-    if ticket is None:
-        # Existing but not visible: 403, so it is clear it is about rights; unknown: 404.
-        if Ticket.objects.filter(reference=reference).exists():
-            raise PermissionDenied
-        raise Http404
-    return ticket
 
 
 def _available_transitions(ticket: Ticket, user: User) -> list[str]:
@@ -94,7 +83,7 @@ def _ticket_page(
 @require_GET
 @staff_required
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = _get_ticket(request, reference)
+    ticket = visible_ticket(request, reference)
     services.record_ticket_view(ticket=ticket, actor=signed_in_user(request))
     return _ticket_page(request, ticket)
 
@@ -118,7 +107,7 @@ def _act(
     form_kwargs: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Validate ``form``, run ``action`` through the services and answer their errors."""
-    ticket = _get_ticket(request, reference)
+    ticket = visible_ticket(request, reference)
     if not form.is_valid():
         return _ticket_page(request, ticket, status=400, bound={key: form})
     try:
@@ -127,7 +116,7 @@ def _act(
         def page(status: int, error: services.ServiceError) -> HttpResponse:
             if status == 400:
                 return _ticket_page(request, ticket, status=400, bound={key: form})
-            fresh = _get_ticket(request, reference)
+            fresh = visible_ticket(request, reference)
             if isinstance(error, services.ConflictError):  # what the user typed is kept
                 return _ticket_page(request, fresh, status=409, error=_(
                     "Someone else changed this ticket while you were working on it. Their change is shown "
