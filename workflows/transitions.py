@@ -244,15 +244,6 @@ def get(name: str) -> TransitionSpec | None:
     return REGISTRY.get(name)
 
 
-def all_fields() -> dict[str, DataField]:
-    """Every data field any transition takes, by name (the API accepts their union)."""
-    merged: dict[str, DataField] = {}
-    for name in NAMES:
-        for item in REGISTRY[name].fields:
-            merged.setdefault(item.name, item)
-    return merged
-
-
 def describe() -> str:
     """A line per transition with the fields it needs: for the API's OpenAPI description."""
     lines = []

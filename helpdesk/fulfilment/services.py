@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -177,17 +176,11 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
 
 def build_access_package(*, ticket: Ticket, actor: User) -> AccessPackage:
     """Build the package from the latest complete lookup, for the administrator to review."""
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            return _build_access_package(ticket, actor, stored)
-    except BaseException:
-        for name in stored:  # the row naming the file was rolled back: the file goes too
-            default_storage.delete(name)
-        raise
+    with services.atomic_removing_files():  # a rolled-back package leaves no file behind
+        return _build_access_package(ticket, actor)
 
 
-def _build_access_package(ticket: Ticket, actor: User, stored: list[str]) -> AccessPackage:
+def _build_access_package(ticket: Ticket, actor: User) -> AccessPackage:
     locked = lock_ticket_for(ticket, actor)
     require_verified(locked)
     if locked.request_type not in selectors.ACCESS_TYPES:
@@ -200,7 +193,7 @@ def _build_access_package(ticket: Ticket, actor: User, stored: list[str]) -> Acc
     package = AccessPackage(ticket=locked, lookup=lookup, built_by=actor, built_at=now, size=len(data),
                             sha256=hashlib.sha256(data).hexdigest(), contents=contents)
     package.file.save(f"{locked.reference}-{now:%Y%m%d%H%M%S}.zip", ContentFile(data), save=False)
-    stored.append(str(package.file.name))
+    services.remember_file(package.file)
     package.save()
     audit.record_event(ticket=locked, actor=actor, action="fulfilment.package_built",
                        data={"package": package.pk, "lookup": lookup.pk, "sha256": package.sha256,

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,11 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import services
 from helpdesk.desk.views.common import signed_in_user, staff_required, visible_ticket
+from helpdesk.desk.views.files import private_file
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan
 from helpdesk.models import Ticket, User
 from helpdesk.public import tokens
-from workflows.roles import can_view_ticket
 
 _user = signed_in_user
 
@@ -115,20 +115,7 @@ def record_manual(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _staff_package(request: HttpRequest, reference: str, pk: int) -> AccessPackage:
     ticket = visible_ticket(request, reference)
-    if not can_view_ticket(request.user, ticket):
-        raise PermissionDenied
     return get_object_or_404(AccessPackage.objects.select_related("ticket"), pk=pk, ticket=ticket)
-
-
-def _zip_response(package: AccessPackage) -> FileResponse:
-    try:
-        handle = package.file.open("rb")
-    except (OSError, ValueError) as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, as_attachment=True, filename=package.filename, content_type="application/zip")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_GET
@@ -148,7 +135,7 @@ def staff_download(request: HttpRequest, reference: str, pk: int) -> FileRespons
     package = _staff_package(request, reference, pk)
     services.record_ticket_access(ticket=package.ticket, actor=_user(request), action="fulfilment.package_downloaded",
                                   data={"package": package.pk})
-    return _zip_response(package)
+    return private_file(package.file, package.filename, "application/zip")
 
 
 @require_GET
@@ -163,4 +150,4 @@ def requester_download(request: HttpRequest, token: str, pk: int) -> HttpRespons
         return render(request, "fulfilment/package_gone.html", {"ticket": ticket, "token": token}, status=410
                       if package is not None else 404)
     fulfilment.record_package_download(package=package)
-    return _zip_response(package)
+    return private_file(package.file, package.filename, "application/zip")
