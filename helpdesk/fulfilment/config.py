@@ -35,11 +35,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ERASE_MODES = ("delete", "anonymize", "keep", "set")
 KINDS = ("sql", "http")
@@ -96,11 +97,24 @@ class SourceConfig:
         return next((t for t in self.tables if t.name == name), None)
 
 
-def safe_url(url: str) -> str:
+def parse_sql_url(url: str) -> URL | None:
+    """The SQLAlchemy URL, or None if it is not one.
+
+    SQLAlchemy is imported here, when a SQL source is first configured, not with this module:
+    every desk process loads the fulfilment app, few ever use a source (see ``connectors``).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return make_url(url)
     except ArgumentError:
-        return url.split("?", 1)[0]
+        return None
+
+
+def safe_url(url: str) -> str:
+    parsed = parse_sql_url(url)
+    return parsed.render_as_string(hide_password=True) if parsed is not None else url.split("?", 1)[0]
 
 
 def expand_env(value: str, where: str, environ: dict[str, str] | None = None) -> str:
@@ -186,10 +200,9 @@ def _table(data: Any, where: str) -> TableConfig:
 
 
 def _sql_url(url: str, where: str) -> str:
-    try:
-        parsed: URL = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"{where}: url is not a SQLAlchemy URL") from exc
+    parsed = parse_sql_url(url)
+    if parsed is None:
+        raise ConfigError(f"{where}: url is not a SQLAlchemy URL")
     # "postgresql://" means psycopg2 to SQLAlchemy; the desk ships psycopg 3.
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

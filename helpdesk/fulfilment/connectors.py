@@ -9,29 +9,28 @@ and an e-mail address and answers in plain data. Safety rules:
 * Every source has a connect timeout and a statement timeout (PostgreSQL ``statement_timeout``,
   SQLite's lock ``timeout``, MySQL ``read_timeout``; httpx connect/read timeouts).
 * Errors become :class:`SourceError` with a short message that never contains a password.
+
+The drivers (``connectors_sql``, ``connectors_http``) are imported by :func:`connector` when a
+source of their kind is first used. SQLAlchemy and httpx take ~0.7 s to import, and every process
+loads this app: the MTA pipe (one ``ingest_email`` process per mail), the web workers and the
+beat would all pay it at start-up for a lookup they never run.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import math
 import uuid
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
-
-import httpx
-from sqlalchemy import Boolean, Integer, MetaData, Numeric, String, Table, create_engine, delete, func, inspect, select
-from sqlalchemy import update as sql_update
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SAWarning, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from typing import Any, Protocol
 
 from helpdesk.fulfilment.config import SourceConfig, TableConfig
+
+DRIVERS = {"sql": "helpdesk.fulfilment.connectors_sql", "http": "helpdesk.fulfilment.connectors_http"}
 
 # Records returned per table at most: a lookup is about one person, not a table dump.
 MAX_RECORDS_PER_TABLE = 5000
@@ -79,194 +78,24 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _describe(exc: BaseException, source: SourceConfig) -> str:
+def redact(text: str, secrets: Iterable[str]) -> str:
     """One line about what went wrong, without secrets."""
-    if isinstance(exc, httpx.TimeoutException):
-        text = "timed out"
-    elif isinstance(exc, httpx.HTTPError):
-        text = f"{type(exc).__name__}: {exc}"
-    elif isinstance(exc, SQLAlchemyError):
-        original = getattr(exc, "orig", None)
-        text = f"{type(original or exc).__name__}: {original or exc}"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    text = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    for secret in _secrets(source):
-        text = text.replace(secret, "***")
+    text = text.strip().splitlines()[0] if text.strip() else "error"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
     return text[:500]
 
 
-def _secrets(source: SourceConfig) -> Iterable[str]:
-    if source.token:
-        yield source.token
-    for url in (source.url, source.erase_url):
-        if url and source.kind == "sql":
-            password = make_url(url).password
-            if password:
-                yield str(password)
+class Connector(Protocol):
+    def find(self, email: str) -> list[TableFound]: ...
+
+    def erase_table(self, email: str, cfg: TableConfig) -> int: ...
 
 
-class SqlConnector:
-    def __init__(self, source: SourceConfig) -> None:
-        self.source = source
-
-    def _engine(self, url: str) -> Engine:
-        parsed = make_url(url)
-        backend = parsed.get_backend_name()
-        connect_args: dict[str, Any] = {}
-        if backend == "postgresql":
-            connect_args = {
-                "connect_timeout": max(1, math.ceil(self.source.connect_timeout)),
-                "options": f"-c statement_timeout={int(self.source.statement_timeout * 1000)}",
-            }
-        elif backend == "sqlite":
-            database = parsed.database or ""
-            # SQLite would silently create an empty file for a wrong path.
-            if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
-                raise SourceError(f"SQLite database file {database} does not exist")
-            connect_args = {"timeout": self.source.statement_timeout}
-        elif backend in ("mysql", "mariadb"):
-            connect_args = {"connect_timeout": max(1, math.ceil(self.source.connect_timeout)),
-                            "read_timeout": max(1, math.ceil(self.source.statement_timeout))}
-        # No pool: a lookup is rare and a dead connection must not be reused by the next one.
-        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
-
-    def _reflect(self, conn: Connection, tables: Iterable[TableConfig]) -> dict[str, Table]:
-        wanted = list(tables)
-        inspector = inspect(conn)
-        existing = set(inspector.get_table_names()) | set(inspector.get_view_names())
-        for cfg in wanted:
-            if cfg.name not in existing:
-                raise SourceError(f"table '{cfg.name}' does not exist in source '{self.source.name}'")
-        metadata = MetaData()
-        with warnings.catch_warnings():  # e.g. lower(email) indexes: fine, we only need the columns
-            warnings.simplefilter("ignore", SAWarning)
-            metadata.reflect(bind=conn, only=[cfg.name for cfg in wanted], views=True)
-        reflected = {cfg.name: metadata.tables[cfg.name] for cfg in wanted}
-        for cfg in wanted:
-            columns = set(reflected[cfg.name].c.keys())
-            named = [cfg.match, *(cfg.export or ()), *cfg.touched_columns]
-            missing = [name for name in named if name not in columns]
-            if missing:
-                raise SourceError(f"table '{cfg.name}' in source '{self.source.name}' has no column(s) "
-                                  f"{', '.join(missing)}")
-        return reflected
-
-    def find(self, email: str) -> list[TableFound]:
-        address = email.strip().lower()
-        found = []
-        engine = self._engine(self.source.url)
-        try:
-            with engine.connect() as conn:
-                tables = self._reflect(conn, self.source.tables)
-                for cfg in self.source.tables:
-                    table = tables[cfg.name]
-                    columns = [table.c[name] for name in cfg.export] if cfg.export else list(table.c)
-                    statement = (select(*columns).where(func.lower(table.c[cfg.match]) == address)
-                                 .limit(MAX_RECORDS_PER_TABLE + 1))
-                    rows = [{key: jsonable(value) for key, value in row.items()}
-                            for row in conn.execute(statement).mappings()]
-                    found.append(TableFound(
-                        name=cfg.name, records=rows[:MAX_RECORDS_PER_TABLE], erase=cfg.erase,
-                        keep_reason=cfg.keep_reason, truncated=len(rows) > MAX_RECORDS_PER_TABLE,
-                    ))
-        except SourceError:
-            raise
-        except Exception as exc:
-            raise SourceError(_describe(exc, self.source)) from exc
-        finally:
-            engine.dispose()
-        return found
-
-    def _blank(self, table: Table, name: str) -> Any:
-        column = table.c[name]
-        if column.nullable:
-            return None
-        if isinstance(column.type, String):
-            return ""
-        if isinstance(column.type, Boolean):
-            return False
-        if isinstance(column.type, Integer | Numeric):
-            return 0
-        raise SourceError(f"column '{name}' of '{table.name}' is NOT NULL and not text or a number: "
-                          "it cannot be anonymised; choose erase = 'delete' or another column")
-
-    def erase_table(self, email: str, cfg: TableConfig) -> int:
-        """Delete, anonymise or set the table's matching rows in one transaction; rows affected."""
-        address = email.strip().lower()
-        engine = self._engine(self.source.erase_url or self.source.url)
-        try:
-            with engine.begin() as conn:
-                table = self._reflect(conn, [cfg])[cfg.name]
-                where = func.lower(table.c[cfg.match]) == address
-                if cfg.erase == "delete":
-                    result = conn.execute(delete(table).where(where))
-                elif cfg.erase == "anonymize":
-                    values = {name: self._blank(table, name) for name in cfg.anonymize}
-                    result = conn.execute(sql_update(table).where(where).values(**values))
-                elif cfg.erase == "set":
-                    result = conn.execute(sql_update(table).where(where).values(**dict(cfg.set_values)))
-                else:
-                    return 0
-                return int(result.rowcount or 0)
-        except SourceError:
-            raise
-        except Exception as exc:
-            raise SourceError(_describe(exc, self.source)) from exc
-        finally:
-            engine.dispose()
-
-
-class HttpConnector:
-    """A service with its own endpoint: ``POST {"action": "find"|"erase", "email": ...}`` → JSON.
-
-    ``find`` answers a list of records (or ``{"records": [...]}``); ``erase`` answers
-    ``{"erased": n}`` (or the records it erased).
-    """
-
-    def __init__(self, source: SourceConfig) -> None:
-        self.source = source
-
-    def _post(self, action: str, email: str) -> Any:
-        headers = {"Accept": "application/json"}
-        if self.source.token:
-            headers["Authorization"] = f"Bearer {self.source.token}"
-        timeout = httpx.Timeout(self.source.statement_timeout, connect=self.source.connect_timeout)
-        try:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-                response = client.post(self.source.url, json={"action": action, "email": email.strip().lower()},
-                                       headers=headers)
-        except httpx.HTTPError as exc:
-            raise SourceError(_describe(exc, self.source)) from exc
-        if response.status_code != 200:
-            raise SourceError(f"the service answered HTTP {response.status_code}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise SourceError("the service did not answer JSON") from exc
-
-    def _records(self, data: Any) -> list[dict[str, Any]]:
-        records = data.get("records") if isinstance(data, dict) else data
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise SourceError("the service's answer is not a list of records")
-        return [{str(k): jsonable(v) for k, v in r.items()} for r in records[:MAX_RECORDS_PER_TABLE]]
-
-    def find(self, email: str) -> list[TableFound]:
-        cfg = self.source.tables[0]
-        records = self._records(self._post("find", email))
-        return [TableFound(name=cfg.name, records=records, erase=cfg.erase, keep_reason=cfg.keep_reason)]
-
-    def erase_table(self, email: str, cfg: TableConfig) -> int:
-        if cfg.erase == "keep":
-            return 0
-        data = self._post("erase", email)
-        if isinstance(data, dict) and isinstance(data.get("erased"), int) and not isinstance(data["erased"], bool):
-            return int(data["erased"])
-        return len(self._records(data))
-
-
-def connector(source: SourceConfig) -> SqlConnector | HttpConnector:
-    return HttpConnector(source) if source.kind == "http" else SqlConnector(source)
+def connector(source: SourceConfig) -> Connector:
+    driver = importlib.import_module(DRIVERS["http" if source.kind == "http" else "sql"])
+    return driver.connector(source)
 
 
 def lookup_source(source: SourceConfig, email: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,3 +123,14 @@ def test_one_source_down_fails_alone(crm_db: Path, http_service: HttpService) ->
     assert [s["name"] for s in result["sources"]] == ["crm", "down", "newsletter"]
     assert by_name["crm"]["error"] is None and by_name["newsletter"]["error"] is None
     assert by_name["down"]["error"] and by_name["down"]["tables"] == []
+
+
+def test_the_drivers_load_only_when_a_source_is_used() -> None:
+    """Every desk process loads the app (the MTA pipe starts one per mail): SQLAlchemy and httpx
+    cost it ~0.7 s, so they are imported by the first lookup, not at start-up."""
+    code = ("import sys, django; django.setup(); import helpdesk.intake.batch, helpdesk.fulfilment.services; "
+            "print(sorted(m for m in ('sqlalchemy', 'httpx') if m in sys.modules))")
+    env = {"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "DESK_LOCMEM_CACHE": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
