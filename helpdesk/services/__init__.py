@@ -28,6 +28,7 @@ from helpdesk.services.files import (
     atomic_removing_files,
     files_removed_on_error,
     remember_file,
+    store_new_file,
 )
 from helpdesk.services.locking import bump, check_version, lock_for_staff, lock_ticket
 from helpdesk.services.messages import (
@@ -69,7 +70,7 @@ __all__ = [
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "fill_in_requester",
     "get_or_create_requester", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
-    "remember_file",
-    "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away", "store_message",
+    "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "store_message", "store_new_file",
     "ticket_received_at", "transition_ticket",
 ]

@@ -4,14 +4,17 @@ so a rollback would otherwise leave them behind."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.storage import Storage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +71,36 @@ def remember_file(field_file: Any) -> None:
     written = _written_files.get()
     if written is not None and field_file.name:
         written.append((field_file.storage, field_file.name))
+
+
+def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
+    """``field_file.save(filename, ContentFile(data), save=False)`` and :func:`remember_file`.
+
+    On the local file system the bytes are written straight to the name ``upload_to`` gives: those
+    names are random (128 bits), so ``O_EXCL`` is the whole collision check, and Django's probing
+    for a free name, chunked copy and lock cost intake ~0.3 ms a file (most of its file time).
+    """
+    storage = field_file.storage
+    if type(storage) is not FileSystemStorage:  # any other storage: its own save
+        field_file.save(filename, ContentFile(data), save=False)
+    else:
+        name = field_file.field.generate_filename(field_file.instance, filename)
+        path = storage.path(name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileNotFoundError:  # the first file in its directory
+            os.makedirs(os.path.dirname(path), mode=storage.directory_permissions_mode or 0o777, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            written = os.write(fd, data)
+            if written < len(data):  # a short write (rare): write the rest
+                view = memoryview(data)
+                while written < len(data):
+                    written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
+        if storage.file_permissions_mode is not None:
+            os.chmod(path, storage.file_permissions_mode)
+        field_file.name = name
+        setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
+    remember_file(field_file)

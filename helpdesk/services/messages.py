@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from helpdesk import audit
 from helpdesk.models import Attachment, Direction, Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError
-from helpdesk.services.files import remember_file
+from helpdesk.services.files import store_new_file
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
 from helpdesk.services.requesters import normalize_email
 from helpdesk.services.transitions import run_transition
@@ -89,8 +88,7 @@ def build_message(
         sent_at=message.sent_at or timezone.now(),
     )
     if message.raw_message is not None:
-        stored.raw_message.save("raw.eml", ContentFile(message.raw_message), save=False)
-        remember_file(stored.raw_message)
+        store_new_file(stored.raw_message, "raw.eml", message.raw_message)
     attachments = []
     for item in message.attachments:
         attachment = Attachment(
@@ -102,8 +100,7 @@ def build_message(
             content_id=item.content_id[:255],
             is_inline=item.is_inline,
         )
-        attachment.file.save("upload", ContentFile(item.data), save=False)
-        remember_file(attachment.file)
+        store_new_file(attachment.file, "upload", item.data)
         attachments.append(attachment)
     return stored, attachments
 

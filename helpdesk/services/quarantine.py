@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 from helpdesk import audit
 from helpdesk.models import Channel, Message, Quarantine, QuarantineStatus, Ticket, User
 from helpdesk.services.errors import ConflictError, GuardError, PermissionDeniedError
-from helpdesk.services.files import remember_file
+from helpdesk.services.files import store_new_file
 from helpdesk.services.messages import InboundMessage, add_inbound_message
 from helpdesk.services.tickets import create_ticket
 from workflows.request_types import RequestType
@@ -46,8 +45,7 @@ def quarantine_message(
         reason=reason[:64], detail=detail, source=source[:500], size=len(raw_message), sender=sender[:320],
         subject=subject[:500], dedupe_key=dedupe_key, received_at=timezone.now(),
     )
-    item.raw_message.save("raw.eml", ContentFile(raw_message), save=False)
-    remember_file(item.raw_message)
+    store_new_file(item.raw_message, "raw.eml", raw_message)
     try:
         with transaction.atomic():
             item.save()

@@ -1,0 +1,47 @@
+"""Files stored for rows: written once under a random name, removed if the rows roll back."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from helpdesk import services
+from helpdesk.models import Attachment, Message
+
+
+def test_store_new_file_writes_the_bytes_under_a_random_name() -> None:
+    message = Message()
+    services.store_new_file(message.raw_message, "raw.eml", b"From: a@example.com\r\n\r\nhello")
+    name = message.raw_message.name
+    assert name.startswith("raw/") and name.endswith(".eml") and len(name.split("/")[2]) == 36
+    assert default_storage.open(name).read() == b"From: a@example.com\r\n\r\nhello"
+    mode = stat.S_IMODE(os.stat(default_storage.path(name)).st_mode)
+    assert mode == 0o644  # FILE_UPLOAD_PERMISSIONS, as Django's own save would set it
+
+    other = Attachment()
+    services.store_new_file(other.file, "upload", b"")
+    assert other.file.name.startswith("attachments/") and default_storage.open(other.file.name).read() == b""
+    assert other.file.name != name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_files_of_a_rolled_back_transaction_are_removed() -> None:
+    stored = []
+    with pytest.raises(RuntimeError), services.atomic_removing_files():
+        for _ in range(3):
+            message = Message()
+            services.store_new_file(message.raw_message, "raw.eml", b"x" * 10)
+            stored.append(message.raw_message.name)
+        assert all(default_storage.exists(name) for name in stored)
+        raise RuntimeError("rolled back")
+    assert not any(default_storage.exists(name) for name in stored)
+
+    with services.atomic_removing_files():
+        message = Message()
+        services.store_new_file(message.raw_message, "raw.eml", b"kept")
+        transaction.on_commit(lambda: None)
+    assert default_storage.open(message.raw_message.name).read() == b"kept"
