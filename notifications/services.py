@@ -14,6 +14,7 @@ from helpdesk import tasking
 from helpdesk.base_url import desk_base_url
 from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
 from notifications.mail import new_message_id, render_bilingual, subject_with_reference, thread_headers
+from workflows.request_types import RequestType
 from workflows.states import RejectionReason
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ def recent_acknowledgements(requester_ids: list[int]) -> dict[int, int]:
 
 def acknowledgement(*, ticket: Ticket, thread: tuple[str, list[str]] | None = None) -> Message:
     """The acknowledgement for a new ticket, unsaved: its reference and its legal deadline."""
-    body = render_bilingual("acknowledgement", _context(ticket), ticket.requester.language)
+    # The label (lazy: rendered in each language) rather than get_request_type_display, which
+    # rebuilds the choices on every call: intake renders two of these per new ticket.
+    context = _context(ticket, request_type=RequestType(ticket.request_type).label)
+    body = render_bilingual("acknowledgement", context, ticket.requester.language)
     subject = f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}"
     return outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, subject=subject,
                             thread=thread)

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import shared_task
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
@@ -86,13 +86,22 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     return result
 
 
+def _claim_statement() -> str:
+    quote = connection.ops.quote_name
+    table, status, pk = (quote(str(name)) for name in (
+        Message._meta.db_table, Message._meta.get_field("delivery_status").column, Message._meta.pk.column))
+    return f"UPDATE {table} SET {status} = %s WHERE {pk} = %s AND {status} = %s"  # noqa: S608
+
+
 def _send_and_mark(messages: list[Message], smtp: Any, result: _SendResult) -> None:
+    # Message.objects.filter(pk=…, delivery_status=PENDING).update(…), as one plain statement: building
+    # the ORM query for every message was most of a batch's delivery time after intake.
+    claim = _claim_statement()
     for message in messages:
         try:
-            with transaction.atomic():
-                claimed = Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.PENDING).update(
-                    delivery_status=DeliveryStatus.SENT)
-                if not claimed:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(claim, [DeliveryStatus.SENT.value, message.pk, DeliveryStatus.PENDING.value])
+                if not cursor.rowcount:
                     continue  # sent by another worker meanwhile
                 email = build_email(message)
                 if smtp is not None:

@@ -115,6 +115,14 @@ def test_new_ticket_is_acknowledged_bilingually_with_loop_headers(make_ticket: A
 
 
 @pytest.mark.django_db
+def test_the_acknowledgement_names_the_request_type_in_each_language(make_ticket: Any, mailoutbox: Any) -> None:
+    make_ticket(request_type="deletion")
+    [mail] = mailoutbox
+    korean, english = mail.body.split("-" * 60)
+    assert "요청 유형: 개인정보 삭제" in korean and "Request type: Deletion of personal information" in english
+
+
+@pytest.mark.django_db
 def test_acknowledgements_are_rate_limited_per_sender(make_ticket: Any, mailoutbox: Any) -> None:
     for _ in range(5):
         make_ticket(email="flood@example.com")
