@@ -256,7 +256,7 @@ class _Segment:
             ticket.assignee = assignee
             ticket.version += (assignee is not None) + answered[id(item)]  # auto_assign bumps it too
             item.ticket = ticket
-        Ticket.objects.bulk_create([item.ticket for item in new if item.ticket is not None])
+        services.insert_rows([item.ticket for item in new if item.ticket is not None])
         for user in {assignee.pk: assignee for assignee in assignees if assignee is not None}.values():
             User.objects.filter(pk=user.pk).update(last_assigned_at=user.last_assigned_at)
 
@@ -300,8 +300,8 @@ class _Segment:
                                                     message=item.inbound)
             item.message = message
             attachments.extend(files)
-        Message.objects.bulk_create([item.message for item in work if item.message is not None])
-        Attachment.objects.bulk_create(attachments)
+        services.insert_rows([item.message for item in work if item.message is not None])
+        services.insert_rows(attachments)
 
     def _acknowledge(self, new: list[_NewTicket]) -> None:
         """``notify.queue_acknowledgement`` for each new ticket, with the same per-sender limit."""
@@ -324,7 +324,7 @@ class _Segment:
                 ticket.requester = copy.copy(ticket.requester)
                 ticket.requester.name = item.requester_name
             acks.append(notify.acknowledgement(ticket=ticket, thread=thread))
-        Message.objects.bulk_create(acks)
+        services.insert_rows(acks)
         pks = [ack.pk for ack in acks]
         if pks:
             transaction.on_commit(lambda: notify.enqueue_many(pks), robust=True)
@@ -355,7 +355,7 @@ class _Segment:
             else:
                 assert item.message is not None
                 append(item.ticket(), **services.received_event(item.message))
-        AuditEvent.objects.bulk_create(events)
+        services.insert_rows(events)
         audit.announce(events)
 
     def _bump_versions(self, work: list[_NewTicket | _FollowUp]) -> None:

@@ -16,6 +16,7 @@ from helpdesk.services.assignment import (
     pick_assignee,
     set_away,
 )
+from helpdesk.services.bulk import insert_rows
 from helpdesk.services.errors import (
     ConflictError,
     GuardError,
@@ -68,7 +69,7 @@ __all__ = [
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
     "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "fill_in_requester",
-    "get_or_create_requester", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
+    "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
     "store_message", "store_new_file",

@@ -1,0 +1,71 @@
+"""Inserting many new rows of one model: ``bulk_create`` without its per-value query building.
+
+Mail intake writes ~9,000 rows per 2,000 mails (tickets, messages, attachments, acknowledgements,
+audit events). ``QuerySet.bulk_create`` compiles every value into SQL on its own (expression
+checks, one placeholder per value), which was a fifth of intake's time. Here each value is still
+prepared by its field exactly as ``bulk_create`` prepares it (``pre_save`` then
+``get_db_prep_save``), but the statement is built once per chunk size and the ids come back with
+``RETURNING``, in the order of the rows (as ``bulk_create`` relies on too).
+
+Only for plain new rows: no signals (neither does ``bulk_create``), no conflict handling, a
+database-generated primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+__all__ = ["insert_rows"]
+
+M = TypeVar("M", bound=Model)
+
+
+def insert_rows(objs: Sequence[M]) -> None:
+    """``type(objs[0]).objects.bulk_create(objs)``: the rows are inserted and get their ids."""
+    if not objs:
+        return
+    model = type(objs[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    fields = _insert_fields(model)
+    rows: list[list[Any]] = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # FK ids
+        rows.append([field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields])
+    per_statement = max(1, connection.ops.bulk_batch_size(fields, objs))
+    ids: list[Any] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(_statement(model, alias, len(chunk)), [value for row in chunk for value in row])
+            ids.extend(row[0] for row in cursor.fetchall())
+    pk = model._meta.pk
+    assert pk is not None
+    for obj, value in zip(objs, ids, strict=True):
+        setattr(obj, pk.attname, value)
+        obj._state.adding = False
+        obj._state.db = alias
+
+
+@cache
+def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _statement(model: type[Model], alias: str, rows: int) -> str:
+    connection = connections[alias]
+    def quote(name: str | None) -> str:
+        return str(connection.ops.quote_name(str(name)))
+
+    fields = _insert_fields(model)
+    pk = model._meta.pk
+    assert pk is not None
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * rows)} RETURNING {quote(pk.column)}")

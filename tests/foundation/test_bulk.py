@@ -1,0 +1,56 @@
+"""services.insert_rows: the same rows as bulk_create, with their ids, in any number of statements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from helpdesk import services
+from helpdesk.models import Direction, Message, Ticket
+
+
+def _messages(ticket: Ticket, tag: str, count: int) -> list[Message]:
+    return [Message(ticket=ticket, direction=Direction.INBOUND, sender=f"s{n}@example.com", sender_name="홍길동",
+                    recipients=["privacy@example.com", f"x{n}@example.com"], subject=f"{tag} {n}",
+                    body_text="본문\r\n둘째 줄" if n == 3 else "본문", message_id=f"{tag}-{n}@example.com",
+                    dedupe_key=None if n % 2 else f"mid:{tag}-{n}",
+                    sent_at=datetime(2026, 12, 3, 9, n % 60, tzinfo=UTC)) for n in range(count)]
+
+
+@pytest.mark.django_db
+def test_insert_rows_stores_what_bulk_create_stores(make_ticket: Any) -> None:
+    ticket = make_ticket()
+    count = 250  # more than one statement on SQLite (999 parameters)
+    ours, django = _messages(ticket, "ours", count), _messages(ticket, "django", count)
+    services.insert_rows(ours)
+    Message.objects.bulk_create(django)
+
+    assert all(m.pk and not m._state.adding and m._state.db == "default" for m in ours)
+    assert [m.pk for m in ours] == sorted(m.pk for m in ours)  # ids in the order of the rows
+    for mine, theirs in zip(ours, django, strict=True):
+        a = Message.objects.filter(pk=mine.pk).values().get()
+        b = Message.objects.filter(pk=theirs.pk).values().get()
+        for key in ("id", "created_at"):
+            a.pop(key), b.pop(key)
+        assert a == {**b, "subject": b["subject"].replace("django", "ours"),
+                     "message_id": b["message_id"].replace("django", "ours"),
+                     "dedupe_key": b["dedupe_key"] and b["dedupe_key"].replace("django", "ours")}
+        assert Message.objects.get(pk=mine.pk).subject == mine.subject
+
+
+@pytest.mark.django_db
+def test_insert_rows_takes_the_id_of_a_parent_saved_after_the_child_was_built(make_ticket: Any) -> None:
+    ticket = make_ticket()
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    fresh.pk = None
+    fresh.reference = "PRIV-2026-9999"
+    message = _messages(fresh, "late", 1)[0]  # built while its ticket had no id
+    services.insert_rows([fresh])
+    services.insert_rows([message])
+    assert Message.objects.get(pk=message.pk).ticket_id == fresh.pk
+
+
+def test_insert_rows_of_nothing_does_nothing() -> None:
+    services.insert_rows([])
