@@ -1,7 +1,7 @@
 """Mail intake benchmark: messages per second for ``manage.py ingest_email`` in ONE process.
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
-                           [--parallel 1,2,4] [--profile N]
+                           [--parallel 1,2,4] [--profile N] [--against DIR --rounds N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -19,6 +19,10 @@ non-duplicate line, the duplicates naming the same ticket) and stored once.
 
 ``--profile N``: run the SQLite ingestion under cProfile and print the N most expensive functions
 (cumulative), as docs/intake.md shows them.
+
+``--against DIR --rounds N``: another version of the desk checked out in DIR (``git worktree add
+DIR REV``) is run on the same files, alternating with this one run by run, and the medians of both
+are printed: on a shared machine, only figures taken side by side can be compared.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,26 +56,28 @@ def _env(url: str, work: Path) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str, stdout: int | None = subprocess.DEVNULL) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True,
+def _manage(env: dict[str, str], *args: str, stdout: int | None = subprocess.DEVNULL, root: Path = ROOT) -> None:
+    subprocess.run([sys.executable, str(root / "manage.py"), *args], env=env, cwd=root, check=True,
                    stdout=stdout, stderr=subprocess.DEVNULL)
 
 
-def _prepare(url: str, work: Path) -> dict[str, str]:
+def _prepare(url: str, work: Path, root: Path = ROOT) -> dict[str, str]:
     env = _env(url, work)
-    _manage(env, "migrate", "--no-input", "--skip-checks", "-v0")
-    _manage(env, "seed_staff", "--skip-checks")
+    _manage(env, "migrate", "--no-input", "--skip-checks", "-v0", root=root)
+    _manage(env, "seed_staff", "--skip-checks", root=root)
     return env
 
 
-def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int = 0) -> None:
-    env = _prepare(url, work)
+def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int = 0, root: Path = ROOT
+               ) -> tuple[float, float]:
+    """One ingest_email process of ``root``'s code given all files; prints and returns (wall, CPU) msg/s."""
+    env = _prepare(url, work, root)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     prof = work / "ingest.prof"
     runner = ["-m", "cProfile", "-o", str(prof)] if profile else []
-    result = subprocess.run([sys.executable, *runner, str(ROOT / "manage.py"), "ingest_email", *files], env=env,
-                            cwd=ROOT, capture_output=True, check=False)
+    result = subprocess.run([sys.executable, *runner, str(root / "manage.py"), "ingest_email", *files], env=env,
+                            cwd=root, capture_output=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -87,6 +94,7 @@ def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int 
         import pstats
 
         pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(profile)
+    return len(files) / wall, len(files) / cpu
 
 
 def _results(stdout: bytes) -> list[dict[str, str | None]]:
@@ -190,6 +198,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--parallel", default="", help="e.g. 1,2,4: N concurrent processes on PostgreSQL")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N of a cProfile run")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="a checkout of another version (git worktree add DIR REV): run both, alternating")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each version (with --against)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
@@ -221,6 +232,9 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the start")
     try:
+        if args.against:
+            compare(args, files, work)
+            return
         if not args.postgres_only:
             run_ingest("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", files, work / "sqlite", args.profile)
         if not args.sqlite_only:
@@ -231,6 +245,29 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the end")
+
+
+def compare(args: argparse.Namespace, files: list[str], work: Path) -> None:
+    """This checkout and ``--against``, alternating run by run on the same files, then the medians:
+    on a shared machine only figures taken side by side can be compared."""
+    versions = {"this": ROOT, "against": args.against.resolve()}
+    figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    kinds = [k for k, skip in (("SQLite", args.postgres_only), ("PostgreSQL", args.sqlite_only)) if not skip]
+    for round_ in range(args.rounds):
+        for kind in kinds:
+            for name, root in versions.items():
+                label = f"{kind} {name}"
+                place = work / f"{kind}-{name}-{round_}"
+                if kind == "SQLite":
+                    figure = run_ingest(label, f"sqlite:///{place}.sqlite3", files, place, root=root)
+                else:
+                    with _database(args.pg_url) as url:
+                        figure = run_ingest(label, url, files, place, root=root)
+                figures.setdefault((kind, name), []).append(figure)
+                print(f"    load average {_load()}", flush=True)
+    for (kind, name), runs in figures.items():
+        print(f"median {kind:<10} {name:<7} {statistics.median(w for w, _ in runs):7.1f} msg/s wall  "
+              f"{statistics.median(c for _, c in runs):7.1f} msg/s per CPU-second  ({len(runs)} runs)")
 
 
 def _load() -> str:
