@@ -230,12 +230,11 @@ class _Segment:
     def _write(self, work: list[_NewTicket | _FollowUp]) -> None:
         if work:
             new = [item for item in work if isinstance(item, _NewTicket)]
-            with services.files_written_in_background():  # all written before the commit
-                self._open_tickets(new, work)
-                self._store_messages(work)
-                self._acknowledge(new)
-                self._audit(work)
-                self._bump_versions(work)
+            self._open_tickets(new, work)
+            self._store_messages(work)
+            self._acknowledge(new)
+            self._audit(work)
+            self._bump_versions(work)
 
     def _open_tickets(self, new: list[_NewTicket], work: list[_NewTicket | _FollowUp]) -> None:
         if not new:

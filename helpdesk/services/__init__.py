@@ -28,7 +28,6 @@ from helpdesk.services.files import (
     TransactionOutcome,
     atomic_removing_files,
     files_removed_on_error,
-    files_written_in_background,
     remember_file,
     store_new_file,
 )
@@ -69,8 +68,7 @@ __all__ = [
     "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
     "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event", "deal_assignees",
-    "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_in_background",
-    "fill_in_requester",
+    "discard_quarantine", "extend_deadline", "files_removed_on_error", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",

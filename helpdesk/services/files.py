@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -81,7 +79,6 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
     On the local file system the bytes are written straight to the name ``upload_to`` gives: those
     names are random (128 bits), so ``O_EXCL`` is the whole collision check, and Django's probing
     for a free name, chunked copy and lock cost intake ~0.3 ms a file (most of its file time).
-    Inside :func:`files_written_in_background` the write is handed to a thread.
     """
     storage = field_file.storage
     # Any other storage saves its own way (__class__, not type(): default_storage is a proxy).
@@ -89,64 +86,22 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
         field_file.save(filename, ContentFile(data), save=False)
     else:
         name = field_file.field.generate_filename(field_file.instance, filename)
-        write = partial(_write_new_file, storage.path(name), data, storage.directory_permissions_mode,
-                        storage.file_permissions_mode)
-        pending = _background_writes.get()
-        if pending is None:
-            write()
-        else:
-            pending.append(_writer().submit(write))
+        path = storage.path(name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileNotFoundError:  # the first file in its directory
+            os.makedirs(os.path.dirname(path), mode=storage.directory_permissions_mode or 0o777, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            written = os.write(fd, data)
+            if written < len(data):  # a short write (rare): write the rest
+                view = memoryview(data)
+                while written < len(data):
+                    written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
+        if storage.file_permissions_mode is not None:
+            os.chmod(path, storage.file_permissions_mode)
         field_file.name = name
         setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
     remember_file(field_file)
-
-
-def _write_new_file(path: str, data: bytes, directory_mode: int | None, file_mode: int | None) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags, 0o666)
-    except FileNotFoundError:  # the first file in its directory
-        os.makedirs(os.path.dirname(path), mode=directory_mode or 0o777, exist_ok=True)
-        fd = os.open(path, flags, 0o666)
-    try:
-        written = os.write(fd, data)
-        if written < len(data):  # a short write (rare): write the rest
-            view = memoryview(data)
-            while written < len(data):
-                written += os.write(fd, view[written:])
-    finally:
-        os.close(fd)
-    if file_mode is not None:
-        os.chmod(path, file_mode)
-
-
-_background_writes: ContextVar[list[Future[None]] | None] = ContextVar("background_writes", default=None)
-_executor: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _writer() -> ThreadPoolExecutor:
-    """Two writer threads per process (made again after a fork: threads do not survive one)."""
-    global _executor
-    if _executor is None or _executor[0] != os.getpid():
-        _executor = (os.getpid(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="file-writer"))
-    return _executor[1]
-
-
-@contextmanager
-def files_written_in_background() -> Iterator[None]:
-    """:func:`store_new_file` in this block only starts the write and returns.
-
-    Creating a file is mostly waiting for the file system, and a thread waiting there does not
-    hold the GIL: a batch of mail parses, renders and inserts meanwhile. Every write has finished
-    when the block ends, before the transaction around it commits or removes the files, and the
-    first write that failed (a full disk) is raised then.
-    """
-    pending: list[Future[None]] = []
-    token = _background_writes.set(pending)
-    try:
-        yield
-    finally:
-        _background_writes.reset(token)
-        wait(pending)
-    for future in pending:
-        future.result()

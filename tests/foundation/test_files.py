@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -46,29 +45,3 @@ def test_files_of_a_rolled_back_transaction_are_removed() -> None:
         services.store_new_file(message.raw_message, "raw.eml", b"kept")
         transaction.on_commit(lambda: None)
     assert default_storage.open(message.raw_message.name).read() == b"kept"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_background_writes_are_finished_when_the_block_ends_and_removed_on_rollback() -> None:
-    with services.files_written_in_background():
-        messages = [Message() for _ in range(50)]
-        for n, message in enumerate(messages):
-            services.store_new_file(message.raw_message, "raw.eml", b"%d" % n * 1000)
-    assert [default_storage.open(m.raw_message.name).read() for m in messages] == [b"%d" % n * 1000 for n in range(50)]
-
-    stored = []
-    with pytest.raises(RuntimeError), services.atomic_removing_files(), services.files_written_in_background():
-        for _ in range(20):
-            message = Message()
-            services.store_new_file(message.raw_message, "raw.eml", b"y" * 100_000)
-            stored.append(message.raw_message.name)
-        raise RuntimeError("rolled back while the writes may still be running")
-    assert not any(default_storage.exists(name) for name in stored)
-
-
-def test_a_failed_background_write_is_raised_at_the_end_of_the_block() -> None:
-    blocker = Path(default_storage.path("attachments"))
-    blocker.parent.mkdir(parents=True, exist_ok=True)
-    blocker.write_bytes(b"a file where the directory should be")
-    with pytest.raises(OSError), services.files_written_in_background():
-        services.store_new_file(Attachment().file, "upload", b"data")
