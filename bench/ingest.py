@@ -1,7 +1,7 @@
 """Mail intake benchmark: messages per second for ``manage.py ingest_email`` in ONE process.
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
-                           [--parallel 1,2,4] [--profile N] [--against DIR --rounds N]
+                           [--parallel 1,2,4] [--worker [REDIS_URL]] [--profile N] [--against DIR --rounds N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -16,6 +16,11 @@ aggregate mails/s and checks exactly-once: every file has exactly one JSON line,
 exactly one inbound message per file, one acknowledgement per ticket. Then, at the largest N, every
 process is given ALL files (racing on every message): each file must be filed exactly once (one
 non-duplicate line, the duplicates naming the same ticket) and stored once.
+
+``--worker [REDIS_URL]`` (PostgreSQL): production's arrangement instead of in-process tasks: the
+acknowledgements go through Redis (default db 14, flushed) to a real Celery worker started first,
+which sends them while ``ingest_email`` files the mail; prints the intake rate and the time until
+every acknowledgement was sent.
 
 ``--profile N``: run the SQLite ingestion under cProfile and print the N most expensive functions
 (cumulative), as docs/intake.md shows them.
@@ -126,6 +131,56 @@ def _stored(url: str) -> tuple[int, int, int, int]:
     return row[0], row[1], row[2], row[3]
 
 
+def run_with_worker(pg_url: str, redis_url: str, files: list[str], work: Path) -> None:
+    """PostgreSQL as in production: acknowledgements go to a Redis broker and a real Celery worker
+    (one process, started first) sends them while ``ingest_email`` files the mail. Prints the
+    intake rate (the ingest_email process) and the rate until every acknowledgement was sent."""
+    import psycopg
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    with _database(pg_url) as url:
+        env = {**_prepare(url, work / "worker"), "CELERY_BROKER_URL": redis_url}
+        log = (work / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo", "--loglevel", "INFO",
+             "--without-heartbeat", "--without-gossip", "--without-mingle",
+             "--hostname", f"bench-{os.getpid()}@localhost"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while b"ready." not in (work / "worker.log").read_bytes():
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the Celery worker did not start:\n{(work / 'worker.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "ingest_email", *files], env=env,
+                                    cwd=ROOT, capture_output=True, check=False)
+            intake = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if result.returncode != 0:
+                sys.exit(f"ingest_email exited {result.returncode}\n{result.stderr.decode()[-2000:]}")
+            with psycopg.connect(url, autocommit=True) as conn:
+                while True:
+                    row = conn.execute("SELECT count(*) FILTER (WHERE delivery_status = 'pending'), count(*) "
+                                       "FROM helpdesk_message WHERE kind = 'acknowledgement'").fetchone()
+                    assert row is not None
+                    if row[0] == 0 or time.perf_counter() - started > 600:
+                        break
+                    time.sleep(0.05)
+            delivered = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            log.close()
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"PostgreSQL + Redis + worker: intake {len(files) / intake:7.1f} msg/s wall "
+              f"({len(files) / cpu:.1f} per CPU-second of ingest_email; {intake:.1f} s), every acknowledgement "
+              f"sent after {delivered:.1f} s ({len(files) / delivered:.1f} msg/s end to end; "
+              f"{row[1] - row[0]} of {row[1]} sent)", flush=True)
+
+
 def run_parallel(pg_url: str, counts: list[int], files: list[str], work: Path) -> None:
     """N ingest_email processes at once on PostgreSQL: aggregate mails/s, then the exactly-once checks."""
     for n in counts:
@@ -201,6 +256,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="a checkout of another version (git worktree add DIR REV): run both, alternating")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each version (with --against)")
+    parser.add_argument("--worker", nargs="?", const="redis://127.0.0.1:6379/14", metavar="REDIS_URL",
+                        help="also PostgreSQL as in production: a Redis broker and a Celery worker send the mail")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
@@ -240,6 +297,8 @@ def main() -> None:
         if not args.sqlite_only:
             with _database(args.pg_url) as url:
                 run_ingest("PostgreSQL", url, files, work / "pg")
+            if args.worker:
+                run_with_worker(args.pg_url, args.worker, files, work)
             if args.parallel:
                 run_parallel(args.pg_url, [int(n) for n in args.parallel.split(",")], files, work)
     finally:
