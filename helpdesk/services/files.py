@@ -87,11 +87,12 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
     else:
         name = field_file.field.generate_filename(field_file.instance, filename)
         path = storage.path(name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            fd = os.open(path, flags, 0o666)
         except FileNotFoundError:  # the first file in its directory
             os.makedirs(os.path.dirname(path), mode=storage.directory_permissions_mode or 0o777, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            fd = os.open(path, flags, 0o666)
         try:
             written = os.write(fd, data)
             if written < len(data):  # a short write (rare): write the rest
