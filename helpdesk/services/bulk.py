@@ -35,6 +35,8 @@ def insert_rows(objs: Sequence[M]) -> None:
     fields = _insert_fields(model)
     rows: list[list[Any]] = []
     for obj in objs:
+        if obj.pk is not None:  # the id is the database's: a given one would be silently replaced
+            raise ValueError(f"insert_rows() inserts new rows; a {type(obj).__name__} already has an id ({obj.pk})")
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # FK ids
         rows.append([field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields])
     per_statement = max(1, connection.ops.bulk_batch_size(fields, objs))

@@ -54,3 +54,8 @@ def test_insert_rows_takes_the_id_of_a_parent_saved_after_the_child_was_built(ma
 
 def test_insert_rows_of_nothing_does_nothing() -> None:
     services.insert_rows([])
+
+
+def test_insert_rows_refuses_a_row_that_has_an_id() -> None:
+    with pytest.raises(ValueError, match="already has an id"):
+        services.insert_rows([Message(pk=7)])
