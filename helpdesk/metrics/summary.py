@@ -223,11 +223,16 @@ def _histograms(f: MetricsFilter, open_cohort: QuerySet[Ticket]) -> dict[str, di
         for key in ("all", request_type):
             found[kind].setdefault(key, [0] * HISTOGRAM_BUCKETS)[bucket] += n
 
-    for found_row in _days(f).values("request_type").annotate(**{name: Sum(name) for name in _HISTOGRAM}):
-        row: dict[str, Any] = dict(found_row)
-        for kind in DURATION_KINDS:
-            for i in range(HISTOGRAM_BUCKETS):
-                add(kind, row["request_type"], i, row[histogram_field(kind, i)] or 0)
+    # The 78 sums written out here: compiled as ORM aggregates they cost 12-22 ms a request, about
+    # as much as PostgreSQL takes to compute them.
+    sql, params = _days(f).values("request_type", *_HISTOGRAM).query.sql_with_params()
+    sums = ", ".join(f"SUM(d.{name})" for name in _HISTOGRAM)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT d.request_type, {sums} FROM ({sql}) d GROUP BY d.request_type",  # noqa: S608
+                       params)
+        for request_type, *counts in cursor.fetchall():
+            for j, n in enumerate(counts):  # _HISTOGRAM: every bucket of the first kind, then the second
+                add(DURATION_KINDS[j // HISTOGRAM_BUCKETS], request_type, j % HISTOGRAM_BUCKETS, n or 0)
     # Open tickets: one bucket number per duration and row, grouped (cheaper than a count per bucket).
     buckets = {f"_{kind}_b": Case(When(**{f"{_PRESENT[kind]}__isnull": True}, then=Value(None)),
                                   default=bucket_expression(value_expression(kind))) for kind in DURATION_KINDS}
