@@ -4,7 +4,8 @@ Two ways to the same numbers: :mod:`helpdesk.metrics.summary` (the default: a pe
 closed tickets kept exact by a trigger, open tickets live, an exact percentile selection) and
 :mod:`helpdesk.metrics.live` (every figure an aggregate over the tickets themselves: the reference,
 used for a restricted base queryset and whenever the summary cannot be read consistently).
-:mod:`helpdesk.metrics.report` lays the figures out the same way for both.
+:mod:`helpdesk.metrics.report` rolls the counts up and lays the figures out the same way for both;
+:mod:`helpdesk.metrics.selection` picks the summary's exact medians and p90s.
 
 Definitions (also in docs/api.md):
 

@@ -23,7 +23,7 @@ from helpdesk.metrics.base import (
     first_response_seconds,
     resolution_seconds,
 )
-from helpdesk.metrics.report import Inputs, open_rows
+from helpdesk.metrics.report import Inputs, open_rows, rollup
 from helpdesk.models import Ticket
 from workflows.calendar import desk_tz
 
@@ -82,20 +82,20 @@ def _percentiles(qs: QuerySet[Ticket]) -> tuple[dict[str, dict[Any, dict[str, An
 
 
 
-def group_rows(qs: QuerySet[Ticket], f: MetricsFilter) -> list[dict[str, Any]]:
-    """Counts and duration sums per week × request type × assignee, in one GROUP BY."""
-    return [dict(row) for row in (
+def group_rows(qs: QuerySet[Ticket], f: MetricsFilter) -> QuerySet[Any]:
+    """Counts and duration sums per week × request type × assignee (for :func:`report.rollup`)."""
+    return (
         qs.annotate(_fr=first_response_seconds(), _res=resolution_seconds(),
                     week=TruncWeek("received_at", tzinfo=desk_tz()))
         .values("week", "request_type", "assignee")
         .annotate(**_cohort_group_aggregates(f.now))
         .order_by()
-    )]
+    )
 
 
 def inputs(f: MetricsFilter, base: QuerySet[Ticket] | None = None) -> Inputs:
-    """(1) one GROUP BY over the cohort for every count and sum; (2) the percentiles and histogram
+    """(1) one GROUP BY over the cohort for every count and sum, rolled up; (2) the percentiles and histogram
     (one query on PostgreSQL, window queries on SQLite); (3) the open tickets now."""
     qs = cohort(f, base)
     percentiles, distribution = _percentiles(qs)
-    return Inputs(group_rows(qs, f), percentiles, distribution, open_rows(f, base))
+    return Inputs(rollup([group_rows(qs, f)]), percentiles, distribution, open_rows(f, base))

@@ -23,31 +23,31 @@ the result is exact either way, only slower.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Case, Count, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, TruncDate
 
-from helpdesk.metrics import live
+from helpdesk.metrics import live, selection
 from helpdesk.metrics.base import (
     _DISTRIBUTION_BUCKETS,
     AGGREGATE_WORK_MEM,
     DAY,
     DISTRIBUTION_EDGES_DAYS,
-    PERCENTILES,
     MetricsFilter,
+    MondayOf,
     _conditions,
     cohort,
     first_response_seconds,
     resolution_seconds,
 )
 from helpdesk.metrics.buckets import _PRESENT, _histogram_aggregates, _micros, bucket_expression, value_expression
-from helpdesk.metrics.report import Inputs, open_rows
+from helpdesk.metrics.report import Inputs, open_rows, rollup
+from helpdesk.metrics.selection import Inconsistent
 from helpdesk.models import FigureDay, FigureDirtyDay, Ticket
 from helpdesk.models.figures import DURATION_KINDS, HISTOGRAM_BUCKETS, HISTOGRAM_EDGES, histogram_field
 from workflows.calendar import desk_tz
@@ -56,10 +56,6 @@ from workflows.states import OPEN_STATES
 _SUMS = ("received", "responded", "on_time", "breached", "withdrawn", "fr_count", "fr_sum_us", "res_count",
          "res_sum_us")
 _HISTOGRAM = tuple(histogram_field(kind, i) for kind in DURATION_KINDS for i in range(HISTOGRAM_BUCKETS))
-
-
-class Inconsistent(Exception):
-    """The summary and the tickets disagree within the snapshot (a concurrent write): read live."""
 
 
 # --- Keeping the summary ------------------------------------------------------------------------
@@ -182,15 +178,17 @@ def triggers_installed() -> bool:
 @contextmanager
 def snapshot() -> Iterator[None]:
     """One consistent view for every query of the figures (REPEATABLE READ on PostgreSQL unless
-    already inside a transaction, e.g. a test's); large sorts in memory, no JIT."""
+    already inside a transaction, e.g. a test's); large sorts in memory, no JIT, no parallel workers."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 if outermost:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-                               [AGGREGATE_WORK_MEM])
+                # No parallel workers either: each query reads a few tens of thousands of rows, and
+                # starting workers cost more than they saved (measured on 2 busy CPUs).
+                cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true), "
+                               "set_config('max_parallel_workers_per_gather', '0', true)", [AGGREGATE_WORK_MEM])
         yield
 
 
@@ -207,15 +205,14 @@ def _days(f: MetricsFilter) -> QuerySet[FigureDay]:
     return qs.order_by()
 
 
-def _closed_group_rows(f: MetricsFilter) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for found in (_days(f).annotate(week=TruncWeek("day")).values("week", "request_type", "assignee")
-                  .annotate(**{name: Sum(name) for name in _SUMS})):
-        row: dict[str, Any] = dict(found)
-        row["fr_sum"] = float(row.pop("fr_sum_us")) / 1_000_000
-        row["res_sum"] = float(row.pop("res_sum_us")) / 1_000_000
-        rows.append(row)
-    return rows
+def _closed_group_rows(f: MetricsFilter) -> QuerySet[Any]:
+    """The summary's figures per week × request type × assignee, shaped like :func:`live.group_rows`
+    (closed tickets: none open or overdue; sums in seconds from exact integer microseconds)."""
+    seconds = {f"{kind}_sum": Cast(Sum(f"{kind}_sum_us"), FloatField()) / Value(1_000_000.0)
+               for kind in DURATION_KINDS}
+    counts = {name: Sum(name) for name in _SUMS if not name.endswith("_us")}
+    return (_days(f).annotate(week=MondayOf("day")).values("week", "request_type", "assignee")
+            .annotate(**counts, **seconds, open=Value(0), overdue=Value(0)))
 
 
 def _histograms(f: MetricsFilter, open_cohort: QuerySet[Ticket]) -> dict[str, dict[Any, list[int]]]:
@@ -226,15 +223,20 @@ def _histograms(f: MetricsFilter, open_cohort: QuerySet[Ticket]) -> dict[str, di
         for key in ("all", request_type):
             found[kind].setdefault(key, [0] * HISTOGRAM_BUCKETS)[bucket] += n
 
-    for found_row in _days(f).values("request_type").annotate(**{name: Sum(name) for name in _HISTOGRAM}):
-        row: dict[str, Any] = dict(found_row)
-        for kind in DURATION_KINDS:
-            for i in range(HISTOGRAM_BUCKETS):
-                add(kind, row["request_type"], i, row[histogram_field(kind, i)] or 0)
+    # The 78 sums written out here: compiled as ORM aggregates they cost 12-22 ms a request, about
+    # as much as PostgreSQL takes to compute them.
+    sql, params = _days(f).values("request_type", *_HISTOGRAM).query.sql_with_params()
+    sums = ", ".join(f"SUM(d.{name})" for name in _HISTOGRAM)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT d.request_type, {sums} FROM ({sql}) d GROUP BY d.request_type",  # noqa: S608
+                       params)
+        for request_type, *counts in cursor.fetchall():
+            for j, n in enumerate(counts):  # _HISTOGRAM: every bucket of the first kind, then the second
+                add(DURATION_KINDS[j // HISTOGRAM_BUCKETS], request_type, j % HISTOGRAM_BUCKETS, n or 0)
     # Open tickets: one bucket number per duration and row, grouped (cheaper than a count per bucket).
     buckets = {f"_{kind}_b": Case(When(**{f"{_PRESENT[kind]}__isnull": True}, then=Value(None)),
                                   default=bucket_expression(value_expression(kind))) for kind in DURATION_KINDS}
-    for row in open_cohort.annotate(**buckets).values("request_type", *buckets).annotate(n=Count("pk")):
+    for row in open_cohort.annotate(**buckets).values("request_type", *buckets).annotate(n=Count("received_at")):
         for kind in DURATION_KINDS:
             if row[f"_{kind}_b"] is not None:
                 add(kind, row["request_type"], row[f"_{kind}_b"], row["n"])
@@ -254,90 +256,6 @@ def _distribution(histograms: dict[str, dict[Any, list[int]]]) -> dict[str, int]
     return distribution
 
 
-def _locate(counts: list[int], rank: int) -> tuple[int, int]:
-    """Bucket holding the value of 0-based ``rank``, and its rank inside the bucket."""
-    before = 0
-    for bucket, n in enumerate(counts):
-        if rank < before + n:
-            return bucket, rank - before
-        before += n
-    raise Inconsistent
-
-
-def _percentiles(f: MetricsFilter, histograms: dict[str, dict[Any, list[int]]]) -> dict[str, dict[Any, dict[str, Any]]]:
-    found: dict[str, dict[Any, dict[str, Any]]] = {}
-    for kind in DURATION_KINDS:
-        # (group, bucket) -> ranks wanted inside it; then one query reads those buckets.
-        wanted: dict[tuple[Any, int], set[int]] = defaultdict(set)
-        plan: dict[Any, dict[str, tuple[float, tuple[int, int], tuple[int, int]]]] = {}
-        for group, counts in histograms[kind].items():
-            n = sum(counts)
-            if not n:
-                continue
-            plan[group] = {}
-            for name, p in PERCENTILES.items():
-                pos = p * (n - 1)
-                lo, hi = _locate(counts, math.floor(pos)), _locate(counts, math.ceil(pos))
-                plan[group][name] = (pos - math.floor(pos), lo, hi)
-                wanted[(group, lo[0])].add(lo[1])
-                wanted[(group, hi[0])].add(hi[1])
-        values = _values_at(f, kind, wanted, histograms[kind])
-        found[kind] = {}
-        for group, fractions in plan.items():
-            found[kind][group] = {}
-            for name, (pct, lo, hi) in fractions.items():
-                first, second = values[(group, *lo)], values[(group, *hi)]
-                # PostgreSQL's percentile_cont: float8_lerp(lo, hi, pct) = lo + pct * (hi - lo).
-                found[kind][group][name] = first if lo == hi else first + pct * (second - first)
-    return found
-
-
-def _values_at(f: MetricsFilter, kind: str, wanted: dict[tuple[Any, int], set[int]],
-               counts: dict[Any, list[int]]) -> dict[tuple[Any, int, int], float]:
-    """The durations at the wanted ranks inside their buckets, per request type and overall.
-
-    One sort (bucket, value) and one window pass: the rank overall is the row number in the
-    bucket, the rank within a request type a running count of that type's rows (FILTER)."""
-    if not wanted:
-        return {}
-    value = value_expression(kind)
-    inner = (cohort(f).filter(**{f"{_PRESENT[kind]}__isnull": False})
-             .annotate(_b=bucket_expression(value))
-             .filter(_b__in=sorted({bucket for _group, bucket in wanted}))
-             .annotate(_v=value).values("request_type", "_b", "_v"))
-    sql, params = inner.query.sql_with_params()
-    types = sorted(group for group in counts if group != "all")
-    running = ", ".join(f"COUNT(*) FILTER (WHERE s.request_type = %s) OVER w AS c{i}" for i in range(len(types)))
-    own_rank = "CASE t " + " ".join(f"WHEN %s THEN c{i}" for i in range(len(types))) + " END - 1"
-    # The wanted (type, bucket, rank) and (bucket, rank) as row-value lists: hashed, one probe a row.
-    by_type = [(g, b, r) for (g, b), ranks in wanted.items() if g != "all" for r in ranks] or [(None, -1, -1)]
-    overall = [(b, r) for (g, b), ranks in wanted.items() if g == "all" for r in ranks] or [(-1, -1)]
-    cond_params = [v for row in [*by_type, *overall] for v in row]
-    query = (
-        "SELECT t, b, rt, ra, na, x FROM ("  # noqa: S608 - only our own compiled SQL and placeholders
-        f"SELECT t, b, x, ra, na, {own_rank} AS rt FROM ("
-        "SELECT s.request_type AS t, s._b AS b, s._v AS x, ROW_NUMBER() OVER w - 1 AS ra, "
-        f"COUNT(*) OVER (PARTITION BY s._b) AS na, {running} FROM ({sql}) s "
-        "WINDOW w AS (PARTITION BY s._b ORDER BY s._v ROWS UNBOUNDED PRECEDING)) r) q "
-        f"WHERE (t, b, rt) IN (VALUES {', '.join(['(%s, %s, %s)'] * len(by_type))}) "
-        f"OR (b, ra) IN (VALUES {', '.join(['(%s, %s)'] * len(overall))})"
-    )
-    with connection.cursor() as cursor:
-        # Placeholders in text order: the CASE, the running counts, the inner query, the conditions.
-        cursor.execute(query, [*types, *types, *params, *cond_params])
-        rows = cursor.fetchall()
-    values: dict[tuple[Any, int, int], float] = {}
-    for t, b, rt, ra, na, x in rows:
-        # Each bucket must hold exactly what the histogram says, or the ranks mean nothing.
-        if na != counts["all"][b]:
-            raise Inconsistent
-        values[(t, b, rt)] = float(x)
-        values[("all", b, ra)] = float(x)
-    if any((group, bucket, rank) not in values for (group, bucket), ranks in wanted.items() for rank in ranks):
-        raise Inconsistent
-    return values
-
-
 def inputs(f: MetricsFilter) -> Inputs:
     """The report's inputs from the summary; call inside :func:`snapshot`, after :func:`refresh`."""
     marked = FigureDirtyDay.objects.filter(day__range=_utc_dates(f.date_from, f.date_to))
@@ -346,8 +264,8 @@ def inputs(f: MetricsFilter) -> Inputs:
     open_cohort = cohort(f).filter(state__in=OPEN_STATES)
     histograms = _histograms(f, open_cohort)
     return Inputs(
-        group_rows=[*_closed_group_rows(f), *live.group_rows(open_cohort, f)],
-        percentiles=_percentiles(f, histograms),
+        groups=rollup([_closed_group_rows(f), live.group_rows(open_cohort, f)]),
+        percentiles=selection.percentiles(f, histograms),
         distribution=_distribution(histograms),
         open_rows=open_rows(f),
     )

@@ -130,10 +130,11 @@ class Ticket(TicketWorkflowMixin):
             ),
             # Open tickets now, for the figures' backlog and per-administrator load, and the open part
             # of a period's figures (helpdesk.metrics.summary counts open tickets live): index-only.
+            # Keyed by receipt, so a period's open tickets are one range (the backlog reads them all).
             models.Index(
-                fields=["assignee", "received_at"], name="ticket_open_cover",
-                include=["due_at", "request_type", "channel", "state", "first_response_at", "responded_at",
-                         "active_seconds", "paused_seconds"],
+                fields=["received_at"], name="ticket_open_cover",
+                include=["assignee", "due_at", "request_type", "channel", "state", "first_response_at",
+                         "responded_at", "active_seconds", "paused_seconds"],
                 condition=Q(state__in=list(OPEN_STATES)),
             ),
             models.Index(fields=["request_type", "received_at"], name="ticket_type_received"),

@@ -177,3 +177,38 @@ def test_without_triggers_the_summary_is_not_trusted(dataset: DataSet) -> None:
     with summary.snapshot(), pytest.raises(summary.Inconsistent):
         summary.inputs(f)
     _close(metrics.response_times(f), metrics.response_times_live(f))
+
+
+def test_summary_reads_in_a_fixed_handful_of_queries(dataset: DataSet) -> None:
+    """The marks check, the histogram sums, the open tickets' histogram, one roll-up of every count
+    and sum (summary and open tickets together), the percentile selection and the backlog. SQLite
+    adds the triggers check and selects one duration per query."""
+    from django.test.utils import CaptureQueriesContext
+
+    f = metrics.MetricsFilter(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31), now=NOW)
+    summary.refresh()
+    with summary.snapshot(), CaptureQueriesContext(connection) as ctx:
+        summary.inputs(f)
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert len(selects) == (6 if connection.vendor == "postgresql" else 8), selects
+    assert sum(sql.startswith("WITH f AS") for sql in selects) == 1  # the roll-up
+
+
+def test_open_ticket_queries_stay_within_their_covering_index(dataset: DataSet) -> None:
+    """The open tickets' figures read only columns of the partial index ticket_open_cover, so
+    PostgreSQL answers them index-only (a column outside it, e.g. COUNT(id), sends them to the table)."""
+    import re
+
+    from django.test.utils import CaptureQueriesContext
+
+    index = next(i for i in Ticket._meta.indexes if i.name == "ticket_open_cover")
+    covered = {Ticket._meta.get_field(name).column for name in [*index.fields, *index.include]}
+    f = metrics.MetricsFilter(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31), now=NOW)
+    summary.refresh()
+    with summary.snapshot(), CaptureQueriesContext(connection) as ctx:
+        summary.inputs(f)
+    open_filter = '"helpdesk_ticket"."state" IN ('
+    open_queries = [q["sql"] for q in ctx.captured_queries if open_filter in q["sql"]]
+    assert len(open_queries) == 3  # histogram, the open part of the roll-up, backlog
+    for sql in open_queries:
+        assert set(re.findall(r'"helpdesk_ticket"\."(\w+)"', sql)) <= covered, sql
