@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,19 @@ class SqlConnector:
         # No pool: a lookup is rare and a dead connection must not be reused by the next one.
         return create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
+    @contextmanager
+    def _connected(self, url: str) -> Iterator[Engine]:
+        """The source's engine; any failure becomes a SourceError without secrets; disposed after."""
+        engine = self._engine(url)
+        try:
+            yield engine
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(_describe(exc, self.source)) from exc
+        finally:
+            engine.dispose()
+
     def _reflect(self, conn: Connection, tables: Iterable[TableConfig]) -> dict[str, Table]:
         wanted = list(tables)
         inspector = inspect(conn)
@@ -84,27 +98,19 @@ class SqlConnector:
     def find(self, email: str) -> list[TableFound]:
         address = email.strip().lower()
         found = []
-        engine = self._engine(self.source.url)
-        try:
-            with engine.connect() as conn:
-                tables = self._reflect(conn, self.source.tables)
-                for cfg in self.source.tables:
-                    table = tables[cfg.name]
-                    columns = [table.c[name] for name in cfg.export] if cfg.export else list(table.c)
-                    statement = (select(*columns).where(func.lower(table.c[cfg.match]) == address)
-                                 .limit(MAX_RECORDS_PER_TABLE + 1))
-                    rows = [{key: jsonable(value) for key, value in row.items()}
-                            for row in conn.execute(statement).mappings()]
-                    found.append(TableFound(
-                        name=cfg.name, records=rows[:MAX_RECORDS_PER_TABLE], erase=cfg.erase,
-                        keep_reason=cfg.keep_reason, truncated=len(rows) > MAX_RECORDS_PER_TABLE,
-                    ))
-        except SourceError:
-            raise
-        except Exception as exc:
-            raise SourceError(_describe(exc, self.source)) from exc
-        finally:
-            engine.dispose()
+        with self._connected(self.source.url) as engine, engine.connect() as conn:
+            tables = self._reflect(conn, self.source.tables)
+            for cfg in self.source.tables:
+                table = tables[cfg.name]
+                columns = [table.c[name] for name in cfg.export] if cfg.export else list(table.c)
+                statement = (select(*columns).where(func.lower(table.c[cfg.match]) == address)
+                             .limit(MAX_RECORDS_PER_TABLE + 1))
+                rows = [{key: jsonable(value) for key, value in row.items()}
+                        for row in conn.execute(statement).mappings()]
+                found.append(TableFound(
+                    name=cfg.name, records=rows[:MAX_RECORDS_PER_TABLE], erase=cfg.erase,
+                    keep_reason=cfg.keep_reason, truncated=len(rows) > MAX_RECORDS_PER_TABLE,
+                ))
         return found
 
     def _blank(self, table: Table, name: str) -> Any:
@@ -123,27 +129,19 @@ class SqlConnector:
     def erase_table(self, email: str, cfg: TableConfig) -> int:
         """Delete, anonymise or set the table's matching rows in one transaction; rows affected."""
         address = email.strip().lower()
-        engine = self._engine(self.source.erase_url or self.source.url)
-        try:
-            with engine.begin() as conn:
-                table = self._reflect(conn, [cfg])[cfg.name]
-                where = func.lower(table.c[cfg.match]) == address
-                if cfg.erase == "delete":
-                    result = conn.execute(delete(table).where(where))
-                elif cfg.erase == "anonymize":
-                    values = {name: self._blank(table, name) for name in cfg.anonymize}
-                    result = conn.execute(sql_update(table).where(where).values(**values))
-                elif cfg.erase == "set":
-                    result = conn.execute(sql_update(table).where(where).values(**dict(cfg.set_values)))
-                else:
-                    return 0
-                return int(result.rowcount or 0)
-        except SourceError:
-            raise
-        except Exception as exc:
-            raise SourceError(_describe(exc, self.source)) from exc
-        finally:
-            engine.dispose()
+        with self._connected(self.source.erase_url or self.source.url) as engine, engine.begin() as conn:
+            table = self._reflect(conn, [cfg])[cfg.name]
+            where = func.lower(table.c[cfg.match]) == address
+            if cfg.erase == "delete":
+                result = conn.execute(delete(table).where(where))
+            elif cfg.erase == "anonymize":
+                values = {name: self._blank(table, name) for name in cfg.anonymize}
+                result = conn.execute(sql_update(table).where(where).values(**values))
+            elif cfg.erase == "set":
+                result = conn.execute(sql_update(table).where(where).values(**dict(cfg.set_values)))
+            else:
+                return 0
+            return int(result.rowcount or 0)
 
 
 def connector(source: SourceConfig) -> SqlConnector:
