@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
 from helpdesk.models import Direction, Message, Ticket
@@ -38,6 +40,20 @@ def test_insert_rows_stores_what_bulk_create_stores(make_ticket: Any) -> None:
                      "message_id": b["message_id"].replace("django", "ours"),
                      "dedupe_key": b["dedupe_key"] and b["dedupe_key"].replace("django", "ours")}
         assert Message.objects.get(pk=mine.pk).subject == mine.subject
+
+
+@pytest.mark.django_db
+def test_insert_rows_sends_one_array_per_column_on_postgresql(make_ticket: Any) -> None:
+    ticket = make_ticket()
+    rows = _messages(ticket, "many", 250)
+    with CaptureQueriesContext(connection) as queries:
+        services.insert_rows(rows)
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1 and "UNNEST(" in queries[0]["sql"]
+    else:  # SQLite: 999 parameters per statement
+        assert len(queries) > 1 and all("VALUES" in q["sql"] for q in queries)
+    stored = list(Message.objects.filter(subject__startswith="many ").order_by("pk").values_list("pk", "subject"))
+    assert stored == [(m.pk, m.subject) for m in rows]
 
 
 @pytest.mark.django_db
