@@ -84,17 +84,26 @@ def in_batches(items: Iterable[T]) -> Iterator[list[T]]:
         yield batch
 
 
-def ingest_messages(items: Iterable[tuple[bytes, str]]) -> Iterator[IngestResult]:
+def ingest_messages(items: Iterable[tuple[bytes, str]],
+                    parsed: Sequence[ParsedEmail | Quarantine] | None = None) -> Iterator[IngestResult]:
     """File ``(raw, source)`` pairs in order; yields each outcome once it is committed.
+
+    ``parsed``: what :func:`~helpdesk.intake.ingest.parse` made of each item, if known (e.g. from
+    :func:`helpdesk.intake.ahead.parsed_ahead`); then ``items`` is one batch.
 
     Raises :class:`~helpdesk.intake.ingest.TransientIngestError` (after yielding what was
     committed) when the database fails, like ``ingest_message``.
     """
-    for chunk in in_batches(items):
+    if parsed is not None:
+        chunks: Iterable[tuple[list[tuple[bytes, str]], Sequence[ParsedEmail | Quarantine] | None]] = [
+            (list(items), parsed)]
+    else:
+        chunks = ((chunk, None) for chunk in in_batches(items))
+    for chunk, known in chunks:
         if len(chunk) == 1:
-            yield ingest_message(chunk[0][0], source=chunk[0][1])
+            yield ingest_message(chunk[0][0], source=chunk[0][1], parsed=known[0] if known else None)
             continue
-        mails = _parse(chunk)
+        mails = _parse(chunk, known)
         index = 0
         while index < len(mails):
             segment = _Segment(mails, index)
@@ -110,8 +119,10 @@ def ingest_messages(items: Iterable[tuple[bytes, str]]) -> Iterator[IngestResult
                 index += 1
 
 
-def _parse(chunk: Sequence[tuple[bytes, str]]) -> list[_Mail]:
-    return [_Mail(raw=raw, source=source, parsed=parse(raw, source=source)) for raw, source in chunk]
+def _parse(chunk: Sequence[tuple[bytes, str]], known: Sequence[ParsedEmail | Quarantine] | None) -> list[_Mail]:
+    if known is None:
+        known = [parse(raw, source=source) for raw, source in chunk]
+    return [_Mail(raw=raw, source=source, parsed=parsed) for (raw, source), parsed in zip(chunk, known, strict=True)]
 
 
 @dataclass

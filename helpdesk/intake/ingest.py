@@ -36,7 +36,8 @@ from helpdesk.intake.decide import (
     dedupe_key,
 )
 from helpdesk.intake.email.decoding import decode_header_value
-from helpdesk.intake.email.parser import EmailLimits, ParsedEmail, QuarantineError, parse_email
+from helpdesk.intake.email.many import ParseSettings, Unparsed, parse_or_reason
+from helpdesk.intake.email.parser import EmailLimits, ParsedEmail
 from helpdesk.intake.lookups import lookups, stored_reference
 from helpdesk.models import Channel, MessageKind, Ticket
 
@@ -50,6 +51,7 @@ __all__ = [
     "ingest_message",
     "intake_config",
     "parse",
+    "verdict",
 ]
 
 # Deadlocks / serialization failures are worth retrying at once; other DB faults are not.
@@ -80,16 +82,9 @@ class TransientIngestError(Exception):
     """The database was unreachable or failed: nothing was written, the message must be retried."""
 
 
-@dataclass(frozen=True)
-class _Config:
-    limits: EmailLimits
-    own_addresses: tuple[str, ...]
-    own_domain: str
-
-
-def intake_config() -> _Config:
+def intake_config() -> ParseSettings:
     # Read per message (cheap attribute reads) so overridden settings in tests take effect.
-    return _Config(
+    return ParseSettings(
         limits=EmailLimits(
             max_bytes=settings.DESK_MAIL_MAX_BYTES,
             max_parts=settings.DESK_MAIL_MAX_PARTS,
@@ -103,15 +98,16 @@ def intake_config() -> _Config:
 
 def parse(raw: bytes, *, source: str = "") -> ParsedEmail | Quarantine:
     """The parsed mail, or the quarantine decision for mail that cannot be understood."""
-    config = intake_config()
-    try:
-        return parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
-                           own_message_id_domain=config.own_domain)
-    except QuarantineError as exc:
-        return Quarantine(exc.reason, exc.message)
-    except Exception as exc:  # a parser bug must not lose the mail or block the queue
-        logger.exception("parser crashed on %s", source or "message")
-        return Quarantine("parser_error", f"parser crashed: {type(exc).__name__}: {exc}")
+    return verdict(parse_or_reason(raw, intake_config()), source)
+
+
+def verdict(parsed: ParsedEmail | Unparsed, source: str) -> ParsedEmail | Quarantine:
+    """What :func:`~helpdesk.intake.email.many.parse_or_reason` said, as intake decides on it."""
+    if isinstance(parsed, ParsedEmail):
+        return parsed
+    if parsed.crash:
+        logger.error("parser crashed on %s\n%s", source or "message", parsed.crash)
+    return Quarantine(parsed.reason, parsed.detail)
 
 
 def ingest_message(raw: bytes, *, source: str = "", parsed: ParsedEmail | Quarantine | None = None) -> IngestResult:

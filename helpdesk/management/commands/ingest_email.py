@@ -25,7 +25,10 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from helpdesk.intake.ahead import parsed_ahead
 from helpdesk.intake.batch import in_batches, ingest_messages
+from helpdesk.intake.decide import Quarantine
+from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import TransientIngestError
 
 EX_OK = 0
@@ -74,16 +77,16 @@ class Command(BaseCommand):
                     return
 
         with contextlib.redirect_stdout(sys.stderr):
-            for batch in in_batches(read_all()):
-                self._file(batch, out)
+            for batch, parsed in parsed_ahead(in_batches(read_all())):
+                self._file(batch, parsed, out)
         if unreadable:
             self._fail(EX_USAGE, unreadable[0])
 
-    def _file(self, batch: list[tuple[bytes, str]], out: Any) -> None:
+    def _file(self, batch: list[tuple[bytes, str]], parsed: list[ParsedEmail | Quarantine], out: Any) -> None:
         """File a batch; a line per message once it is committed, in order."""
         done = 0
         try:
-            for result in ingest_messages(batch):
+            for result in ingest_messages(batch, parsed):
                 out.write(json.dumps(result.as_dict(batch[done][1])) + "\n")
                 out.flush()
                 done += 1

@@ -1,0 +1,68 @@
+"""Parsing without raising: what a helper process can do for a whole batch (pure, DB-free, picklable).
+
+:func:`parse_or_reason` is the one place that turns ``parse_email``'s exceptions into a verdict;
+``helpdesk.intake.ingest.parse`` uses it for one mail and ``helpdesk.intake.ahead`` runs
+:func:`parse_many` in a helper process. Nothing here imports Django models, so a freshly spawned
+interpreter can import it without ``django.setup()``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from .parser import EmailLimits, ParsedEmail, QuarantineError, parse_email
+
+__all__ = ["ParseSettings", "Unparsed", "parse_many", "parse_or_reason", "serve"]
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    limits: EmailLimits
+    own_addresses: tuple[str, ...]
+    own_domain: str
+
+
+@dataclass(frozen=True)
+class Unparsed:
+    """Mail to quarantine: ``reason`` and ``detail`` as :class:`QuarantineError` gives them."""
+
+    reason: str
+    detail: str
+    crash: str = ""  # the traceback when the parser itself failed (a bug, logged by the caller)
+
+
+def parse_or_reason(raw: bytes, config: ParseSettings) -> ParsedEmail | Unparsed:
+    try:
+        return parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
+                           own_message_id_domain=config.own_domain)
+    except QuarantineError as exc:
+        return Unparsed(exc.reason, exc.message)
+    except Exception as exc:  # a parser bug must not lose the mail or block the queue
+        return Unparsed("parser_error", f"parser crashed: {type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def parse_many(raws: Sequence[bytes], config: ParseSettings) -> list[ParsedEmail | Unparsed]:
+    return [parse_or_reason(raw, config) for raw in raws]
+
+
+def serve(inbox: Connection, outbox: Connection) -> None:
+    """A helper process's loop: receives the settings and says it is ready, then answers each list
+    of raw mails with :func:`parse_many` of it, until it is sent ``None`` or its parent goes away."""
+    try:
+        config: ParseSettings = inbox.recv()
+        outbox.send("ready")
+        while (raws := inbox.recv()) is not None:
+            outbox.send(parse_many(raws, config))
+    except (EOFError, OSError):
+        pass  # the parent is gone
+
+
+if __name__ == "__main__":  # python -m helpdesk.intake.email.many IN_FD OUT_FD (see helpdesk.intake.ahead)
+    # The module under its own name, not __main__: what it sends back must unpickle by that name.
+    from helpdesk.intake.email import many
+
+    many.serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -1,0 +1,103 @@
+"""helpdesk.intake.ahead: the next batch parsed by a helper process, the same verdicts as parsing here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk.intake import ahead
+from helpdesk.intake.batch import in_batches
+from helpdesk.intake.decide import Quarantine
+from helpdesk.intake.ingest import parse
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
+
+
+def _items() -> list[tuple[bytes, str]]:
+    corpus = [(path.read_bytes(), path.name) for path in sorted(CORPUS.glob("*.eml"))]
+    broken = [(b"", "empty.eml"), (b"no header block at all", "junk.eml")]
+    return (corpus + broken) * (1 + 400 // (len(corpus) + 2))  # several batches of BATCH_SIZE
+
+
+def _counting_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    here: list[int] = []
+    original = ahead._parse_here
+
+    def parse_here(batch: list[Any]) -> Any:
+        here.append(len(batch))
+        return original(batch)
+
+    monkeypatch.setattr(ahead, "_parse_here", parse_here)
+    return here
+
+
+def _helper_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give each batch to the helper once it is up, instead of parsing here while it starts."""
+    original = ahead._Helper.start_on
+
+    def start_on(self: Any, batch: Any) -> None:
+        if not self.ready:
+            self.from_helper.poll(30)  # its "ready" (not consumed here)
+        original(self, batch)
+
+    monkeypatch.setattr(ahead._Helper, "start_on", start_on)
+
+
+def test_the_helper_parses_later_batches_to_the_same_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _items()
+    here = _counting_here(monkeypatch)
+    _helper_waited_for(monkeypatch)
+    seen: list[tuple[bytes, str]] = []
+    verdicts = []
+    for batch, parsed in ahead.parsed_ahead(in_batches(items)):
+        seen.extend(batch)
+        verdicts.extend(parsed)
+    assert seen == items
+    assert verdicts == [parse(raw, source=source) for raw, source in items]
+    assert any(isinstance(v, Quarantine) and v.reason == "empty" for v in verdicts)
+    assert len(list(in_batches(items))) >= 4
+    assert here == [100], "only the first batch is parsed here; the helper parses the others"
+
+
+def test_one_batch_starts_no_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ahead, "_Helper", None)  # would fail if called
+    items = _items()[:50]
+    assert [p for _, parsed in ahead.parsed_ahead(in_batches(items)) for p in parsed] == [
+        parse(raw, source=source) for raw, source in items]
+
+
+def test_switched_off_it_parses_everything_here(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    settings.DESK_INTAKE_PARSE_AHEAD = False
+    monkeypatch.setattr(ahead, "_Helper", None)
+    items = _items()
+    assert len([p for _, parsed in ahead.parsed_ahead(in_batches(items)) for p in parsed]) == len(items)
+
+
+def test_a_helper_that_dies_changes_nothing(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+                                            ) -> None:
+    items = _items()
+    _helper_waited_for(monkeypatch)
+    waiting_start_on = ahead._Helper.start_on
+    killed = False
+
+    def start_and_kill(self: Any, batch: Any) -> None:  # the helper dies once it has been given a batch
+        nonlocal killed
+        waiting_start_on(self, batch)
+        if self.busy and not killed:
+            self.process.kill()
+            self.process.wait()
+            killed = True
+
+    monkeypatch.setattr(ahead._Helper, "start_on", start_and_kill)
+    here = _counting_here(monkeypatch)
+    verdicts = []
+    with caplog.at_level(logging.WARNING, logger="helpdesk.intake.ahead"):
+        for _batch, parsed in ahead.parsed_ahead(in_batches(items)):
+            verdicts.extend(parsed)
+    assert killed
+    assert verdicts == [parse(raw, source=source) for raw, source in items]
+    assert len(here) == len(list(in_batches(items)))  # after the helper died, every batch was parsed here
+    assert "parsing helper process failed" in caplog.text
