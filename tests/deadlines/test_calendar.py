@@ -11,6 +11,7 @@ import pytest
 
 from helpdesk.models import Ticket
 from tests.deadlines.conftest import SEOUL, seoul
+from workflows import calendar, korean_holidays
 from workflows.calendar import LegalCalendar
 from workflows.models import ClosureDay, PeriodUnit, SlaPolicy
 from workflows.sla import compute_due_at, policy_for
@@ -60,6 +61,14 @@ def test_korean_holidays_come_from_the_package_as_expected() -> None:
     assert date(2026, 9, 28) not in kr  # Chuseok's Saturday does not make Monday a holiday
     assert {date(2027, 2, 6), date(2027, 2, 7), date(2027, 2, 8), date(2027, 2, 9)} <= set(kr)
     assert date(2026, 10, 5) in kr and date(2026, 3, 2) in kr
+
+
+def test_the_kept_holiday_table_is_the_packages_answer() -> None:
+    """workflows/korean_holidays.py is the package's output; after upgrading ``holidays``, run
+    ``python -m workflows.korean_holidays`` to refresh it."""
+    for year in range(korean_holidays.FIRST, korean_holidays.LAST + 1):
+        assert calendar._korean_holidays(year) == frozenset(holidays.country_holidays("KR", years=year)), year
+    assert calendar._korean_holidays(2050) == frozenset(holidays.country_holidays("KR", years=2050))  # outside it
 
 
 @pytest.mark.django_db
