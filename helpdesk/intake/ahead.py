@@ -24,8 +24,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
+import helpdesk
+import helpdesk.intake
 from helpdesk.intake.decide import Quarantine
-from helpdesk.intake.email import many
 from helpdesk.intake.email.many import Unparsed
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import intake_config, parse, verdict
@@ -65,6 +66,20 @@ def _helper_wanted() -> bool:
     return bool(settings.DESK_INTAKE_PARSE_AHEAD) and len(os.sched_getaffinity(0)) > 1
 
 
+# The helper's program. It imports only the pure parser package: the packages around it are
+# registered empty, so their __init__ does not run there (helpdesk's starts the Celery app, ~0.4 s).
+_BOOT = """
+import sys, types
+for name, path in (("helpdesk", sys.argv[3]), ("helpdesk.intake", sys.argv[4])):
+    package = types.ModuleType(name)
+    package.__path__ = [path]
+    sys.modules[name] = package
+from multiprocessing.connection import Connection
+from helpdesk.intake.email import many
+many.serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+"""
+
+
 class _Helper:
     """One spawned process and a pipe to it; the batch it was given is collected by :meth:`collect`."""
 
@@ -74,10 +89,10 @@ class _Helper:
         # or its threads); two pipes carry pickled batches there and parsed mails back.
         theirs_in, self.outbox = os.pipe()
         self.inbox, theirs_out = os.pipe()
-        path = os.pathsep.join(p for p in sys.path if p)
-        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", many.__name__, str(theirs_in), str(theirs_out)],
-            pass_fds=(theirs_in, theirs_out), stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path})
+        packages = [os.path.dirname(str(module.__file__)) for module in (helpdesk, helpdesk.intake)]
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+            [sys.executable, "-c", _BOOT, str(theirs_in), str(theirs_out), *packages],
+            pass_fds=(theirs_in, theirs_out), stdin=subprocess.DEVNULL)
         os.close(theirs_in)
         os.close(theirs_out)
         self.to_helper = Connection(self.outbox, readable=False)

@@ -8,7 +8,6 @@ interpreter can import it without ``django.setup()``.
 
 from __future__ import annotations
 
-import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,9 +59,3 @@ def serve(inbox: Connection, outbox: Connection) -> None:
     except (EOFError, OSError):
         pass  # the parent is gone
 
-
-if __name__ == "__main__":  # python -m helpdesk.intake.email.many IN_FD OUT_FD (see helpdesk.intake.ahead)
-    # The module under its own name, not __main__: what it sends back must unpickle by that name.
-    from helpdesk.intake.email import many
-
-    many.serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
