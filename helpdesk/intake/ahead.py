@@ -48,7 +48,7 @@ def parsed_ahead(batches: Iterable[list[T]]) -> Iterator[tuple[list[T], Parsed]]
     """
     iterator = iter(batches)
     current = next(iterator, None)
-    upcoming = next(iterator, None)
+    upcoming, failure = _following(iterator)
     helper = _Helper() if upcoming is not None and _helper_wanted() else None
     try:
         while current is not None:
@@ -56,10 +56,21 @@ def parsed_ahead(batches: Iterable[list[T]]) -> Iterator[tuple[list[T], Parsed]]
             if helper and upcoming is not None:
                 helper.start_on(upcoming)
             yield current, parsed
-            current, upcoming = upcoming, next(iterator, None) if upcoming is not None else None
+            if failure is not None:  # reading the next batch failed (e.g. the mailbox went away)
+                raise failure
+            current = upcoming
+            upcoming, failure = _following(iterator) if current is not None else (None, None)
     finally:
         if helper:
             helper.close()
+
+
+def _following(iterator: Iterator[list[T]]) -> tuple[list[T] | None, Exception | None]:
+    """The next batch, or what reading it raised: raised only after the batch before is filed."""
+    try:
+        return next(iterator, None), None
+    except Exception as exc:
+        return None, exc
 
 
 def _helper_wanted() -> bool:

@@ -30,7 +30,10 @@ from django.db import connection
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
 
+from helpdesk.intake.ahead import parsed_ahead
 from helpdesk.intake.batch import in_batches, ingest_messages
+from helpdesk.intake.decide import Quarantine
+from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import IngestResult, TransientIngestError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +50,8 @@ __all__ = [
 
 OnResult = Callable[[str, IngestResult], None]
 # (source, raw bytes, how to mark it processed at the source)
-_Waiting = tuple[str, bytes, Callable[[], None]]
+# (raw mail, source, mark it processed): the raw bytes first, as in_batches() bounds a batch by them.
+_Waiting = tuple[bytes, str, Callable[[], None]]
 
 
 @dataclass
@@ -148,27 +152,28 @@ def _imap_messages(config: ImapSettings, mailbox: Any, uids: list[str], report: 
         if raw is None:
             continue
         if config.processed_folder:
-            yield source, raw, partial(mailbox.move, uid, config.processed_folder)
+            yield raw, source, partial(mailbox.move, uid, config.processed_folder)
         else:
-            yield source, raw, partial(mailbox.flag, uid, ("\\Seen", config.keyword), True)
+            yield raw, source, partial(mailbox.flag, uid, ("\\Seen", config.keyword), True)
 
 
 def _file_in_batches(messages: Iterator[_Waiting], report: PollReport, on_result: OnResult | None) -> None:
     """File messages batch by batch; stop at a database fault."""
-    for batch in in_batches(messages):
-        if not _file_and_mark(batch, report, on_result):
+    for batch, parsed in parsed_ahead(in_batches(messages)):
+        if not _file_and_mark(batch, parsed, report, on_result):
             return
 
 
-def _file_and_mark(waiting: list[_Waiting], report: PollReport, on_result: OnResult | None) -> bool:
+def _file_and_mark(waiting: list[_Waiting], parsed: list[ParsedEmail | Quarantine], report: PollReport,
+                   on_result: OnResult | None) -> bool:
     """File a batch, marking each message processed only once its outcome is committed.
 
     Returns False when a database fault stopped it (every later message would fail too).
     """
     done = 0
     try:
-        for result in ingest_messages([(raw, source) for source, raw, _ in waiting]):
-            source, _, mark = waiting[done]
+        for result in ingest_messages([(raw, source) for raw, source, _ in waiting], parsed):
+            _, source, mark = waiting[done]
             done += 1
             # Committed: only now mark it, so a crash before this line means "read again".
             try:
@@ -181,7 +186,7 @@ def _file_and_mark(waiting: list[_Waiting], report: PollReport, on_result: OnRes
                 on_result(source, result)
     except TransientIngestError as exc:
         report.transient_error = str(exc)
-        logger.error("database fault while filing %s; stopping: %s", waiting[done][0], exc)
+        logger.error("database fault while filing %s; stopping: %s", waiting[done][1], exc)
         return False
     return True
 
@@ -219,7 +224,7 @@ def _maildir_messages(root: Path, limit: int | None, report: PollReport) -> Iter
         except OSError as exc:  # e.g. taken by another reader meanwhile
             report.errors.append((str(path), f"read failed: {exc}"))
             continue
-        yield str(path), raw, partial(_move, path, destination)
+        yield raw, str(path), partial(_move, path, destination)
 
 
 def _move(path: Path, destination: Path) -> None:

@@ -101,3 +101,17 @@ def test_a_helper_that_dies_changes_nothing(monkeypatch: pytest.MonkeyPatch, cap
     assert verdicts == [parse(raw, source=source) for raw, source in items]
     assert len(here) == len(list(in_batches(items)))  # after the helper died, every batch was parsed here
     assert "parsing helper process failed" in caplog.text
+
+
+def test_a_failure_reading_the_next_batch_is_raised_after_this_one_is_handed_over() -> None:
+    items = _items()[:150]
+
+    def batches() -> Any:
+        yield items[:100]
+        raise ConnectionError("the mailbox went away")
+
+    handed = []
+    with pytest.raises(ConnectionError):
+        for batch, parsed in ahead.parsed_ahead(batches()):
+            handed.append((batch, parsed))
+    assert len(handed) == 1 and handed[0][0] == items[:100] and len(handed[0][1]) == 100

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from helpdesk.intake import tasks
+from helpdesk.intake import ahead, tasks
 from helpdesk.intake.ingest import Outcome
 from helpdesk.intake.sources import PollLocked, mailbox_poll_lock, poll_maildir
 from helpdesk.models import Message, Ticket
 from tests.intake_e2e.conftest import CORPUS
+from tests.intake_e2e.mailgen import generate
 
 
 def _maildir(root: Path, names: list[str]) -> Path:
@@ -33,6 +34,37 @@ def test_maildir_files_then_moves_to_cur(tmp_path: Path) -> None:
     assert sorted(p.name for p in (root / "cur").iterdir()) == [
         "1767600000.0.host:2,S", "1767600000.1.host:2,S", "1767600000.2.host:2,S"]
     assert poll_maildir(root).count == 0
+
+
+@pytest.mark.django_db
+def test_a_maildir_backlog_is_parsed_ahead_by_the_helper_and_filed_in_order(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    mails = generate(250, run="backlog")
+    root = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for n, raw in enumerate(mails):
+        (root / "new" / f"1767600000.{n:04d}.host").write_bytes(raw)
+    original = ahead._Helper.start_on
+
+    def start_on(self: Any, batch: Any) -> None:  # wait for the helper to be up: deterministic use of it
+        if not self.ready:
+            self.from_helper.poll(30)
+        original(self, batch)
+
+    monkeypatch.setattr(ahead._Helper, "start_on", start_on)
+    parsed_here: list[int] = []
+    parse_here = ahead._parse_here
+    monkeypatch.setattr(ahead, "_parse_here", lambda batch: parsed_here.append(len(batch)) or parse_here(batch))
+    report = poll_maildir(root)
+    assert report.count == 250 and not report.errors
+    assert [Path(source).name for source, _ in report.results] == [f"1767600000.{n:04d}.host" for n in range(250)]
+    assert parsed_here == [100], "the helper parses every batch after the first"
+    assert len(list((root / "cur").iterdir())) == 250
+    assert Message.objects.filter(direction="inbound").count() == 250
+    for n, raw in enumerate(mails):  # each stored as the mail it came from
+        message_id = raw.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
+        assert Message.objects.filter(message_id=message_id).count() == 1, n
 
 
 @pytest.mark.django_db
