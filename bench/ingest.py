@@ -1,7 +1,8 @@
-"""Mail intake benchmark: messages per second for ``manage.py ingest_email`` in ONE process.
+"""Mail intake benchmark: messages per second for ONE ``manage.py ingest_email`` command.
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
-                           [--parallel 1,2,4] [--worker [REDIS_URL]] [--profile N] [--against DIR --rounds N]
+                           [--parallel 1,2,4] [--worker [REDIS_URL]] [--profile N]
+                           [--against DIR] [--ahead] [--rounds N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -28,6 +29,10 @@ every acknowledgement was sent.
 ``--against DIR --rounds N``: another version of the desk checked out in DIR (``git worktree add
 DIR REV``) is run on the same files, alternating with this one run by run, and the medians of both
 are printed: on a shared machine, only figures taken side by side can be compared.
+
+``--ahead --rounds N``: this version with its parsing helper process (the default: the next batch is
+parsed on another core, ``helpdesk.intake.ahead``) and without it (``DESK_INTAKE_PARSE_AHEAD=0``,
+strictly one process), alternating; combine with ``--against`` for three columns.
 """
 
 from __future__ import annotations
@@ -73,10 +78,12 @@ def _prepare(url: str, work: Path, root: Path = ROOT) -> dict[str, str]:
     return env
 
 
-def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int = 0, root: Path = ROOT
-               ) -> tuple[float, float]:
-    """One ingest_email process of ``root``'s code given all files; prints and returns (wall, CPU) msg/s."""
-    env = _prepare(url, work, root)
+def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int = 0, root: Path = ROOT,
+               extra_env: dict[str, str] | None = None) -> tuple[float, float]:
+    """One ingest_email process of ``root``'s code given all files; prints and returns (wall, CPU) msg/s.
+
+    CPU counts the process and its parsing helper (helpdesk.intake.ahead), both waited for."""
+    env = {**_prepare(url, work, root), **(extra_env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     prof = work / "ingest.prof"
@@ -256,6 +263,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="a checkout of another version (git worktree add DIR REV): run both, alternating")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each version (with --against)")
+    parser.add_argument("--ahead", action="store_true",
+                        help="compare this version with and without its parsing helper process, alternating")
     parser.add_argument("--worker", nargs="?", const="redis://127.0.0.1:6379/14", metavar="REDIS_URL",
                         help="also PostgreSQL as in production: a Redis broker and a Celery worker send the mail")
     args = parser.parse_args()
@@ -289,7 +298,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the start")
     try:
-        if args.against:
+        if args.against or args.ahead:
             compare(args, files, work)
             return
         if not args.postgres_only:
@@ -309,23 +318,28 @@ def main() -> None:
 def compare(args: argparse.Namespace, files: list[str], work: Path) -> None:
     """This checkout and ``--against``, alternating run by run on the same files, then the medians:
     on a shared machine only figures taken side by side can be compared."""
-    versions = {"this": ROOT, "against": args.against.resolve()}
+    versions: dict[str, tuple[Path, dict[str, str]]] = {"this": (ROOT, {})}
+    if args.against:
+        versions["against"] = (args.against.resolve(), {})
+    if args.ahead:
+        versions["one-proc"] = (ROOT, {"DESK_INTAKE_PARSE_AHEAD": "0"})
     figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
     kinds = [k for k, skip in (("SQLite", args.postgres_only), ("PostgreSQL", args.sqlite_only)) if not skip]
     for round_ in range(args.rounds):
         for kind in kinds:
-            for name, root in versions.items():
+            for name, (root, extra_env) in versions.items():
                 label = f"{kind} {name}"
                 place = work / f"{kind}-{name}-{round_}"
                 if kind == "SQLite":
-                    figure = run_ingest(label, f"sqlite:///{place}.sqlite3", files, place, root=root)
+                    figure = run_ingest(label, f"sqlite:///{place}.sqlite3", files, place, root=root,
+                                        extra_env=extra_env)
                 else:
                     with _database(args.pg_url) as url:
-                        figure = run_ingest(label, url, files, place, root=root)
+                        figure = run_ingest(label, url, files, place, root=root, extra_env=extra_env)
                 figures.setdefault((kind, name), []).append(figure)
                 print(f"    load average {_load()}", flush=True)
     for (kind, name), runs in figures.items():
-        print(f"median {kind:<10} {name:<7} {statistics.median(w for w, _ in runs):7.1f} msg/s wall  "
+        print(f"median {kind:<10} {name:<8} {statistics.median(w for w, _ in runs):7.1f} msg/s wall  "
               f"{statistics.median(c for _, c in runs):7.1f} msg/s per CPU-second  ({len(runs)} runs)")
 
 
