@@ -6,7 +6,7 @@ were tried and were slower: after every database round trip the writing thread w
 parser to hand back the GIL.
 
 The helper is a freshly spawned interpreter (not a fork of this one, which holds database
-connections and maybe threads) that imports only the pure parser. Until it has started (~0.5 s)
+connections and maybe threads) that imports only the pure parser. Until it has started (~0.2 s)
 this process parses the batches itself, so a short run never waits for it; with a single batch
 (≤ ``BATCH_SIZE`` mails, e.g. one MTA delivery) none is started. If it fails in any way, the batch
 is parsed here, as it would have been without it; a failure cannot lose or change a mail.
@@ -74,7 +74,13 @@ def _following(iterator: Iterator[list[T]]) -> tuple[list[T] | None, Exception |
 
 
 def _helper_wanted() -> bool:
-    return bool(settings.DESK_INTAKE_PARSE_AHEAD) and len(os.sched_getaffinity(0)) > 1
+    return bool(settings.DESK_INTAKE_PARSE_AHEAD) and _usable_cpus() > 1
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process may run on
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 # The helper's program. It imports only the pure parser package: the packages around it are
