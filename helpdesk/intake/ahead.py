@@ -1,15 +1,20 @@
-"""Parsing the next batch of mail in a helper process while this one is written.
+"""Intake's helper process: it parses the next batch of mail, and writes this batch's files, while
+this process writes the batch's rows.
 
 Writing a batch waits on the database and the disk; parsing is pure CPU (about a sixth of a bulk
-run). A helper *process* parses batch k+1 on another core while this one writes batch k. Threads
-were tried and were slower: after every database round trip the writing thread waited for the
-parser to hand back the GIL.
+run) and creating the raw-mail and attachment files waits on the file system (up to a quarter of
+it on a busy disk). A helper *process* does both on another core. Threads were tried and were
+slower: after every database round trip the writing thread waited for the other to hand back
+the GIL.
 
 The helper is a freshly spawned interpreter (not a fork of this one, which holds database
-connections and maybe threads) that imports only the pure parser. Until it has started (~0.2 s)
-this process parses the batches itself, so a short run never waits for it; with a single batch
-(≤ ``BATCH_SIZE`` mails, e.g. one MTA delivery) none is started. If it fails in any way, the batch
-is parsed here, as it would have been without it; a failure cannot lose or change a mail.
+connections and maybe threads) running :mod:`helpdesk.intake.helper`, which imports only the pure
+parser. Until it has started (~0.2 s) this process parses and writes everything itself, so a short
+run never waits for it; with a single batch (≤ ``BATCH_SIZE`` mails, e.g. one MTA delivery) none is
+started. Files it writes exist before the rows naming them are committed (the transaction waits
+for its answer, :func:`helpdesk.services.files_written_by`); if it fails in any way, the
+transaction rolls back and its mails are filed one at a time here, and later batches are parsed
+and written here. A failure of the helper cannot lose or change a mail.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from helpdesk.intake.decide import Quarantine
 from helpdesk.intake.email.many import Unparsed
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import intake_config, parse, verdict
+from helpdesk.newfile import write_new_file
+from helpdesk.services.files import FileWriter
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +46,9 @@ T = TypeVar("T", bound=tuple[Any, ...])
 Parsed = list[ParsedEmail | Quarantine]
 
 
-def parsed_ahead(batches: Iterable[list[T]]) -> Iterator[tuple[list[T], Parsed]]:
-    """Each ``[(raw, source, …), …]`` batch with its mails parsed, in order.
+def parsed_ahead(batches: Iterable[list[T]]) -> Iterator[tuple[list[T], Parsed, FileWriter | None]]:
+    """Each ``[(raw, source, …), …]`` batch with its mails parsed, in order, and the helper to hand
+    the batch's new files to (``None``: write them here).
 
     From the second batch on, the next batch is parsed by the helper process while the caller
     works on the one yielded. The helper needs ``settings.DESK_INTAKE_PARSE_AHEAD`` (on by default)
@@ -55,7 +63,7 @@ def parsed_ahead(batches: Iterable[list[T]]) -> Iterator[tuple[list[T], Parsed]]
             parsed = helper.collect(current) if helper else _parse_here(current)
             if helper and upcoming is not None:
                 helper.start_on(upcoming)
-            yield current, parsed
+            yield current, parsed, helper.writer() if helper else None
             if failure is not None:  # reading the next batch failed (e.g. the mailbox went away)
                 raise failure
             current = upcoming
@@ -83,8 +91,8 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-# The helper's program. It imports only the pure parser package: the packages around it are
-# registered empty, so their __init__ does not run there (helpdesk's starts the Celery app, ~0.4 s).
+# The helper's program. It imports only what it runs: the packages around it are registered
+# empty, so their __init__ does not run there (helpdesk's starts the Celery app, ~0.4 s).
 _BOOT = """
 import sys, types
 for name, path in (("helpdesk", sys.argv[3]), ("helpdesk.intake", sys.argv[4])):
@@ -92,62 +100,85 @@ for name, path in (("helpdesk", sys.argv[3]), ("helpdesk.intake", sys.argv[4])):
     package.__path__ = [path]
     sys.modules[name] = package
 from multiprocessing.connection import Connection
-from helpdesk.intake.email import many
-many.serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+from helpdesk.intake import helper
+helper.serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
 """
 
 
 class _Helper:
-    """One spawned process and a pipe to it; the batch it was given is collected by :meth:`collect`."""
+    """One spawned process and two pipes; requests are answered in the order they were sent."""
 
     def __init__(self) -> None:
-        self.ready = self.busy = self.failed = False
-        # Its own interpreter running the parser module (no copy of this process, its connections
-        # or its threads); two pipes carry pickled batches there and parsed mails back.
-        theirs_in, self.outbox = os.pipe()
-        self.inbox, theirs_out = os.pipe()
+        self.ready = self.failed = False
+        self.sent = self.received = 0
+        self.answers: dict[int, Any] = {}  # received before they were asked for
+        self.parse_request: int | None = None
+        theirs_in, mine_out = os.pipe()
+        mine_in, theirs_out = os.pipe()
         packages = [os.path.dirname(str(module.__file__)) for module in (helpdesk, helpdesk.intake)]
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
             [sys.executable, "-c", _BOOT, str(theirs_in), str(theirs_out), *packages],
             pass_fds=(theirs_in, theirs_out), stdin=subprocess.DEVNULL)
         os.close(theirs_in)
         os.close(theirs_out)
-        self.to_helper = Connection(self.outbox, readable=False)
-        self.from_helper = Connection(self.inbox, writable=False)
+        self.to_helper = Connection(mine_out, readable=False)
+        self.from_helper = Connection(mine_in, writable=False)
         try:
             self.to_helper.send(intake_config())
         except OSError:
-            self._give_up()
+            self.give_up()
 
-    def start_on(self, batch: list[T]) -> None:
-        """Parse ``batch`` over there, if the helper is up (until then, this process parses)."""
+    def up(self) -> bool:
+        """Whether it is up (it says "ready" once started) and has not failed."""
         try:
             if not self.failed and not self.ready and self.from_helper.poll():
                 self.ready = self.from_helper.recv() == "ready"
-            if self.ready and not self.failed:
-                self.to_helper.send([item[0] for item in batch])
-                self.busy = True
         except Exception:
-            self._give_up()
+            self.give_up()
+        return self.ready and not self.failed
+
+    def request(self, kind: str, payload: Any) -> int:
+        self.to_helper.send((kind, payload))
+        self.sent += 1
+        return self.sent
+
+    def answer(self, number: int) -> Any:
+        """The answer to request ``number`` (those before it are kept for their askers)."""
+        while number not in self.answers:
+            self.received += 1
+            self.answers[self.received] = self.from_helper.recv()
+        return self.answers.pop(number)
+
+    def start_on(self, batch: list[T]) -> None:
+        """Parse ``batch`` over there, if the helper is up (until then, this process parses)."""
+        if self.up():
+            try:
+                self.parse_request = self.request("parse", [item[0] for item in batch])
+            except Exception:
+                self.give_up()
 
     def collect(self, batch: list[T]) -> Parsed:
         """``batch`` parsed: by the helper if it was given it, else here."""
-        if not self.busy:
+        number, self.parse_request = self.parse_request, None
+        if number is None or self.failed:
             return _parse_here(batch)
-        self.busy = False
         try:
-            results: list[ParsedEmail | Unparsed] = self.from_helper.recv()
+            results: list[ParsedEmail | Unparsed] = self.answer(number)
             if len(results) != len(batch):
                 raise ValueError(f"the helper answered {len(results)} mails for {len(batch)}")
         except Exception:
-            self._give_up()
+            self.give_up()
             return _parse_here(batch)
         return [verdict(result, item[1]) for result, item in zip(results, batch, strict=True)]
 
-    def _give_up(self) -> None:
-        logger.warning("the parsing helper process failed; parsing here from now on", exc_info=True)
+    def writer(self) -> _Writer | None:
+        return _Writer(self) if self.up() else None
+
+    def give_up(self) -> None:
+        if not self.failed:
+            logger.warning("the intake helper process failed; parsing and writing here from now on",
+                           exc_info=True)
         self.failed = True
-        self.busy = False
 
     def close(self) -> None:
         if self.ready and not self.failed:  # a helper still starting up is not waited for
@@ -161,6 +192,50 @@ class _Helper:
             self.process.wait()
         self.to_helper.close()
         self.from_helper.close()
+
+
+class _Writer:
+    """Hands a transaction's new files to the helper, a few at a time (a :class:`FileWriter`)."""
+
+    CHUNK = 16  # files per request: fewer messages, yet the helper starts on them early
+
+    def __init__(self, helper: _Helper) -> None:
+        self.helper = helper
+        self.files: list[tuple[str, bytes, int | None, int | None]] = []
+        self.requests: list[int] = []
+
+    def write(self, path: str, data: bytes, file_mode: int | None, directory_mode: int | None) -> None:
+        if self.helper.failed:  # it failed meanwhile: what this transaction sent is checked in wait()
+            write_new_file(path, data, file_mode=file_mode, directory_mode=directory_mode)
+            return
+        self.files.append((path, data, file_mode, directory_mode))
+        if len(self.files) >= self.CHUNK:
+            self._send()
+
+    def wait(self) -> None:
+        if self.files:
+            self._send()
+        requests, self.requests = self.requests, []
+        errors = []
+        for number in requests:
+            try:
+                error = self.helper.answer(number)
+            except Exception as exc:
+                self.helper.give_up()
+                raise OSError(f"the intake helper process failed: {exc!r}") from exc
+            if error is not None:
+                errors.append(error)
+        if errors:
+            raise OSError(f"the intake helper could not write: {errors[0]}")
+
+    def _send(self) -> None:
+        files, self.files = self.files, []
+        try:
+            self.requests.append(self.helper.request("write", files))
+        except Exception:
+            self.helper.give_up()
+            for path, data, file_mode, directory_mode in files:
+                write_new_file(path, data, file_mode=file_mode, directory_mode=directory_mode)
 
 
 def _parse_here(batch: list[T]) -> Parsed:

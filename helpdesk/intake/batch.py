@@ -84,12 +84,13 @@ def in_batches(items: Iterable[T]) -> Iterator[list[T]]:
         yield batch
 
 
-def ingest_messages(items: Iterable[tuple[bytes, str]],
-                    parsed: Sequence[ParsedEmail | Quarantine] | None = None) -> Iterator[IngestResult]:
+def ingest_messages(items: Iterable[tuple[bytes, str]], parsed: Sequence[ParsedEmail | Quarantine] | None = None,
+                    files: services.FileWriter | None = None) -> Iterator[IngestResult]:
     """File ``(raw, source)`` pairs in order; yields each outcome once it is committed.
 
     ``parsed``: what :func:`~helpdesk.intake.ingest.parse` made of each item, if known (e.g. from
-    :func:`helpdesk.intake.ahead.parsed_ahead`); then ``items`` is one batch.
+    :func:`helpdesk.intake.ahead.parsed_ahead`); then ``items`` is one batch. ``files``: where the
+    bulk path's transactions hand their new files (:func:`helpdesk.services.files_written_by`).
 
     Raises :class:`~helpdesk.intake.ingest.TransientIngestError` (after yielding what was
     committed) when the database fails, like ``ingest_message``.
@@ -106,7 +107,7 @@ def ingest_messages(items: Iterable[tuple[bytes, str]],
         mails = _parse(chunk, known)
         index = 0
         while index < len(mails):
-            segment = _Segment(mails, index)
+            segment = _Segment(mails, index, files)
             if not segment.commit():
                 for mail in mails[index:]:  # rolled back: one at a time, as ingest_message files them
                     yield ingest_message(mail.raw, source=mail.source, parsed=mail.parsed)
@@ -168,8 +169,9 @@ def _ticket_of(item: _NewTicket | _FollowUp) -> Ticket:
 class _Segment:
     """Mails from ``start`` up to (not including) ``end``, the first the bulk path leaves alone."""
 
-    def __init__(self, mails: list[_Mail], start: int) -> None:
+    def __init__(self, mails: list[_Mail], start: int, files: services.FileWriter | None = None) -> None:
         self.mails = mails
+        self.files = files
         self.start = self.end = start
         self.pending: list[IngestResult | _Pending] = []
         self.results: list[IngestResult] = []
@@ -180,7 +182,7 @@ class _Segment:
             return True  # nothing for the bulk path: an empty segment
         outcome = None
         try:
-            with services.atomic_removing_files() as outcome:
+            with services.atomic_removing_files() as outcome, services.files_written_by(self.files):
                 self._decide_and_write()
         except Exception:
             if outcome is None or not outcome.committed:

@@ -4,17 +4,18 @@ so a rollback would otherwise leave them behind."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
+
+from helpdesk.newfile import write_new_file
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,44 @@ def remember_file(field_file: Any) -> None:
         written.append((field_file.storage, field_file.name))
 
 
+class FileWriter(Protocol):
+    """Writes new files elsewhere (another process): see :func:`files_written_by`."""
+
+    def write(self, path: str, data: bytes, file_mode: int | None, directory_mode: int | None) -> None: ...
+
+    def wait(self) -> None:
+        """Return once every file handed over is written; raise if one could not be."""
+
+
+_file_writer: ContextVar[FileWriter | None] = ContextVar("file_writer", default=None)
+
+
+@contextmanager
+def files_written_by(writer: FileWriter | None) -> Iterator[None]:
+    """:func:`store_new_file` on the local file system hands the bytes to ``writer`` inside this block.
+
+    The block ends with ``writer.wait()``, also when it raises, so that every file exists before
+    the rows naming them are committed, and before a rollback removes them. Put it inside
+    :func:`atomic_removing_files`. ``None``: files are written here, as outside the block.
+    """
+    if writer is None:
+        yield
+        return
+    token = _file_writer.set(writer)
+    try:
+        yield
+    except BaseException:
+        try:
+            writer.wait()
+        except Exception:  # the error that matters is the one being raised
+            logger.warning("files handed to another process failed too", exc_info=True)
+        raise
+    else:
+        writer.wait()
+    finally:
+        _file_writer.reset(token)
+
+
 def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
     """``field_file.save(filename, ContentFile(data), save=False)`` and :func:`remember_file`.
 
@@ -87,22 +126,12 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
     else:
         name = field_file.field.generate_filename(field_file.instance, filename)
         path = storage.path(name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        try:
-            fd = os.open(path, flags, 0o666)
-        except FileNotFoundError:  # the first file in its directory
-            os.makedirs(os.path.dirname(path), mode=storage.directory_permissions_mode or 0o777, exist_ok=True)
-            fd = os.open(path, flags, 0o666)
-        try:
-            written = os.write(fd, data)
-            if written < len(data):  # a short write (rare): write the rest
-                view = memoryview(data)
-                while written < len(data):
-                    written += os.write(fd, view[written:])
-        finally:
-            os.close(fd)
-        if storage.file_permissions_mode is not None:
-            os.chmod(path, storage.file_permissions_mode)
+        writer = _file_writer.get()
+        if writer is not None:
+            writer.write(path, data, storage.file_permissions_mode, storage.directory_permissions_mode)
+        else:
+            write_new_file(path, data, file_mode=storage.file_permissions_mode,
+                           directory_mode=storage.directory_permissions_mode)
         field_file.name = name
         setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
     remember_file(field_file)

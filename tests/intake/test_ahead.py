@@ -52,7 +52,7 @@ def test_the_helper_parses_later_batches_to_the_same_verdicts(monkeypatch: pytes
     _helper_waited_for(monkeypatch)
     seen: list[tuple[bytes, str]] = []
     verdicts = []
-    for batch, parsed in ahead.parsed_ahead(in_batches(items)):
+    for batch, parsed, _writer in ahead.parsed_ahead(in_batches(items)):
         seen.extend(batch)
         verdicts.extend(parsed)
     assert seen == items
@@ -65,7 +65,7 @@ def test_the_helper_parses_later_batches_to_the_same_verdicts(monkeypatch: pytes
 def test_one_batch_starts_no_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ahead, "_Helper", None)  # would fail if called
     items = _items()[:50]
-    assert [p for _, parsed in ahead.parsed_ahead(in_batches(items)) for p in parsed] == [
+    assert [p for _, parsed, _w in ahead.parsed_ahead(in_batches(items)) for p in parsed] == [
         parse(raw, source=source) for raw, source in items]
 
 
@@ -73,7 +73,7 @@ def test_switched_off_it_parses_everything_here(monkeypatch: pytest.MonkeyPatch,
     settings.DESK_INTAKE_PARSE_AHEAD = False
     monkeypatch.setattr(ahead, "_Helper", None)
     items = _items()
-    assert len([p for _, parsed in ahead.parsed_ahead(in_batches(items)) for p in parsed]) == len(items)
+    assert len([p for _, parsed, _w in ahead.parsed_ahead(in_batches(items)) for p in parsed]) == len(items)
 
 
 def test_a_helper_that_dies_changes_nothing(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
@@ -86,7 +86,7 @@ def test_a_helper_that_dies_changes_nothing(monkeypatch: pytest.MonkeyPatch, cap
     def start_and_kill(self: Any, batch: Any) -> None:  # the helper dies once it has been given a batch
         nonlocal killed
         waiting_start_on(self, batch)
-        if self.busy and not killed:
+        if self.parse_request is not None and not killed:
             self.process.kill()
             self.process.wait()
             killed = True
@@ -95,12 +95,12 @@ def test_a_helper_that_dies_changes_nothing(monkeypatch: pytest.MonkeyPatch, cap
     here = _counting_here(monkeypatch)
     verdicts = []
     with caplog.at_level(logging.WARNING, logger="helpdesk.intake.ahead"):
-        for _batch, parsed in ahead.parsed_ahead(in_batches(items)):
+        for _batch, parsed, _writer in ahead.parsed_ahead(in_batches(items)):
             verdicts.extend(parsed)
     assert killed
     assert verdicts == [parse(raw, source=source) for raw, source in items]
     assert len(here) == len(list(in_batches(items)))  # after the helper died, every batch was parsed here
-    assert "parsing helper process failed" in caplog.text
+    assert "intake helper process failed" in caplog.text
 
 
 def test_a_failure_reading_the_next_batch_is_raised_after_this_one_is_handed_over() -> None:
@@ -112,6 +112,31 @@ def test_a_failure_reading_the_next_batch_is_raised_after_this_one_is_handed_ove
 
     handed = []
     with pytest.raises(ConnectionError):
-        for batch, parsed in ahead.parsed_ahead(batches()):
+        for batch, parsed, _writer in ahead.parsed_ahead(batches()):
             handed.append((batch, parsed))
     assert len(handed) == 1 and handed[0][0] == items[:100] and len(handed[0][1]) == 100
+
+
+def test_the_helper_writes_the_files_it_is_handed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _helper_waited_for(monkeypatch)
+    items = _items()
+    writers = [writer for _b, _p, writer in ahead.parsed_ahead(in_batches(items))]
+    assert writers[0] is None or writers[-1] is not None  # once up, each batch gets the helper
+    helper = ahead._Helper()
+    try:
+        helper.from_helper.poll(30)
+        writer = helper.writer()
+        assert writer is not None
+        paths = [str(tmp_path / f"{n % 3:02x}" / f"{n}.eml") for n in range(40)]  # new directories too
+        for n, path in enumerate(paths):
+            writer.write(path, f"mail {n}".encode(), 0o640, 0o750)
+        writer.wait()
+        assert [Path(p).read_bytes() for p in paths] == [f"mail {n}".encode() for n in range(40)]
+        assert {Path(p).stat().st_mode & 0o777 for p in paths} == {0o640}
+        assert (tmp_path / "00").stat().st_mode & 0o777 == 0o750
+        writer.write(paths[0], b"again", None, None)  # never over an existing file
+        with pytest.raises(OSError, match=r"could not write.*FileExistsError"):
+            writer.wait()
+        assert Path(paths[0]).read_bytes() == b"mail 0"
+    finally:
+        helper.close()

@@ -1,8 +1,8 @@
 """Parsing without raising: what a helper process can do for a whole batch (pure, DB-free, picklable).
 
 :func:`parse_or_reason` is the one place that turns ``parse_email``'s exceptions into a verdict;
-``helpdesk.intake.ingest.parse`` uses it for one mail and ``helpdesk.intake.ahead`` runs
-:func:`parse_many` in a helper process. Nothing here imports Django models, so a freshly spawned
+``helpdesk.intake.ingest.parse`` uses it for one mail and intake's helper process
+(``helpdesk.intake.helper``) runs :func:`parse_many`. Nothing here imports Django models, so a freshly spawned
 interpreter can import it without ``django.setup()``.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 from .parser import EmailLimits, ParsedEmail, QuarantineError, parse_email
 
-__all__ = ["ParseSettings", "Unparsed", "parse_many", "parse_or_reason", "serve"]
+__all__ = ["ParseSettings", "Unparsed", "parse_many", "parse_or_reason"]
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,4 @@ def parse_or_reason(raw: bytes, config: ParseSettings) -> ParsedEmail | Unparsed
 
 def parse_many(raws: Sequence[bytes], config: ParseSettings) -> list[ParsedEmail | Unparsed]:
     return [parse_or_reason(raw, config) for raw in raws]
-
-
-def serve(inbox: Connection, outbox: Connection) -> None:
-    """A helper process's loop: receives the settings and says it is ready, then answers each list
-    of raw mails with :func:`parse_many` of it, until it is sent ``None`` or its parent goes away."""
-    try:
-        config: ParseSettings = inbox.recv()
-        outbox.send("ready")
-        while (raws := inbox.recv()) is not None:
-            outbox.send(parse_many(raws, config))
-    except (EOFError, OSError):
-        pass  # the parent is gone
 

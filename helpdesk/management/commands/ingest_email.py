@@ -30,6 +30,7 @@ from helpdesk.intake.batch import in_batches, ingest_messages
 from helpdesk.intake.decide import Quarantine
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import TransientIngestError
+from helpdesk.services import FileWriter
 
 EX_OK = 0
 EX_USAGE = 64
@@ -77,16 +78,17 @@ class Command(BaseCommand):
                     return
 
         with contextlib.redirect_stdout(sys.stderr):
-            for batch, parsed in parsed_ahead(in_batches(read_all())):
-                self._file(batch, parsed, out)
+            for batch, parsed, writer in parsed_ahead(in_batches(read_all())):
+                self._file(batch, parsed, writer, out)
         if unreadable:
             self._fail(EX_USAGE, unreadable[0])
 
-    def _file(self, batch: list[tuple[bytes, str]], parsed: list[ParsedEmail | Quarantine], out: Any) -> None:
+    def _file(self, batch: list[tuple[bytes, str]], parsed: list[ParsedEmail | Quarantine],
+              writer: FileWriter | None, out: Any) -> None:
         """File a batch; a line per message once it is committed, in order."""
         done = 0
         try:
-            for result in ingest_messages(batch, parsed):
+            for result in ingest_messages(batch, parsed, writer):
                 out.write(json.dumps(result.as_dict(batch[done][1])) + "\n")
                 out.flush()
                 done += 1
