@@ -1,0 +1,101 @@
+"""The queue counts and the speed-ups of the queue and ticket pages show exactly what they showed.
+
+``selectors.queue_counts`` counts "All" as disjoint parts (an administrator's own tickets plus the
+unassigned ones) in one query with the quarantine count: every count must equal a plain recount
+through :func:`selectors.visible_tickets`, the visibility rule, for every role.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from helpdesk import selectors
+from helpdesk.models import QuarantineStatus, Ticket, User
+from workflows.states import OPEN_STATES, TicketState
+
+pytestmark = pytest.mark.django_db
+
+
+def recount(user: Any, now: Any) -> dict[str, int]:
+    """Each queue counted the plain way: one COUNT per queue through the visibility rule."""
+    from helpdesk.models import Quarantine
+
+    visible = selectors.visible_tickets(user)
+    counts = {slug: visible.filter(selectors._queue_q(slug, user, now)).count()
+              for slug in selectors.QUEUE_SLUGS if slug != "all"}
+    counts["all"] = visible.count()
+    counts["quarantine"] = Quarantine.objects.filter(status=QuarantineStatus.PENDING).count()
+    return counts
+
+
+@pytest.fixture
+def mixed_tickets(make_ticket: Any, admin_user: User, other_admin: User, make_quarantine: Any) -> list[Ticket]:
+    """Open and closed tickets, each administrator's and unassigned ones, some overdue or due soon."""
+    tickets = [make_ticket(email=f"r{i}@example.com") for i in range(12)]
+    now = timezone.now()
+    assignees = [admin_user, other_admin, None]
+    states = [TicketState.RECEIVED, TicketState.VERIFIED, TicketState.AWAITING_REQUESTER,
+              TicketState.PROCESSED, TicketState.RESPONDED, TicketState.RESPONDED]
+    # Test set-up straight in the table, not desk actions: every combination of assignee × state × due.
+    for i, ticket in enumerate(tickets):
+        Ticket.objects.filter(pk=ticket.pk).update(
+            assignee=assignees[i % 3], state=states[i % 6],
+            due_at=now + timedelta(days=(-2, 1, 8)[i % 3] + i % 2),
+            closed_at=None if states[i % 6] in OPEN_STATES else now)
+    make_quarantine()
+    make_quarantine(raw=b"From: a@example.com\r\n\r\nsecond")
+    make_quarantine(raw=b"From: b@example.com\r\n\r\nthird", status=QuarantineStatus.DISCARDED)
+    return tickets
+
+
+def test_counts_equal_a_plain_recount_for_every_role(mixed_tickets: Any, admin_user: User, other_admin: User,
+                                                      manager: User) -> None:
+    superuser = User.objects.create_superuser(username="root", password="x-Very-long-password-1")
+    nobody = User.objects.create_user(username="someone", password="x-Very-long-password-1")
+    now = timezone.now()
+    for user in (admin_user, other_admin, manager, superuser, nobody):
+        counts = selectors.queue_counts(user, now=now)
+        assert counts == recount(user, now), user.username
+    assert selectors.queue_counts(manager, now=now)["all"] == 12
+    assert selectors.queue_counts(admin_user, now=now)["all"] == 8  # own 4 + unassigned 4
+    assert selectors.queue_counts(nobody, now=now)["all"] == 0
+    assert selectors.queue_counts(manager, now=now)["quarantine"] == 2
+
+
+def test_counts_on_an_empty_desk(admin_user: User, manager: User) -> None:
+    for user in (admin_user, manager):
+        counts = selectors.queue_counts(user)
+        assert set(counts) == {*selectors.QUEUE_SLUGS, "quarantine"}
+        assert not any(counts.values())
+
+
+def test_counts_take_two_queries_whatever_the_role(mixed_tickets: Any, admin_user: User, manager: User) -> None:
+    for user in (admin_user, manager):
+        selectors.queue_counts(user)  # the user's groups are read once per user object
+        with CaptureQueriesContext(connection) as queries:
+            selectors.queue_counts(user)
+        assert len(queries) == 2
+
+
+def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admin_user: User, manager: User,
+                                               client_for: Any) -> None:
+    for user in (admin_user, manager):
+        client = client_for(user)
+        counts = selectors.queue_counts(user)
+        for slug in selectors.QUEUE_SLUGS:
+            page = client.get(reverse("desk:queue_named", kwargs={"slug": slug}))
+            assert page.context["counts"] == counts
+            assert page.context["page"].paginator.count == counts[slug]
+            shown = {t.pk for t in page.context["page"].object_list}
+            expected = set(selectors.visible_tickets(user).filter(
+                selectors._queue_q(slug, user, timezone.now())).values_list("pk", flat=True))
+            assert shown == expected, (user.username, slug)
+            for ticket in page.context["page"].object_list:
+                assert f"<td>{ticket.get_request_type_display()}</td>" in page.content.decode()
