@@ -14,10 +14,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from helpdesk import selectors
+from helpdesk.desk.templatetags.desk import display, state_badge
 from helpdesk.models import QuarantineStatus, Ticket, User
+from workflows.request_types import RequestType
 from workflows.states import OPEN_STATES, TicketState
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +84,21 @@ def test_counts_take_two_queries_whatever_the_role(mixed_tickets: Any, admin_use
         with CaptureQueriesContext(connection) as queries:
             selectors.queue_counts(user)
         assert len(queries) == 2
+
+
+def test_display_filter_matches_get_foo_display(mixed_tickets: list[Ticket]) -> None:
+    ticket = mixed_tickets[0]
+    for language in ("ko", "en"):
+        with translation.override(language):
+            for value in RequestType.values:
+                ticket.request_type = value
+                assert display(ticket, "request_type") == ticket.get_request_type_display()
+            for value in TicketState.values:
+                unsaved = Ticket(state=value)  # the state field refuses direct changes
+                assert display(unsaved, "state") == unsaved.get_state_display()
+                assert unsaved.get_state_display() in state_badge(unsaved)
+            ticket.request_type = "no-such-type"  # an unknown stored value shows as it is, as before
+            assert display(ticket, "request_type") == ticket.get_request_type_display() == "no-such-type"
 
 
 def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admin_user: User, manager: User,
