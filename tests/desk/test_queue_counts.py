@@ -116,3 +116,30 @@ def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admi
             assert shown == expected, (user.username, slug)
             for ticket in page.context["page"].object_list:
                 assert f"<td>{ticket.get_request_type_display()}</td>" in page.content.decode()
+
+
+def test_later_pages_list_the_same_rows_as_a_plain_slice(make_ticket: Any, manager: User, admin_user: User,
+                                                          client_for: Any) -> None:
+    from helpdesk.desk.views.queues import PAGE_SIZE
+
+    base = timezone.now() + timedelta(days=5)
+    for i in range(2 * PAGE_SIZE + 3):
+        ticket = make_ticket(email=f"p{i}@example.com")
+        # Ties on the due date too, so the order relies on the id as well.
+        Ticket.objects.filter(pk=ticket.pk).update(due_at=base + timedelta(hours=i // 3))
+    client = client_for(manager)
+    url = reverse("desk:queue_named", kwargs={"slug": "all"})
+    for params in ({}, {"sort": "-due"}, {"sort": "received"}, {"assignee": str(admin_user.pk)}):
+        everything = selectors.queue_tickets(manager, "all", selectors.QueueFilters(
+            sort=params.get("sort", "due"), assignee=params.get("assignee", "")))
+        expected = [t.reference for t in everything]
+        shown: list[str] = []
+        queries = set()
+        for number in (1, 2, 3):
+            with CaptureQueriesContext(connection) as captured:
+                page = client.get(url, {**params, "page": number})
+            queries.add(len(captured))
+            shown += [t.reference for t in page.context["page"].object_list]
+            assert page.context["page"].number == number
+        assert shown == expected, params
+        assert len(queries) == 1, params  # later pages take no more queries than the first
