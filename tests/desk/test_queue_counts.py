@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from helpdesk import selectors
+from helpdesk import selectors, services
+from helpdesk.desk import forms as desk_forms
 from helpdesk.desk.templatetags.desk import display, state_badge
 from helpdesk.models import QuarantineStatus, Ticket, User
 from workflows.request_types import RequestType
@@ -101,6 +102,21 @@ def test_display_filter_matches_get_foo_display(mixed_tickets: list[Ticket]) -> 
             assert display(ticket, "request_type") == ticket.get_request_type_display() == "no-such-type"
 
 
+def test_assign_form_shows_the_same_options_and_still_checks_the_queryset(
+        admin_user: User, other_admin: User, manager: User) -> None:
+    staff = selectors.desk_staff()
+    shown = desk_forms.AssignForm(initial={"version": 1, "assignee": other_admin.pk}, staff=staff)
+    plain = desk_forms.AssignForm(initial={"version": 1, "assignee": other_admin.pk})
+    plain.fields["assignee"].queryset = staff  # type: ignore[attr-defined]  # the field left to itself
+    assert str(shown["assignee"]) == str(plain["assignee"])
+    assert f'value="{other_admin.pk}" selected' in str(shown["assignee"])
+    outsider = User.objects.create_user(username="outsider", password="x-Very-long-password-1")
+    submitted = desk_forms.AssignForm({"version": 1, "assignee": outsider.pk}, staff=staff)
+    assert not submitted.is_valid() and "assignee" in submitted.errors
+    accepted = desk_forms.AssignForm({"version": 1, "assignee": admin_user.pk}, staff=staff)
+    assert accepted.is_valid() and accepted.cleaned_data["assignee"] == admin_user
+
+
 def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admin_user: User, manager: User,
                                                client_for: Any) -> None:
     for user in (admin_user, manager):
@@ -116,6 +132,24 @@ def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admi
             assert shown == expected, (user.username, slug)
             for ticket in page.context["page"].object_list:
                 assert f"<td>{ticket.get_request_type_display()}</td>" in page.content.decode()
+
+
+def test_ticket_page_assign_form_for_managers(mixed_tickets: list[Ticket], manager: User, admin_user: User,
+                                              other_admin: User, client_for: Any) -> None:
+    ticket = Ticket.objects.filter(assignee=admin_user).first()
+    assert ticket is not None
+    url = reverse("desk:ticket", kwargs={"reference": ticket.reference})
+    html = client_for(manager).get(url).content.decode()
+    for user in (admin_user, other_admin, manager):
+        assert f'<option value="{user.pk}"' in html
+    assert f'<option value="{admin_user.pk}" selected>' in html
+    response = client_for(manager).post(reverse("desk:assign", kwargs={"reference": ticket.reference}),
+                                        {"version": Ticket.objects.get(pk=ticket.pk).version,
+                                         "assignee": other_admin.pk})
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).assignee == other_admin
+    services.set_away(user=other_admin, away=True, actor=other_admin)  # still listed: away is not gone
+    assert f'<option value="{other_admin.pk}" selected>' in client_for(manager).get(url).content.decode()
 
 
 def test_later_pages_list_the_same_rows_as_a_plain_slice(make_ticket: Any, manager: User, admin_user: User,
