@@ -1,6 +1,6 @@
 """Desk page speed on a big database: the main queue page and a ticket page.
 
-Creates (and afterwards drops) the PostgreSQL database ``pd_bench_desk``, bulk-loads 100,000
+Creates (and afterwards drops) the PostgreSQL database ``pd_bench_desk`` (or ``$BENCH_DESK_DB``), bulk-loads 100,000
 tickets with about five messages each, then requests each page 50 times with Django's test client
 and prints the median time and the query count of every page.
 
@@ -11,6 +11,7 @@ Usage: python bench/desk_pages.py [--tickets 100000] [--requests 50] [--keep] [-
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgdb  # noqa: E402
 
-DB_NAME = "pd_bench_desk"
+DB_NAME = os.environ.get("BENCH_DESK_DB", "pd_bench_desk")
 
 
 def load(n_tickets: int) -> dict[str, Any]:

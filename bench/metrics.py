@@ -1,6 +1,6 @@
 """Figures and ticket-list speed on a million tickets.
 
-Creates (and afterwards drops) the PostgreSQL database ``pd_bench_metrics``, loads 1,000,000
+Creates (and afterwards drops) the PostgreSQL database ``pd_bench_metrics`` (or ``$BENCH_METRICS_DB``), loads 1,000,000
 tickets spread over three years with COPY, then measures through the real API (Django test client,
 token-authenticated manager):
 
@@ -19,6 +19,7 @@ Usage: python bench/metrics.py [--tickets 1000000] [--requests 30] [--keep] [--r
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgdb  # noqa: E402
 
-DB_NAME = "pd_bench_metrics"
+DB_NAME = os.environ.get("BENCH_METRICS_DB", "pd_bench_metrics")
 
 
 def load(n_tickets: int) -> dict[str, Any]:

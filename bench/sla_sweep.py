@@ -2,7 +2,7 @@
 
     python bench/sla_sweep.py [--tickets 1000000] [--open-share 0.05] [--keep]
 
-Creates the database ``pd_bench_sla`` (dropped at the end unless ``--keep``), migrates it,
+Creates the database ``pd_bench_sla`` (or ``$BENCH_SLA_DB``) (dropped at the end unless ``--keep``), migrates it,
 COPY-loads the tickets (5 % open by default, deadlines spread from 5 days overdue to 30 days
 ahead; the rest closed, with deadlines in the past two years), then times:
 
@@ -17,6 +17,7 @@ For each it prints the wall time, the number of queries (CaptureQueriesContext) 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import secrets
 import sys
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgdb  # noqa: E402
 
-DB_NAME = "pd_bench_sla"
+DB_NAME = os.environ.get("BENCH_SLA_DB", "pd_bench_sla")
 
 
 def main() -> None:

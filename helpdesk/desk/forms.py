@@ -77,6 +77,12 @@ class AssignForm(VersionedForm):
             field = self.fields["assignee"]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = staff
+            if not self.is_bound:
+                # Shown, not submitted: the options from one plain query. Left to itself the field
+                # counts the queryset and then reads it again through a server-side cursor. A
+                # submitted form still checks the choice against the queryset.
+                field.choices = [("", field.empty_label),
+                                 *((user.pk, field.label_from_instance(user)) for user in staff)]
 
 
 class ExtendForm(VersionedForm):

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,6 +41,20 @@ class CountedPaginator(Paginator):
         super().__init__(object_list, per_page)
         if known_count is not None:
             self.__dict__["count"] = known_count  # fills the cached_property, saving a COUNT query
+
+    def page(self, number: Any) -> Page[Any]:
+        """Beyond the first page, the page's ids first, then only those rows with what the list
+        shows: one query still, but the skipped rows are read from the index alone instead of
+        being joined to their requester and assignee (page 200 of 100k tickets: 5,000 joins)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if bottom and isinstance(self.object_list, QuerySet):
+            ids = self.object_list.values("pk")[bottom:top]
+            return Page(self.object_list.filter(pk__in=ids), number, self)
+        return Page(self.object_list[bottom:top], number, self)
 
 
 @require_GET
