@@ -118,7 +118,7 @@ class _Helper:
         packages = [os.path.dirname(str(module.__file__)) for module in (helpdesk, helpdesk.intake)]
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
             [sys.executable, "-c", _BOOT, str(theirs_in), str(theirs_out), *packages],
-            pass_fds=(theirs_in, theirs_out), stdin=subprocess.DEVNULL)
+            pass_fds=(theirs_in, theirs_out), stdin=subprocess.DEVNULL, stdout=_error_output())
         os.close(theirs_in)
         os.close(theirs_out)
         self.to_helper = Connection(mine_out, readable=False)
@@ -236,6 +236,15 @@ class _Writer:
             self.helper.give_up()
             for path, data, file_mode, directory_mode in files:
                 write_new_file(path, data, file_mode=file_mode, directory_mode=directory_mode)
+
+
+def _error_output() -> int:
+    """Where the helper's standard output goes: never this process's stdout, which carries
+    ``ingest_email``'s JSON lines, but its stderr."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. replaced by an object without a descriptor
+        return subprocess.DEVNULL
 
 
 def _parse_here(batch: list[T]) -> Parsed:

@@ -37,6 +37,24 @@ def _message(n: int, *, attachment: bool = False) -> bytes:
             "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJSVFT0YK\n--b--\n").encode()
 
 
+def test_a_backlog_filed_with_the_helper_process_gives_json_lines_only(desk_database: DeskDatabase,
+                                                                      tmp_path: Path) -> None:
+    """More than one batch: the helper parses and writes (its output goes to stderr, never stdout)."""
+    files = []
+    for n in range(260):
+        path = tmp_path / f"{n:03d}.eml"
+        path.write_bytes(_message(n, attachment=n % 5 == 0) if n % 50 else b"\x00\x01 not mail")
+        files.append(str(path))
+    result = manage("ingest_email", *files, env=desk_database.env(), timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = _lines(result.stdout)  # every line is JSON
+    assert [line["source"] for line in lines] == files
+    assert sum(line["outcome"] == "new_ticket" for line in lines) == 260 - 6
+    assert sum(line["outcome"] == "quarantined" for line in lines) == 6
+    assert desk_database.scalar("SELECT COUNT(*) FROM helpdesk_attachment") == 52 - 6  # every fifth, not the junk
+    assert desk_database.scalar("SELECT COUNT(*) FROM helpdesk_message WHERE direction = 'inbound'") == 254
+
+
 def test_files_give_one_json_line_each_and_exit_0(desk_database: DeskDatabase, tmp_path: Path) -> None:
     files = [CORPUS / "001_plain_utf8_korean.eml", CORPUS / "049_garbage_bytes.eml"]
     dup = tmp_path / "again.eml"
