@@ -6,6 +6,10 @@ from django.urls import include, path
 
 from helpdesk import health, twofactor
 
+# The admin modules load with the URLs (SimpleAdminConfig), not in every process's setup: a
+# management command such as ingest_email, started per mail by an MTA, does not need them.
+admin.autodiscover()
+
 urlpatterns = [
     path("api/v1/", include("helpdesk.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the language switch
