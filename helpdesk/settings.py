@@ -33,7 +33,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin.apps.SimpleAdminConfig",  # admin.autodiscover() in urls.py: commands skip ~0.15 s of admin imports
+    # The admin without autodiscovery: helpdesk/urls.py calls admin.autodiscover(), so commands
+    # (ingest_email, started per mail by an MTA) skip the admin modules' imports.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
