@@ -39,8 +39,13 @@ def mail_templates() -> Engine:
     (~75 ms, the admin's among them), which ``ingest_email``, started per mail by an MTA, would
     pay for its one acknowledgement."""
     pages: dict[str, Any] = settings.TEMPLATES[0]
-    return Engine(dirs=[str(folder) for folder in pages["DIRS"]], app_dirs=bool(pages["APP_DIRS"]),
-                  debug=settings.DEBUG, libraries={"tz": "django.templatetags.tz"})
+    loaders = ["django.template.loaders.filesystem.Loader",
+               *(["django.template.loaders.app_directories.Loader"] if pages["APP_DIRS"] else [])]
+    return Engine(dirs=[str(folder) for folder in pages["DIRS"]], debug=settings.DEBUG,
+                  libraries={"tz": "django.templatetags.tz"},
+                  # Cached, except while developing: the runserver reloader resets only the pages'
+                  # engine, and an edited mail template should show at once.
+                  loaders=loaders if settings.DEBUG else [("django.template.loaders.cached.Loader", loaders)])
 
 
 def subject_with_reference(ticket: Ticket, text: str) -> str:

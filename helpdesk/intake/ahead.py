@@ -216,17 +216,15 @@ class _Writer:
         if self.files:
             self._send()
         requests, self.requests = self.requests, []
-        errors = []
-        for number in requests:
+        error = None
+        for number in requests:  # every answer is read, so the next request's answer is the next one
             try:
-                error = self.helper.answer(number)
+                error = self.helper.answer(number) or error
             except Exception as exc:
                 self.helper.give_up()
                 raise OSError(f"the intake helper process failed: {exc!r}") from exc
-            if error is not None:
-                errors.append(error)
-        if errors:
-            raise OSError(f"the intake helper could not write: {errors[0]}")
+        if error is not None:
+            raise OSError(f"the intake helper could not write: {error}")
 
     def _send(self) -> None:
         files, self.files = self.files, []

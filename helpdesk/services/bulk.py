@@ -76,16 +76,8 @@ def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
 
 @cache
 def _statement(model: type[Model], alias: str, rows: int) -> str:
-    connection = connections[alias]
-    def quote(name: str | None) -> str:
-        return str(connection.ops.quote_name(str(name)))
-
-    fields = _insert_fields(model)
-    pk = model._meta.pk
-    assert pk is not None
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-            f"VALUES {', '.join([row] * rows)} RETURNING {quote(pk.column)}")
+    row = "(" + ", ".join(["%s"] * len(_insert_fields(model))) + ")"
+    return _insert(model, alias, f"VALUES {', '.join([row] * rows)}")
 
 
 @cache
@@ -99,12 +91,19 @@ def _unnest_statement(model: type[Model], alias: str) -> str | None:
     if any(hasattr(field, "get_placeholder") for field in fields) or any(
             column.get_internal_type() not in connection.data_types for column in columns):
         return None  # e.g. array or geometry columns
+    # The types without their parameters, as Django does it (varchar[], not varchar(50)[]).
+    arrays = ", ".join(f"(%s)::{str(field.db_type(connection)).split('(')[0]}[]" for field in fields)
+    return _insert(model, alias, f"SELECT * FROM UNNEST({arrays})")  # noqa: S608 (column types, not input)
+
+
+def _insert(model: type[Model], alias: str, rows: str) -> str:
+    """``INSERT INTO table (columns) <rows> RETURNING id``."""
+    connection = connections[alias]
+
     def quote(name: str | None) -> str:
         return str(connection.ops.quote_name(str(name)))
 
     pk = model._meta.pk
     assert pk is not None
-    # The types without their parameters, as Django does it (varchar[], not varchar(50)[]).
-    arrays = ", ".join(f"(%s)::{str(field.db_type(connection)).split('(')[0]}[]" for field in fields)
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-            f"SELECT * FROM UNNEST({arrays}) RETURNING {quote(pk.column)}")
+    columns = ", ".join(quote(field.column) for field in _insert_fields(model))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {rows} RETURNING {quote(pk.column)}"
