@@ -294,7 +294,7 @@ class _Segment:
             # In address order, so two ingesters adding the same new requesters queue, not deadlock.
             # One that added a requester first wins: this batch uses its row (filling in a name it
             # lacks) instead of being rolled back and refiled one mail at a time.
-            Requester.objects.bulk_create(sorted(created, key=lambda r: r.email), ignore_conflicts=True)
+            services.insert_rows(sorted(created, key=lambda r: r.email), ignore_conflicts=True)
             stored = {r.email: r for r in Requester.objects.filter(email__in=[r.email for r in created])}
             for requester in created:
                 row = found[requester.email] = stored[requester.email]

@@ -11,8 +11,10 @@ On PostgreSQL the rows go in as one array per column (``INSERT … SELECT * FROM
 as Django 5.2's own ``bulk_create`` does): a statement with a placeholder per value is re-split by
 psycopg on every call (it caches only short statements), which cost as much as the insert itself.
 
-Only for plain new rows: no signals (neither does ``bulk_create``), no conflict handling, a
-database-generated primary key.
+Only for plain new rows: no signals (neither does ``bulk_create``), a database-generated primary
+key. ``ignore_conflicts=True`` skips rows that would break a unique constraint, as ``bulk_create``'s
+does (and, like it, gives no ids back): intake adds a batch's new requesters that way, where
+``bulk_create`` spent 4 % of a SQLite run building its placeholders value by value.
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ from typing import Any, TypeVar
 
 from django.db import connections, router
 from django.db.models import Field, Model
+from django.db.models.constants import OnConflict
 
 __all__ = ["insert_rows"]
 
 M = TypeVar("M", bound=Model)
 
 
-def insert_rows(objs: Sequence[M]) -> None:
-    """``type(objs[0]).objects.bulk_create(objs)``: the rows are inserted and get their ids."""
+def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
+    """``type(objs[0]).objects.bulk_create(objs)``: the rows are inserted and get their ids.
+
+    ``ignore_conflicts``: ``bulk_create(objs, ignore_conflicts=True)``; rows that conflict with a
+    stored one are left out, and no row gets its id (read them back by their unique key)."""
     if not objs:
         return
     model = type(objs[0])
@@ -47,18 +53,22 @@ def insert_rows(objs: Sequence[M]) -> None:
     pk = model._meta.pk
     assert pk is not None
     with connection.cursor() as cursor:
-        for statement, params in _statements(model, alias, rows):
+        for statement, params in _statements(model, alias, rows, ignore_conflicts):
             cursor.execute(statement, params)
-            ids.extend(row[0] for row in cursor.fetchall())
+            if not ignore_conflicts:
+                ids.extend(row[0] for row in cursor.fetchall())
+    if ignore_conflicts:
+        return
     for obj, value in zip(objs, ids, strict=True):
         setattr(obj, pk.attname, value)
         obj._state.adding = False
         obj._state.db = alias
 
 
-def _statements(model: type[Model], alias: str, rows: list[list[Any]]) -> Iterator[tuple[str, list[Any]]]:
+def _statements(model: type[Model], alias: str, rows: list[list[Any]], ignore_conflicts: bool
+                ) -> Iterator[tuple[str, list[Any]]]:
     """The INSERTs for these prepared rows, with their parameters, ids RETURNING in row order."""
-    unnest = _unnest_statement(model, alias)
+    unnest = _unnest_statement(model, alias, ignore_conflicts)
     if unnest is not None and len(rows) > 1:
         yield unnest, [list(column) for column in zip(*rows, strict=True)]
         return
@@ -66,7 +76,7 @@ def _statements(model: type[Model], alias: str, rows: list[list[Any]]) -> Iterat
     per_statement = max(1, connection.ops.bulk_batch_size(_insert_fields(model), rows))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
-        yield _statement(model, alias, len(chunk)), [value for row in chunk for value in row]
+        yield _statement(model, alias, len(chunk), ignore_conflicts), [value for row in chunk for value in row]
 
 
 @cache
@@ -75,13 +85,13 @@ def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
 
 
 @cache
-def _statement(model: type[Model], alias: str, rows: int) -> str:
+def _statement(model: type[Model], alias: str, rows: int, ignore_conflicts: bool) -> str:
     row = "(" + ", ".join(["%s"] * len(_insert_fields(model))) + ")"
-    return _insert(model, alias, f"VALUES {', '.join([row] * rows)}")
+    return _insert(model, alias, f"VALUES {', '.join([row] * rows)}", ignore_conflicts)
 
 
 @cache
-def _unnest_statement(model: type[Model], alias: str) -> str | None:
+def _unnest_statement(model: type[Model], alias: str, ignore_conflicts: bool) -> str | None:
     """The one-array-per-column INSERT on PostgreSQL, under the conditions Django's own uses it."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
@@ -93,11 +103,12 @@ def _unnest_statement(model: type[Model], alias: str) -> str | None:
         return None  # e.g. array or geometry columns
     # The types without their parameters, as Django does it (varchar[], not varchar(50)[]).
     arrays = ", ".join(f"(%s)::{str(field.db_type(connection)).split('(')[0]}[]" for field in fields)
-    return _insert(model, alias, f"SELECT * FROM UNNEST({arrays})")  # noqa: S608 (column types, not input)
+    return _insert(model, alias, f"SELECT * FROM UNNEST({arrays})",  # noqa: S608 (column types, not input)
+                   ignore_conflicts)
 
 
-def _insert(model: type[Model], alias: str, rows: str) -> str:
-    """``INSERT INTO table (columns) <rows> RETURNING id``."""
+def _insert(model: type[Model], alias: str, rows: str, ignore_conflicts: bool) -> str:
+    """``INSERT INTO table (columns) <rows> RETURNING id``, or ignoring conflicts (no ids)."""
     connection = connections[alias]
 
     def quote(name: str | None) -> str:
@@ -105,5 +116,11 @@ def _insert(model: type[Model], alias: str, rows: str) -> str:
 
     pk = model._meta.pk
     assert pk is not None
-    columns = ", ".join(quote(field.column) for field in _insert_fields(model))
+    fields = _insert_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    if ignore_conflicts:  # the backend's own words: INSERT OR IGNORE (SQLite), ON CONFLICT DO NOTHING
+        ignore = OnConflict.IGNORE
+        suffix = connection.ops.on_conflict_suffix_sql(fields, ignore, None, None)
+        return (f"{connection.ops.insert_statement(on_conflict=ignore)} {quote(model._meta.db_table)} ({columns}) "
+                f"{rows} {suffix}").rstrip()
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {rows} RETURNING {quote(pk.column)}"

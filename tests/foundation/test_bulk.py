@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
-from helpdesk.models import Direction, Message, Ticket
+from helpdesk.models import Direction, Message, Requester, Ticket
 
 
 def _messages(ticket: Ticket, tag: str, count: int) -> list[Message]:
@@ -75,3 +75,22 @@ def test_insert_rows_of_nothing_does_nothing() -> None:
 def test_insert_rows_refuses_a_row_that_has_an_id() -> None:
     with pytest.raises(ValueError, match="already has an id"):
         services.insert_rows([Message(pk=7)])
+
+
+@pytest.mark.django_db
+def test_insert_rows_ignoring_conflicts_adds_only_the_new_rows_as_bulk_create_would() -> None:
+    Requester.objects.create(email="stored@example.com", name="Stored First")
+    rows = [Requester(email=f"new{n}@example.com", name=f"새 요청자 {n}", language="ko") for n in range(400)]
+    rows.insert(7, Requester(email="stored@example.com", name="Someone Else"))
+    with CaptureQueriesContext(connection) as queries:
+        services.insert_rows(rows, ignore_conflicts=True)
+    assert all("RETURNING" not in q["sql"] for q in queries)
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1 and "ON CONFLICT DO NOTHING" in queries[0]["sql"]
+    else:  # more than one statement: 999 parameters each
+        assert len(queries) > 1 and all(q["sql"].startswith("INSERT OR IGNORE") for q in queries)
+    assert all(r.pk is None for r in rows)  # like bulk_create(ignore_conflicts=True): no ids back
+    assert Requester.objects.get(email="stored@example.com").name == "Stored First"  # kept, not overwritten
+    stored = dict(Requester.objects.filter(email__startswith="new").values_list("email", "name"))
+    assert stored == {f"new{n}@example.com": f"새 요청자 {n}" for n in range(400)}
+    assert Requester.objects.filter(email="new3@example.com").get().created_at is not None
