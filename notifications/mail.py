@@ -64,6 +64,11 @@ def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
     return latest, ids[-20:]
 
 
+# The fields build_email reads (for ``QuerySet.only``): a message's and its ticket's.
+MAIL_FIELDS = ("message_id", "in_reply_to", "references", "kind", "subject", "body_text", "recipients",
+               "ticket__reference")
+
+
 def build_email(message: Message) -> EmailMessage:
     ticket = message.ticket
     headers = {"Message-ID": f"<{message.message_id}>", "X-Privacy-Desk-Ticket": ticket.reference}

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
-from notifications.mail import build_email
+from notifications.mail import MAIL_FIELDS, build_email
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
 from notifications.reminders import build_digest_email, build_notification_email, claim_digests, run_sweep
 from notifications.webhooks import deliver, due_deliveries
@@ -80,7 +80,9 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     transaction, then finds it sent. A worker killed between send and commit resends one message.
     """
     result = _SendResult()
-    messages = Message.objects.select_related("ticket__requester").filter(
+    # Only what build_email reads: whole rows (ticket and requester too) were two thirds of the time
+    # intake's in-process delivery took on SQLite, most of it building their instances.
+    messages = Message.objects.select_related("ticket").only(*MAIL_FIELDS).filter(
         pk__in=message_pks, delivery_status=DeliveryStatus.PENDING).order_by("pk")
     _send_and_mark(list(messages), smtp, result)
     return result

@@ -6,6 +6,7 @@ Runs on SQLite and (in the second pass of ``make test``) on PostgreSQL.
 from __future__ import annotations
 
 import hashlib
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
 from helpdesk.audit_verify import verify_audit_trail
@@ -269,6 +271,29 @@ def test_smtp_down_during_a_batch_leaves_acknowledgements_failed_for_the_retry_s
     assert {r.outcome for r in results} == {Outcome.NEW_TICKET}  # intake is not held up by mail
     statuses = list(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True))
     assert statuses == ["failed"] * len(items)
+
+
+@pytest.mark.django_db
+def test_delivering_a_batchs_acknowledgements_reads_them_in_one_query(make_admin: Any, smtp_sink: Any) -> None:
+    from notifications.tasks import deliver_messages
+
+    make_admin("moonwon.park")
+    items = [(raw, str(n)) for n, raw in enumerate(generate(24, run="batch-one-read")) if b"In-Reply-To" not in raw]
+    list(ingest_messages(items))  # the after-commit delivery is not run here: the test transaction never commits
+    acks = list(Message.objects.filter(kind="acknowledgement").select_related("ticket").order_by("pk"))
+    assert len(acks) == len(items) and {a.delivery_status for a in acks} == {"pending"}
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_messages([a.pk for a in acks]) == {"sent": len(acks), "failed": 0, "skipped": 0}
+    assert len([q for q in queries if q["sql"].startswith("SELECT")]) == 1  # nothing read again per message
+    received = {m["Message-ID"]: m for m in smtp_sink.wait_for(len(acks))}
+    for ack in acks:  # everything build_email puts in the mail was read
+        mail = received[f"<{ack.message_id}>"]
+        assert mail["X-Privacy-Desk-Ticket"] == ack.ticket.reference
+        assert mail["To"] == ", ".join(ack.recipients)
+        assert str(policy.default.header_factory("Subject", mail["Subject"])).strip() == ack.subject
+        assert mail["In-Reply-To"] == f"<{ack.in_reply_to}>" and mail["Auto-Submitted"] == "auto-replied"
+        assert mail.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == ack.body_text.strip()
+    assert set(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True)) == {"sent"}
 
 
 def _closed_port() -> int:
