@@ -67,7 +67,8 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
 
 def _statements(model: type[Model], alias: str, rows: list[list[Any]], ignore_conflicts: bool
                 ) -> Iterator[tuple[str, list[Any]]]:
-    """The INSERTs for these prepared rows, with their parameters, ids RETURNING in row order."""
+    """The INSERTs for these prepared rows, with their parameters; ids RETURNING in row order (unless
+    conflicts are ignored)."""
     unnest = _unnest_statement(model, alias, ignore_conflicts)
     if unnest is not None and len(rows) > 1:
         yield unnest, [list(column) for column in zip(*rows, strict=True)]
