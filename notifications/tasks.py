@@ -96,6 +96,9 @@ def _claim_statement() -> str:
 
 
 def _send_and_mark(messages: list[Message], smtp: Any, result: _SendResult) -> None:
+    if _can_chain_transactions():
+        _send_and_mark_chained(messages, smtp, result)
+        return
     # Message.objects.filter(pk=…, delivery_status=PENDING).update(…), as one plain statement: building
     # the ORM query for every message was most of a batch's delivery time after intake.
     claim = _claim_statement()
@@ -105,15 +108,74 @@ def _send_and_mark(messages: list[Message], smtp: Any, result: _SendResult) -> N
                 cursor.execute(claim, [DeliveryStatus.SENT.value, message.pk, DeliveryStatus.PENDING.value])
                 if not cursor.rowcount:
                     continue  # sent by another worker meanwhile
-                email = build_email(message)
-                if smtp is not None:
-                    email.connection = smtp
-                if not email.send(fail_silently=False):
-                    raise OSError("the mail backend accepted nothing")
+                _send(message, smtp)
         except Exception as exc:
             result.failed[message.pk] = exc
         else:
             result.sent.append(message.pk)
+
+
+def _send(message: Message, smtp: Any) -> None:
+    email = build_email(message)
+    if smtp is not None:
+        email.connection = smtp
+    if not email.send(fail_silently=False):
+        raise OSError("the mail backend accepted nothing")
+
+
+def _can_chain_transactions() -> bool:
+    """PostgreSQL with client-side binding (several statements per execute), outside any transaction."""
+    return (connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+
+
+def _send_and_mark_chained(messages: list[Message], smtp: Any, result: _SendResult) -> None:
+    """:func:`_send_and_mark`'s transactions, one round trip per message instead of three.
+
+    Each message still gets its own transaction, its mark committed (and flushed to disk) right
+    after its send and before the next send; but that COMMIT, or the ROLLBACK of a failed send,
+    travels with the next message's BEGIN and mark in one execute (psycopg runs the statements in
+    order). BEGIN, mark and COMMIT as three round trips were a quarter of a PostgreSQL intake run.
+    """
+    claim = _claim_statement()
+    params: list[str | int] = [DeliveryStatus.SENT.value, 0, DeliveryStatus.PENDING.value]
+    ending = ""  # how the previous message's transaction ends: "COMMIT; " (sent) or "ROLLBACK; "
+    with connection.cursor() as cursor:
+        try:
+            for message in messages:
+                params[1] = message.pk
+                try:
+                    cursor.execute(f"{ending}BEGIN; {claim}", params)
+                except Exception as exc:  # the database failed: the previous mark may be lost too
+                    _unsure(result, ending, exc)
+                    result.failed[message.pk] = exc
+                    ending = "ROLLBACK; "
+                    continue
+                ending = "ROLLBACK; "  # until it is sent
+                while cursor.nextset():  # to the mark's result
+                    pass
+                if cursor.rowcount != 1:
+                    continue  # sent by another worker meanwhile
+                try:
+                    _send(message, smtp)
+                except Exception as exc:
+                    result.failed[message.pk] = exc
+                else:
+                    result.sent.append(message.pk)
+                    ending = "COMMIT; "
+        finally:  # also when interrupted mid-send: that message's mark is rolled back, it stays pending
+            if ending:
+                try:
+                    cursor.execute(ending.removesuffix("; "))
+                except Exception as exc:
+                    _unsure(result, ending, exc)
+
+
+def _unsure(result: _SendResult, ending: str, exc: Exception) -> None:
+    """The COMMIT of the last message sent may not have happened: count it failed, so it is retried
+    (a resend, as when a worker dies between its send and its commit)."""
+    if ending == "COMMIT; " and result.sent:
+        result.failed[result.sent.pop()] = exc
 
 
 @shared_task(acks_late=True)

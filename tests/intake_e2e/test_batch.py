@@ -5,6 +5,8 @@ Runs on SQLite and (in the second pass of ``make test``) on PostgreSQL.
 
 from __future__ import annotations
 
+import email
+import email.utils
 import hashlib
 from email import policy
 from pathlib import Path
@@ -294,6 +296,59 @@ def test_delivering_a_batchs_acknowledgements_reads_them_in_one_query(make_admin
         assert mail["In-Reply-To"] == f"<{ack.in_reply_to}>" and mail["Auto-Submitted"] == "auto-replied"
         assert mail.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == ack.body_text.strip()
     assert set(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_admin: Any, smtp_sink: Any) -> None:
+    """Committed for real (no test transaction): on PostgreSQL one round trip per message, a
+    message's COMMIT or ROLLBACK going with the next one's BEGIN and mark; a refused one stays failed."""
+    make_admin("moonwon.park")
+    raws = [raw for raw in generate(14, run="batch-chained") if b"In-Reply-To" not in raw]
+    refused = email.utils.parseaddr(email.message_from_bytes(raws[4])["From"])[1].lower()
+    smtp_sink.refuse = {refused}
+    with CaptureQueriesContext(connection) as queries:
+        results = list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
+    assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
+    acks = Message.objects.filter(kind="acknowledgement")
+    statuses = list(acks.values_list("delivery_status", flat=True))
+    assert len(acks) == len(raws)
+    assert sorted(statuses) == ["failed"] + ["sent"] * (len(raws) - 1)
+    assert [status for recipients, status in acks.values_list("recipients", "delivery_status")
+            if recipients == [refused]] == ["failed"]
+    received = smtp_sink.wait_for(len(raws) - 1)
+    assert sorted(m["Message-ID"] for m in received) == sorted(
+        f"<{m}>" for m in acks.filter(delivery_status="sent").values_list("message_id", flat=True))
+    marks = [q["sql"] for q in queries if "BEGIN; UPDATE" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(marks) == len(raws)  # one execute per message
+        assert marks[0].startswith("BEGIN;") and all(m.startswith(("COMMIT; BEGIN;", "ROLLBACK; BEGIN;"))
+                                                     for m in marks[1:])
+        assert sum(m.startswith("ROLLBACK;") for m in marks) == 1  # after the refused one
+    else:
+        assert marks == []  # SQLite: the same transactions through Django's atomic()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delivery_interrupted_mid_batch_keeps_what_was_sent_and_leaves_no_transaction_open(
+    make_admin: Any, settings: Any
+) -> None:
+    """Ctrl-C (or a worker's shutdown) while a batch's acknowledgements go out after its commit."""
+    from tests.intake_e2e.interrupting_backend import InterruptingBackend
+
+    make_admin("moonwon.park")
+    raws = [raw for raw in generate(8, run="batch-interrupted") if b"In-Reply-To" not in raw][:5]
+    settings.EMAIL_BACKEND = "tests.intake_e2e.interrupting_backend.InterruptingBackend"
+    InterruptingBackend.sent.clear()
+    with pytest.raises(KeyboardInterrupt):
+        list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        assert connection.connection.info.transaction_status == 0  # idle: the open mark was rolled back
+    assert Ticket.objects.count() == len(raws)  # the batch was committed before its mail went out
+    acks = Message.objects.filter(kind="acknowledgement").order_by("pk")
+    statuses = list(acks.values_list("message_id", "delivery_status"))
+    assert [status for _, status in statuses] == ["sent", "sent", "pending", "pending", "pending"]
+    assert InterruptingBackend.sent == [f"<{message_id}>" for message_id, _ in statuses[:2]]
 
 
 def _closed_port() -> int:

@@ -47,7 +47,14 @@ class SmtpSink:
     messages: list[Message] = field(default_factory=list)
     envelopes: list[Any] = field(default_factory=list)
     peers: list[Any] = field(default_factory=list)  # the client's (address, port): one per SMTP connection
+    refuse: set[str] = field(default_factory=set)  # recipients answered "550 mailbox unavailable"
     _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
