@@ -147,7 +147,8 @@ def search_filter(text: str) -> Q:
     """Reference, requester (address or name), subject and message text.
 
     PostgreSQL: full-text search with prefix matching (Korean words carry particles, so
-    "열람" must find "열람을"), served by the GIN index of migration ``desk.0001``.
+    "열람" must find "열람을"), served by the GIN index of migration ``desk.0003`` (which leaves out the
+    acknowledgements and notices this search excludes).
     SQLite: a plain ``icontains`` fallback. Each part is an uncorrelated ``IN (subquery)`` so the
     database computes it once (hashed) instead of once per ticket.
     """

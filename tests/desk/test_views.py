@@ -140,6 +140,28 @@ def test_full_text_search_uses_prefixes_on_postgresql(make_ticket: Any, admin_us
     assert [t.reference for t in page.context["page"].object_list] == [hit.reference]
 
 
+@pytest.mark.postgres
+def test_full_text_search_uses_the_index_that_leaves_out_the_desks_own_mail(make_ticket: Any) -> None:
+    from django.db import connection
+
+    from helpdesk.selectors import search_filter
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL full-text search")
+    make_ticket(subject="문의", body="제 개인정보 열람을 요청합니다")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'helpdesk_message' AND indexdef LIKE "
+                       "'%%USING gin%%'")
+        predicate = "((kind)::text <> ALL ((ARRAY['acknowledgement'::character varying, " \
+                    "'notice'::character varying])::text[]))"
+        assert [row[0].split(" WHERE ")[1] for row in cursor.fetchall()] == [predicate]
+        sql, params = Ticket.objects.filter(search_filter("열람 요청")).values("id").query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny; ask whether it can be used
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on message_search_gin" in plan, plan
+
+
 # --- The ticket page ------------------------------------------------------------------------------
 def test_ticket_page_shows_one_timeline_and_logs_the_view(make_ticket: Any, admin_user: Any, client_for: Any,
                                                          add_messages: Any) -> None:

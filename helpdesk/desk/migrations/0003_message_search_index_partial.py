@@ -1,0 +1,42 @@
+"""The full-text index without the desk's own automatic mail (PostgreSQL only).
+
+The search never looks at acknowledgements and notices (``helpdesk.selectors.search_filter``
+excludes them), yet they were ~40 % of the index's entries, and a GIN entry is the dearest part of
+storing a message: ~80 µs each, most of the cost of inserting a batch's acknowledgements. The
+predicate is written as the search's ``exclude(kind__in=…)`` compiles, so the planner still uses
+the index (``tests/desk/test_search_index.py`` checks the plan).
+
+Built CONCURRENTLY under a new name before the old one goes, so a live desk keeps searching
+and filing mail while it migrates.
+"""
+
+from django.db import migrations
+
+OLD, NEW = "message_search_simple_gin", "message_search_gin"
+CREATE = (
+    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NEW} ON helpdesk_message USING gin ("
+    "to_tsvector('simple'::regconfig, COALESCE(subject, '') || ' ' || COALESCE(body_text, ''))) "
+    "WHERE kind NOT IN ('acknowledgement', 'notice')"
+)
+CREATE_OLD = (
+    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {OLD} ON helpdesk_message USING gin ("
+    "to_tsvector('simple'::regconfig, COALESCE(subject, '') || ' ' || COALESCE(body_text, '')))"
+)
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {OLD}")
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE_OLD)
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NEW}")
+
+
+class Migration(migrations.Migration):
+    atomic = False  # CREATE / DROP INDEX CONCURRENTLY cannot run in a transaction
+    dependencies = [("desk", "0002_ticket_due_index")]
+    operations = [migrations.RunPython(forwards, backwards)]
