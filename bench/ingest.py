@@ -297,7 +297,10 @@ def main() -> None:
     print(f"{'parse only':<11} {args.n / parse_wall:8.1f} msg/s (helpdesk.intake.email.parser, the ceiling)")
 
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()} at the start")
-    print(f"new files here: {_file_creation_us(work):.0f} µs each (intake stores one or two per mail)")
+    os.sync()  # written-back inode tables: ext4 then skips recently deleted inodes for 1 minute, not 6
+    file_us = _file_creation_us(work)
+    print(f"new files here: {file_us:.0f} µs each (intake stores one or two per mail)"
+          + ("  SLOW: something deleted many files minutes ago; figures will be lower" if file_us > 150 else ""))
     for root in {ROOT, *([args.against.resolve()] if args.against else [])}:
         _compile_bytecode(root)
     try:
