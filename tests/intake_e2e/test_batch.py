@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.utils
 import hashlib
+import time
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,49 @@ def test_delivery_interrupted_mid_batch_keeps_what_was_sent_and_leaves_no_transa
     statuses = list(acks.values_list("message_id", "delivery_status"))
     assert [status for _, status in statuses] == ["sent", "sent", "pending", "pending", "pending"]
     assert InterruptingBackend.sent == [f"<{message_id}>" for message_id, _ in statuses[:2]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_the_same_acknowledgements_send_each_once(make_admin: Any, settings: Any,
+                                                                   smtp_sink: Any) -> None:
+    """The original task and a retry sweep's at the same time: each waits for the other's mark."""
+    import threading
+
+    from django.db import connections
+
+    from notifications.tasks import deliver_messages
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between two connections")
+    make_admin("moonwon.park")
+    raws = [raw for raw in generate(40, run="batch-twice") if b"In-Reply-To" not in raw]
+    sink_backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "tests.deadlines.failing_backend.FailingBackend"
+    list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))  # committed; every send failed
+    acks = Message.objects.filter(kind="acknowledgement")
+    assert set(acks.values_list("delivery_status", flat=True)) == {"failed"}
+    acks.update(delivery_status="pending")
+    settings.EMAIL_BACKEND = sink_backend
+    pks = sorted(acks.values_list("pk", flat=True))
+    outcomes: list[dict[str, int]] = []
+
+    def deliver() -> None:
+        try:
+            outcomes.append(deliver_messages(pks))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(o["sent"] for o in outcomes) == len(pks) and sum(o["failed"] for o in outcomes) == 0
+    received = smtp_sink.wait_for(len(pks))
+    time.sleep(0.5)  # nothing more arrives
+    assert sorted(m["Message-ID"] for m in smtp_sink.messages) == sorted(
+        f"<{m}>" for m in acks.values_list("message_id", flat=True))
+    assert len(received) == len(pks) and set(acks.values_list("delivery_status", flat=True)) == {"sent"}
 
 
 def _closed_port() -> int:
