@@ -13,27 +13,24 @@ and filing mail while it migrates.
 from django.db import migrations
 
 OLD, NEW = "message_search_simple_gin", "message_search_gin"
-CREATE = (
-    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NEW} ON helpdesk_message USING gin ("
-    "to_tsvector('simple'::regconfig, COALESCE(subject, '') || ' ' || COALESCE(body_text, ''))) "
-    "WHERE kind NOT IN ('acknowledgement', 'notice')"
-)
-CREATE_OLD = (
-    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {OLD} ON helpdesk_message USING gin ("
-    "to_tsvector('simple'::regconfig, COALESCE(subject, '') || ' ' || COALESCE(body_text, '')))"
-)
+# What SearchVector("subject", "body_text", config="simple") compiles to (migration desk.0001).
+VECTOR = "to_tsvector('simple'::regconfig, COALESCE(subject, '') || ' ' || COALESCE(body_text, ''))"
+OWN_MAIL_LEFT_OUT = " WHERE kind NOT IN ('acknowledgement', 'notice')"
+
+
+def replace_index(schema_editor, new: str, old: str, where: str) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {new} ON helpdesk_message USING gin ({VECTOR}){where}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {old}")
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {OLD}")
+    replace_index(schema_editor, NEW, OLD, OWN_MAIL_LEFT_OUT)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE_OLD)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NEW}")
+    replace_index(schema_editor, OLD, NEW, "")
 
 
 class Migration(migrations.Migration):
