@@ -74,6 +74,5 @@ __all__ = [
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
-    "store_message", "store_new_file",
-    "ticket_received_at", "transition_ticket",
+    "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]

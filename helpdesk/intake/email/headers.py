@@ -15,7 +15,7 @@ from .decoding import collapse_whitespace, decode_bytes, decode_header_value, he
 # An address: ASCII atoms and any character of U+0080–U+FFFF (internationalised addresses). Each
 # class is written as "not one of the ASCII characters it refuses": a class naming U+0080–U+FFFF
 # made the regex compiler fill a 65,536-entry table per class, 15 ms of every process's start.
-# Negated, they also take characters beyond U+FFFF, which ``_BEYOND_BMP`` refuses first.
+# Negated, they also take characters beyond U+FFFF, which ``is_address`` refuses separately.
 _LOCAL = r"""[^\x00-\x20"(),:;<>@\[\\\]\x7f]"""  # A-Z a-z 0-9 !#$%&'*+/=?^_`{|}~.- and non-ASCII
 _ALNUM = r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"  # A-Z a-z 0-9 and non-ASCII
 _ALNUM_DASH = r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"  # … and -
@@ -25,6 +25,11 @@ ADDR_SPEC = re.compile(
 )
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 ANGLE_ID = re.compile(r"<\s*([^<>\s]{1,900}?)\s*>")
+
+
+def is_address(addr: str) -> bool:
+    """A plain addr-spec whose characters are ASCII or in U+0080–U+FFFF."""
+    return bool(ADDR_SPEC.match(addr)) and not _BEYOND_BMP.search(addr)
 
 
 def read_headers(msg: Message) -> dict[str, list[str]]:
@@ -62,7 +67,7 @@ def addresses(values: list[str] | None) -> list[tuple[str, str]]:
         return []
     for name, addr in pairs:
         addr = addr.strip().strip("<>").strip().lower()
-        if addr and ADDR_SPEC.match(addr) and not _BEYOND_BMP.search(addr):
+        if addr and is_address(addr):
             result.append((collapse_whitespace(decode_header_value(name)), addr))
     return result
 
