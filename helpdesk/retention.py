@@ -34,6 +34,7 @@ from helpdesk import audit
 from helpdesk.models import (
     Attachment,
     AuditEvent,
+    DatabaseStorage,
     Message,
     Quarantine,
     QuarantineStatus,
@@ -160,8 +161,22 @@ def destroy_stored_file(storage: Storage, name: str | None) -> bool:
 
 
 def destroy_after_commit(files: Iterable[tuple[Storage, str | None]]) -> None:
-    """Files go only once the rows that point at them are gone for good."""
-    pending = [(storage, name) for storage, name in files if name]
+    """Files go only once the rows that point at them are gone for good.
+
+    Files kept as database rows (raw mail, :class:`DatabaseStorage`) are deleted now, in the same
+    transaction as the rows naming them; a file stored under such a name before (the storage's
+    file-system fallback) is destroyed after the commit like any other."""
+    pending: list[tuple[Storage, str]] = []
+    in_rows: dict[DatabaseStorage, list[str]] = {}
+    for storage, name in files:
+        if not name:
+            continue
+        if isinstance(storage, DatabaseStorage):
+            in_rows.setdefault(storage, []).append(name)
+            storage = storage.fallback
+        pending.append((storage, name))
+    for database_storage, names in in_rows.items():
+        database_storage.delete_rows(names)
     if pending:
         transaction.on_commit(lambda: [destroy_stored_file(storage, name) for storage, name in pending])
 

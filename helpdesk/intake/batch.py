@@ -306,13 +306,14 @@ class _Segment:
 
     def _store_messages(self, work: list[_NewTicket | _FollowUp]) -> None:
         attachments: list[Attachment] = []
-        for item in work:
-            ticket = _ticket_of(item)
-            kind = item.kind if isinstance(item, _FollowUp) else MessageKind.MAIL
-            message, files = services.build_message(ticket=ticket, direction=Direction.INBOUND, kind=kind,
-                                                    message=item.inbound)
-            item.message = message
-            attachments.extend(files)
+        with services.database_files_together():  # the raw mails: one INSERT
+            for item in work:
+                ticket = _ticket_of(item)
+                kind = item.kind if isinstance(item, _FollowUp) else MessageKind.MAIL
+                message, files = services.build_message(ticket=ticket, direction=Direction.INBOUND, kind=kind,
+                                                        message=item.inbound)
+                item.message = message
+                attachments.extend(files)
         services.insert_rows([item.message for item in work if item.message is not None])
         services.insert_rows(attachments)
 

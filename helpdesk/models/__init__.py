@@ -10,6 +10,7 @@ from helpdesk.models.records import (
     RetentionPolicy,
     TicketStatistic,
 )
+from helpdesk.models.stored_files import DatabaseStorage, StoredFile, raw_mail_storage
 from helpdesk.models.tickets import (
     Attachment,
     Channel,
@@ -31,9 +32,10 @@ from helpdesk.models.tickets import (
 )
 
 __all__ = [
-    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DeliveryStatus", "Direction",
+    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DatabaseStorage", "DeliveryStatus", "Direction",
     "FigureDay", "FigureDirtyDay", "Language", "Message",
     "MessageKind", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken", "RetentionCategory",
-    "RetentionPolicy", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User", "WebRequestDetails",
-    "new_access_key", "private_upload_to", "raw_mail_upload_to",
+    "RetentionPolicy", "StoredFile", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User",
+    "WebRequestDetails",
+    "new_access_key", "private_upload_to", "raw_mail_storage", "raw_mail_upload_to",
 ]

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.models.stored_files import raw_mail_storage
 from workflows.request_types import Jurisdiction, RequestType
 from workflows.state_machine import TicketWorkflowMixin
 from workflows.states import OPEN_STATES
@@ -211,7 +212,7 @@ class Message(models.Model):
     references = models.TextField(blank=True)
     # "mid:<Message-ID>" or "digest:<sha256>"; unique so a message delivered twice is stored once.
     dedupe_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    raw_message = models.FileField(upload_to=raw_mail_upload_to, blank=True)
+    raw_message = models.FileField(upload_to=raw_mail_upload_to, storage=raw_mail_storage, blank=True)
     sent_at = models.DateTimeField(_("sent"))
     delivery_status = models.CharField(
         max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE, blank=True

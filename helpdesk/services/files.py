@@ -15,6 +15,7 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
+from helpdesk.models.stored_files import DatabaseStorage
 from helpdesk.newfile import write_new_file
 
 logger = logging.getLogger(__name__)
@@ -112,14 +113,46 @@ def files_written_by(writer: FileWriter | None) -> Iterator[None]:
         _file_writer.reset(token)
 
 
+_database_files: ContextVar[dict[DatabaseStorage, list[tuple[str, bytes]]] | None] = ContextVar(
+    "database_files", default=None)
+
+
+@contextmanager
+def database_files_together() -> Iterator[None]:
+    """:func:`store_new_file` into a :class:`DatabaseStorage` inside this block inserts the rows at
+    its end, one statement per storage (a batch of mail: one INSERT instead of one per mail).
+    Nothing is inserted if the block raises."""
+    pending: dict[DatabaseStorage, list[tuple[str, bytes]]] = {}
+    token = _database_files.set(pending)
+    try:
+        yield
+    finally:
+        _database_files.reset(token)
+    for storage, files in pending.items():
+        storage.insert(files)
+
+
 def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
     """``field_file.save(filename, ContentFile(data), save=False)`` and :func:`remember_file`.
+
+    In a :class:`DatabaseStorage` (raw mail) the bytes are a row of the caller's transaction, so
+    nothing is left to remove if it rolls back.
 
     On the local file system the bytes are written straight to the name ``upload_to`` gives: those
     names are random (128 bits), so ``O_EXCL`` is the whole collision check, and Django's probing
     for a free name, chunked copy and lock cost intake ~0.3 ms a file (most of its file time).
     """
     storage = field_file.storage
+    if isinstance(storage, DatabaseStorage):  # a row: it commits or rolls back with the transaction
+        name = field_file.field.generate_filename(field_file.instance, filename)
+        pending = _database_files.get()
+        if pending is not None:
+            pending.setdefault(storage, []).append((name, data))
+        else:
+            storage.insert([(name, data)])
+        field_file.name = name
+        setattr(field_file.instance, field_file.field.attname, name)
+        return
     # Any other storage saves its own way (__class__, not type(): default_storage is a proxy).
     if storage.__class__ is not FileSystemStorage:
         field_file.save(filename, ContentFile(data), save=False)

@@ -10,15 +10,15 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from helpdesk import services
-from helpdesk.models import Attachment, Message
+from helpdesk.models import Attachment
 
 
 def test_store_new_file_writes_the_bytes_under_a_random_name() -> None:
-    message = Message()
-    services.store_new_file(message.raw_message, "raw.eml", b"From: a@example.com\r\n\r\nhello")
-    name = message.raw_message.name
-    assert name.startswith("raw/") and name.endswith(".eml") and len(name.split("/")[2]) == 36
-    assert default_storage.open(name).read() == b"From: a@example.com\r\n\r\nhello"
+    attachment = Attachment()
+    services.store_new_file(attachment.file, "upload", b"%PDF-1.4 hello")
+    name = attachment.file.name
+    assert name.startswith("attachments/") and len(name.split("/")[2]) == 32
+    assert default_storage.open(name).read() == b"%PDF-1.4 hello"
     mode = stat.S_IMODE(os.stat(default_storage.path(name)).st_mode)
     assert mode == 0o644  # FILE_UPLOAD_PERMISSIONS, as Django's own save would set it
 
@@ -33,15 +33,15 @@ def test_files_of_a_rolled_back_transaction_are_removed() -> None:
     stored = []
     with pytest.raises(RuntimeError), services.atomic_removing_files():
         for _ in range(3):
-            message = Message()
-            services.store_new_file(message.raw_message, "raw.eml", b"x" * 10)
-            stored.append(message.raw_message.name)
+            attachment = Attachment()
+            services.store_new_file(attachment.file, "upload", b"x" * 10)
+            stored.append(attachment.file.name)
         assert all(default_storage.exists(name) for name in stored)
         raise RuntimeError("rolled back")
     assert not any(default_storage.exists(name) for name in stored)
 
     with services.atomic_removing_files():
-        message = Message()
-        services.store_new_file(message.raw_message, "raw.eml", b"kept")
+        attachment = Attachment()
+        services.store_new_file(attachment.file, "upload", b"kept")
         transaction.on_commit(lambda: None)
-    assert default_storage.open(message.raw_message.name).read() == b"kept"
+    assert default_storage.open(attachment.file.name).read() == b"kept"

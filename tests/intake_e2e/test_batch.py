@@ -26,7 +26,7 @@ from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.intake import ahead
 from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
-from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, Ticket, User
+from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, StoredFile, Ticket, User
 from tests.intake_e2e.conftest import CORPUS
 from tests.intake_e2e.mailgen import generate
 
@@ -222,11 +222,13 @@ def test_a_failed_batch_is_filed_one_at_a_time_and_leaves_no_stray_files(
     assert set(acks.values_list("delivery_status", flat=True)) == {"sent"}
     assert len(mail.outbox) == acks.count()
     # Files written by the rolled-back batch were removed: every stored file belongs to a row.
+    # (Attachments are files; raw mail is StoredFile rows, rolled back with the batch.)
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
-    referenced = {m.raw_message.name for m in Message.objects.exclude(raw_message="")}
-    referenced |= {a.file.name for a in Attachment.objects.all()}
-    referenced |= {q.raw_message.name for q in Quarantine.objects.all()}
-    assert _stored_files(root) == referenced
+    raw_mails = {m.raw_message.name for m in Message.objects.exclude(raw_message="")}
+    raw_mails |= {q.raw_message.name for q in Quarantine.objects.all()}
+    assert len(raw_mails) == len(items)
+    assert set(StoredFile.objects.values_list("name", flat=True)) == raw_mails
+    assert _stored_files(root) == {a.file.name for a in Attachment.objects.all()}
 
 
 @pytest.mark.django_db
@@ -507,6 +509,7 @@ def test_a_helper_dying_while_it_writes_rolls_the_batch_back_and_it_is_filed_her
     assert len(results) == len(items) and {r.outcome for r in results} <= {Outcome.NEW_TICKET, Outcome.FOLLOW_UP}
     assert Message.objects.filter(direction=Direction.INBOUND).count() == len(items)
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
-    referenced = {m.raw_message.name for m in Message.objects.exclude(raw_message="")}
-    referenced |= {a.file.name for a in Attachment.objects.all()}
-    assert _stored_files(root) == referenced  # nothing the helper may have written is left behind
+    # Nothing the helper may have written is left behind (it writes attachments; raw mail is rows).
+    assert _stored_files(root) == {a.file.name for a in Attachment.objects.all()}
+    assert set(StoredFile.objects.values_list("name", flat=True)) == {
+        m.raw_message.name for m in Message.objects.exclude(raw_message="")}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.files.storage import Storage
 
 from helpdesk import services
 from helpdesk.models import Channel, Ticket, User
@@ -44,10 +45,16 @@ def close_ticket(django_capture_on_commit_callbacks: Any) -> Callable[[Ticket, U
     return close
 
 
-def stored_paths(ticket: Ticket) -> list[str]:
-    paths = []
+def stored_files(ticket: Ticket) -> list[tuple[Storage, str]]:
+    """A ticket's stored files: its raw mail (database rows) and attachments (files)."""
+    files: list[tuple[Storage, str]] = []
     for message in ticket.messages.all():
         if message.raw_message.name:
-            paths.append(message.raw_message.path)
-        paths.extend(a.file.path for a in message.attachments.all())
-    return paths
+            files.append((message.raw_message.storage, message.raw_message.name))
+        files.extend((a.file.storage, a.file.name) for a in message.attachments.all())
+    return files
+
+
+def is_stored(file: tuple[Storage, str]) -> bool:
+    storage, name = file
+    return bool(storage.exists(name))

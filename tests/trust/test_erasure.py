@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from helpdesk import erasure, services
 from helpdesk.models import Attachment, AuditEvent, Quarantine, Requester, Ticket
-from tests.trust.conftest import stored_paths
+from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -60,23 +59,23 @@ def test_preview_changes_nothing_and_explains(history: dict[str, Ticket], manage
 
 def test_erase_removes_what_the_law_allows(history: dict[str, Ticket], manager: Any,
                                            django_capture_on_commit_callbacks: Any) -> None:
-    inquiry_files = stored_paths(history["inquiry"])
-    complaint_files = stored_paths(history["complaint"])
-    kept_files = stored_paths(history["held"]) + stored_paths(history["open"]) + stored_paths(history["other"])
+    inquiry_files = stored_files(history["inquiry"])
+    complaint_files = stored_files(history["complaint"])
+    kept_files = stored_files(history["held"]) + stored_files(history["open"]) + stored_files(history["other"])
     with django_capture_on_commit_callbacks(execute=True):
         plan = erasure.erase_personal_data(ticket=history["request"], actor=manager)
     assert plan.done
     # The inquiry is gone with its files and audit chain.
     assert not Ticket.objects.filter(pk=history["inquiry"].pk).exists()
     assert not AuditEvent.objects.filter(ticket_id=history["inquiry"].pk).exists()
-    assert not any(os.path.exists(p) for p in inquiry_files + complaint_files)
+    assert not any(is_stored(p) for p in inquiry_files + complaint_files)
     # The complaint stays as the statutory record, minus attachments and raw mail.
     complaint = Ticket.objects.get(pk=history["complaint"].pk)
     assert complaint.messages.exists()
     assert not Attachment.objects.filter(message__ticket=complaint).exists()
     assert not complaint.messages.exclude(raw_message="").exists()
     # Held, open, the request itself and someone else's ticket are untouched.
-    assert all(os.path.exists(p) for p in kept_files)
+    assert all(is_stored(p) for p in kept_files)
     assert Quarantine.objects.count() == 0
     requester = Requester.objects.get(email=EMAIL)
     assert (requester.name, requester.phone, requester.organization) == ("", "", "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -25,7 +24,7 @@ from helpdesk.models import (
     Ticket,
     TicketStatistic,
 )
-from tests.trust.conftest import stored_paths
+from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -59,9 +58,9 @@ def test_purge_deletes_expired_keeps_held_and_recent(
         withdrawal = close_ticket(
             file_ticket(email="w@example.com", subject="탈퇴", request_type="membership_withdrawal"), manager)
         still_open = file_ticket(email="open@example.com", subject="open")
-    expired_files = stored_paths(expired)
-    kept_files = stored_paths(held) + stored_paths(withdrawal) + stored_paths(still_open)
-    assert expired_files and all(os.path.exists(p) for p in expired_files + kept_files)
+    expired_files = stored_files(expired)
+    kept_files = stored_files(held) + stored_files(withdrawal) + stored_files(still_open)
+    assert expired_files and all(is_stored(p) for p in expired_files + kept_files)
 
     # Two years on: nothing is due yet.
     with time_machine.travel(start + timedelta(days=730), tick=False):
@@ -89,8 +88,8 @@ def test_purge_deletes_expired_keeps_held_and_recent(
     assert not Attachment.objects.filter(message__ticket_id=expired.pk).exists()
     assert not AuditEvent.objects.filter(ticket_id=expired.pk).exists()
     assert not Requester.objects.filter(email="old@example.com").exists()
-    assert not any(os.path.exists(p) for p in expired_files)
-    assert all(os.path.exists(p) for p in kept_files)
+    assert not any(is_stored(p) for p in expired_files)
+    assert all(is_stored(p) for p in kept_files)
     assert set(Ticket.objects.values_list("pk", flat=True)) == {held.pk, withdrawal.pk, still_open.pk}
 
     # The anonymous figures survive, and a tombstone in the desk-wide chain says what went.
@@ -137,12 +136,14 @@ def test_quarantine_purged_after_resolution_files_too(settings: Any, django_capt
         done.raw_message.save("q.eml", ContentFile(b"raw"), save=True)
         pending = Quarantine(reason="unparseable", received_at=start, dedupe_key="q2")
         pending.raw_message.save("q.eml", ContentFile(b"raw"), save=True)
-    path = done.raw_message.path
+    storage = done.raw_message.storage
+    assert storage.exists(done.raw_message.name) and storage.exists(pending.raw_message.name)
     with time_machine.travel(start + timedelta(days=95), tick=False), \
             django_capture_on_commit_callbacks(execute=True):
         counts = retention.purge_expired().counts
     assert counts["quarantine"] == 1
-    assert not os.path.exists(path)
+    assert not storage.exists(done.raw_message.name)  # the raw mail row went with it
+    assert storage.open(pending.raw_message.name).read() == b"raw"
     assert list(Quarantine.objects.values_list("dedupe_key", flat=True)) == ["q2"]
 
 

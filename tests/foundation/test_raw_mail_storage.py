@@ -1,0 +1,122 @@
+"""Raw mail kept as database rows (helpdesk.models.stored_files): written with the transaction,
+read and deleted through the storage API, files stored before still found under their names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from helpdesk import retention, services
+from helpdesk.models import Message, Quarantine, StoredFile, raw_mail_storage
+
+RAW = b"From: a@example.com\r\nSubject: =?UTF-8?B?7JWI64WV?=\r\n\r\n\xec\x95\x88\xeb\x85\x95 \x00\xff"
+
+
+@pytest.mark.django_db
+def test_raw_mail_is_a_row_of_the_transaction_not_a_file() -> None:
+    message = Message()
+    services.store_new_file(message.raw_message, "raw.eml", RAW)
+    name = message.raw_message.name
+    assert name.startswith("raw/") and name.endswith(".eml") and len(name.split("/")[2]) == 36
+    assert bytes(StoredFile.objects.get(name=name).content) == RAW
+    assert not default_storage.exists(name)  # nothing on disk
+    with message.raw_message.open("rb") as handle:
+        assert handle.read() == RAW
+    assert raw_mail_storage().size(name) == len(RAW) and raw_mail_storage().exists(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_leaves_no_raw_mail() -> None:
+    names = []
+    with pytest.raises(RuntimeError), services.atomic_removing_files():
+        for _ in range(3):
+            message = Message()
+            services.store_new_file(message.raw_message, "raw.eml", RAW)
+            names.append(message.raw_message.name)
+        assert StoredFile.objects.filter(name__in=names).count() == 3
+        raise RuntimeError("rolled back")
+    assert not StoredFile.objects.exists()
+
+
+@pytest.mark.django_db
+def test_files_stored_together_are_one_insert_and_none_if_the_block_fails() -> None:
+    messages = [Message() for _ in range(50)]
+    with CaptureQueriesContext(connection) as queries, services.database_files_together():
+        for message in messages:
+            services.store_new_file(message.raw_message, "raw.eml", RAW + message.raw_message.field.name.encode())
+        assert not StoredFile.objects.exists()  # not before the block ends
+    # One executemany, which Django logs as "50 times: INSERT …".
+    assert [q["sql"].split(" INSERT")[0] for q in queries.captured_queries if "INSERT" in q["sql"]] == ["50 times:"]
+    assert StoredFile.objects.count() == 50
+    assert {m.raw_message.name for m in messages} == set(StoredFile.objects.values_list("name", flat=True))
+
+    with pytest.raises(ValueError), transaction.atomic(), services.database_files_together():
+        services.store_new_file(Message().raw_message, "raw.eml", RAW)
+        raise ValueError("not stored")
+    assert StoredFile.objects.count() == 50
+
+
+@pytest.mark.django_db
+def test_a_name_is_never_overwritten() -> None:
+    raw_mail_storage().insert([("raw/00/same.eml", b"first")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw_mail_storage().insert([("raw/00/same.eml", b"second")])
+    assert bytes(StoredFile.objects.get(name="raw/00/same.eml").content) == b"first"
+
+
+def _legacy_file(name: str, data: bytes) -> Path:
+    """Raw mail written as a file by an earlier version, under the name its row holds."""
+    path = Path(default_storage.path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.django_db
+def test_raw_mail_stored_as_a_file_before_is_still_read_and_destroyed(
+        make_ticket: Any, django_capture_on_commit_callbacks: Any) -> None:
+    ticket = make_ticket()
+    message = ticket.messages.first()
+    path = _legacy_file("raw/ab/0123456789abcdef0123456789abcdef.eml", RAW)
+    Message.objects.filter(pk=message.pk).update(raw_message="raw/ab/0123456789abcdef0123456789abcdef.eml")
+    message.refresh_from_db()
+    with message.raw_message.open("rb") as handle:
+        assert handle.read() == RAW
+    assert raw_mail_storage().exists(message.raw_message.name)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        retention.destroy_after_commit([(message.raw_message.storage, message.raw_message.name)])
+        assert path.exists()  # a file cannot roll back: it goes after the commit
+    assert not path.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_destroying_raw_mail_rows_happens_in_the_transaction(make_ticket: Any) -> None:
+    message = Message()
+    services.store_new_file(message.raw_message, "raw.eml", RAW)
+    name = message.raw_message.name
+    with pytest.raises(RuntimeError), transaction.atomic():
+        retention.destroy_after_commit([(raw_mail_storage(), name)])
+        assert not StoredFile.objects.filter(name=name).exists()
+        raise RuntimeError("the deletion of the rows naming it failed")
+    assert StoredFile.objects.filter(name=name).exists()  # rolled back with them: nothing half-done
+
+    with transaction.atomic():
+        retention.destroy_after_commit([(raw_mail_storage(), name)])
+    assert not StoredFile.objects.filter(name=name).exists()
+
+
+@pytest.mark.django_db
+def test_quarantined_mail_is_kept_as_a_row() -> None:
+    item, created = services.quarantine_message(raw_message=RAW, dedupe_key="sha256:x", reason="unparseable",
+                                                source="test")
+    assert created and isinstance(item, Quarantine)
+    assert bytes(StoredFile.objects.get(name=item.raw_message.name).content) == RAW
+    assert item.raw_message.open("rb").read() == RAW
+    again, created = services.quarantine_message(raw_message=RAW, dedupe_key="sha256:x", reason="unparseable")
+    assert (again.pk, created) == (item.pk, False) and StoredFile.objects.count() == 1
