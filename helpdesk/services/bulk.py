@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import CharField, EmailField, Field, Model, SlugField, TextField
 from django.db.models.constants import OnConflict
 
 __all__ = ["insert_rows"]
@@ -43,13 +43,22 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
     alias = router.db_for_write(model)
     connection = connections[alias]
     fields = _insert_fields(model)
+    text_fields = _text_fields(model)
     rows: list[list[Any]] = []
     ids: list[Any] = []
     for obj in objs:
         if obj.pk is not None:  # the id is the database's: a given one would be silently replaced
             raise ValueError(f"insert_rows() inserts new rows; a {type(obj).__name__} already has an id ({obj.pk})")
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # FK ids
-        rows.append([field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields])
+        row = []
+        for field, attname in zip(fields, text_fields, strict=True):
+            if attname is not None:
+                value = getattr(obj, attname)
+                if value.__class__ is str:  # what the field's own preparation would give back
+                    row.append(value)
+                    continue
+            row.append(field.get_db_prep_save(field.pre_save(obj, True), connection=connection))
+        rows.append(row)
     pk = model._meta.pk
     assert pk is not None
     with connection.cursor() as cursor:
@@ -83,6 +92,20 @@ def _statements(model: type[Model], alias: str, rows: list[list[Any]], ignore_co
 @cache
 def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+# Exactly these classes (not subclasses, which may prepare values their own way): a str value goes
+# to the database as it is (pre_save reads the attribute; get_prep_value's to_python keeps a str).
+_TEXT_FIELD_CLASSES = (CharField, TextField, EmailField, SlugField)
+
+
+@cache
+def _text_fields(model: type[Model]) -> list[str | None]:
+    """Per insert field: its attribute name if a str value needs no preparation, else None.
+
+    Preparing a value through the field costs ~1 µs (half a dozen calls); intake inserts ~100,000
+    values per 2,000 mails, most of them text."""
+    return [field.attname if field.__class__ in _TEXT_FIELD_CLASSES else None for field in _insert_fields(model)]
 
 
 @cache

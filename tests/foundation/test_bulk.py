@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
@@ -40,6 +40,25 @@ def test_insert_rows_stores_what_bulk_create_stores(make_ticket: Any) -> None:
                      "message_id": b["message_id"].replace("django", "ours"),
                      "dedupe_key": b["dedupe_key"] and b["dedupe_key"].replace("django", "ours")}
         assert Message.objects.get(pk=mine.pk).subject == mine.subject
+
+
+@pytest.mark.django_db
+def test_text_that_is_not_a_str_is_prepared_by_its_field_as_bulk_create_would(make_ticket: Any) -> None:
+    from django.utils.translation import gettext_lazy
+
+    ticket = make_ticket()
+    ours, django = _messages(ticket, "ours", 3), _messages(ticket, "django", 3)
+    for messages in (ours, django):
+        messages[0].subject = gettext_lazy("Request received")  # a lazy string: its text is stored
+        messages[1].subject = 12345  # type: ignore[assignment]  # CharField.to_python: str(value)
+        messages[2].sender_name = None  # type: ignore[assignment]  # None stays None (NOT NULL refuses it)
+    services.insert_rows(ours[:2])
+    Message.objects.bulk_create(django[:2])
+    expected = [str(gettext_lazy("Request received")), "12345"]
+    assert [m.subject for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == expected
+    assert [m.subject for m in Message.objects.filter(pk__in=[m.pk for m in django])] == expected
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.insert_rows(ours[2:])
 
 
 @pytest.mark.django_db
