@@ -62,6 +62,32 @@ def test_text_that_is_not_a_str_is_prepared_by_its_field_as_bulk_create_would(ma
 
 
 @pytest.mark.django_db
+def test_an_aware_datetime_is_stored_as_its_field_would_store_it(make_ticket: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from helpdesk.services.bulk import _stored_datetime
+
+    field = Message._meta.get_field("sent_at")
+    times = [datetime(2026, 12, 3, 9, 5, tzinfo=UTC),
+             datetime(2026, 12, 3, 18, 5, 7, 123456, tzinfo=ZoneInfo("Asia/Seoul")),
+             datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+             datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=UTC)]
+    stored = _stored_datetime(connection)
+    assert stored is not None  # SQLite and PostgreSQL both have the direct way
+    assert [stored(t) for t in times] == [field.get_db_prep_save(t, connection=connection) for t in times]
+
+    ticket = make_ticket()
+    ours, django = _messages(ticket, "ours", 4), _messages(ticket, "django", 4)
+    for messages in (ours, django):
+        for message, when in zip(messages, times, strict=True):
+            message.sent_at = when
+    services.insert_rows(ours)
+    Message.objects.bulk_create(django)
+    assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == sorted(times)  # ordered by sent_at
+    assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in django])] == sorted(times)
+
+
+@pytest.mark.django_db
 def test_insert_rows_sends_one_array_per_column_on_postgresql(make_ticket: Any) -> None:
     ticket = make_ticket()
     rows = _messages(ticket, "many", 250)
