@@ -83,7 +83,7 @@ def test_an_aware_datetime_is_stored_as_its_field_would_store_it(make_ticket: An
             message.sent_at = when
     services.insert_rows(ours)
     Message.objects.bulk_create(django)
-    assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == sorted(times)  # ordered by sent_at
+    assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == sorted(times)
     assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in django])] == sorted(times)
 
 
