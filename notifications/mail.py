@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.utils import make_msgid
 from functools import cache
 from typing import Any
@@ -24,12 +25,23 @@ def new_message_id() -> str:
 
 def render_bilingual(template: str, context: dict[str, object], primary: str = "ko") -> str:
     """The requester's language first, then the other one: every requester can read it."""
-    parts = []
-    for language in (primary, OTHER_LANGUAGE.get(primary, "en")):
+    return render_bilingual_many(template, [(context, primary)])[0]
+
+
+def render_bilingual_many(template: str, mails: Sequence[tuple[dict[str, object], str]]) -> list[str]:
+    """:func:`render_bilingual` of each ``(context, primary language)``, in order.
+
+    Rendered language by language (one switch of the active language for all of them, not two per
+    mail: intake acknowledges a whole batch of new tickets at once); each body is the same."""
+    languages = [(primary, OTHER_LANGUAGE.get(primary, "en")) for _context, primary in mails]
+    rendered: dict[str, dict[int, str]] = {}
+    for language in dict.fromkeys(language for pair in languages for language in pair):
         with translation.override(language):
             body = mail_templates().get_template(f"notifications/email/{template}.{language}.txt")
-            parts.append(body.render(Context(context)).strip())
-    return SEPARATOR.join(parts) + "\n"
+            rendered[language] = {index: body.render(Context(context)).strip()
+                                  for index, (context, _primary) in enumerate(mails) if language in languages[index]}
+    return [SEPARATOR.join(rendered[language][index] for language in pair) + "\n"
+            for index, pair in enumerate(languages)]
 
 
 @cache

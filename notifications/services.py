@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,13 @@ from django.utils import timezone
 from helpdesk import tasking
 from helpdesk.base_url import desk_base_url
 from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
-from notifications.mail import new_message_id, render_bilingual, subject_with_reference, thread_headers
+from notifications.mail import (
+    new_message_id,
+    render_bilingual,
+    render_bilingual_many,
+    subject_with_reference,
+    thread_headers,
+)
 from workflows.request_types import RequestType
 from workflows.states import RejectionReason
 
@@ -97,13 +104,19 @@ def recent_acknowledgements(requester_ids: list[int]) -> dict[int, int]:
 
 def acknowledgement(*, ticket: Ticket, thread: tuple[str, list[str]] | None = None) -> Message:
     """The acknowledgement for a new ticket, unsaved: its reference and its legal deadline."""
+    return acknowledgements([(ticket, thread)])[0]
+
+
+def acknowledgements(tickets: Sequence[tuple[Ticket, tuple[str, list[str]] | None]]) -> list[Message]:
+    """:func:`acknowledgement` of each ``(ticket, thread)``: a batch of new tickets at once."""
     # The label (lazy: rendered in each language) rather than get_request_type_display, which
     # rebuilds the choices on every call: intake renders two of these per new ticket.
-    context = _context(ticket, request_type=RequestType(ticket.request_type).label)
-    body = render_bilingual("acknowledgement", context, ticket.requester.language)
-    subject = f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}"
-    return outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, subject=subject,
-                            thread=thread)
+    bodies = render_bilingual_many("acknowledgement", [
+        (_context(ticket, request_type=RequestType(ticket.request_type).label), ticket.requester.language)
+        for ticket, _thread in tickets])
+    return [outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, thread=thread,
+                             subject=f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}")
+            for (ticket, thread), body in zip(tickets, bodies, strict=True)]
 
 
 def queue_acknowledgement(*, ticket: Ticket) -> Message | None:

@@ -322,7 +322,7 @@ class _Segment:
         if not new:
             return
         sent = Counter(notify.recent_acknowledgements([item.ticket.requester_id for item in new if item.ticket]))
-        acks = []
+        tickets: list[tuple[Ticket, tuple[str, list[str]]]] = []
         for item in new:
             ticket, inbound = item.ticket, item.message
             assert ticket is not None and inbound is not None
@@ -337,7 +337,8 @@ class _Segment:
                 ticket = copy.copy(ticket)
                 ticket.requester = copy.copy(ticket.requester)
                 ticket.requester.name = item.requester_name
-            acks.append(notify.acknowledgement(ticket=ticket, thread=thread))
+            tickets.append((ticket, thread))
+        acks = notify.acknowledgements(tickets)
         services.insert_rows(acks)
         pks = [ack.pk for ack in acks]
         if pks:
