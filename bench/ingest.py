@@ -23,7 +23,7 @@ acknowledgements go through Redis (default db 14, flushed) to a real Celery work
 which sends them while ``ingest_email`` files the mail; prints the intake rate and the time until
 every acknowledgement was sent.
 
-``--profile N``: run the SQLite ingestion under cProfile and print the N most expensive functions
+``--profile N``: run the ingestion (SQLite, then PostgreSQL) under cProfile and print the N most expensive functions
 (cumulative), as docs/intake.md shows them.
 
 ``--against DIR --rounds N``: another version of the desk checked out in DIR (``git worktree add
@@ -311,7 +311,7 @@ def main() -> None:
             run_ingest("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", files, work / "sqlite", args.profile)
         if not args.sqlite_only:
             with _database(args.pg_url) as url:
-                run_ingest("PostgreSQL", url, files, work / "pg")
+                run_ingest("PostgreSQL", url, files, work / "pg", args.profile)
             if args.worker:
                 run_with_worker(args.pg_url, args.worker, files, work)
             if args.parallel:

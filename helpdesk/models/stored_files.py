@@ -63,7 +63,11 @@ class DatabaseStorage(Storage):
             return
         alias = router.db_for_write(StoredFile)
         with connections[alias].cursor() as cursor:
-            cursor.executemany(_insert_statement(alias), rows)
+            if connections[alias].vendor == "postgresql":  # one statement, one array per column
+                cursor.execute(_insert_statement(alias, "SELECT * FROM UNNEST(%s::varchar[], %s::bytea[])"),
+                               [[name for name, _data in rows], [data for _name, data in rows]])
+            else:  # SQLite runs executemany's rows in C, one prepared statement
+                cursor.executemany(_insert_statement(alias, "VALUES (%s, %s)"), rows)
 
     def _save(self, name: str, content: Any) -> str:
         self.insert([(name, content.read())])
@@ -114,10 +118,9 @@ class DatabaseStorage(Storage):
 
 
 @cache
-def _insert_statement(alias: str) -> str:
+def _insert_statement(alias: str, rows: str) -> str:
     quote = connections[alias].ops.quote_name
-    return (f"INSERT INTO {quote(StoredFile._meta.db_table)} ({quote('name')}, {quote('content')}) "  # noqa: S608
-            "VALUES (%s, %s)")
+    return f"INSERT INTO {quote(StoredFile._meta.db_table)} ({quote('name')}, {quote('content')}) {rows}"
 
 
 _RAW_MAIL_STORAGE = DatabaseStorage()

@@ -88,17 +88,35 @@ def test_an_aware_datetime_is_stored_as_its_field_would_store_it(make_ticket: An
 
 
 @pytest.mark.django_db
-def test_insert_rows_sends_one_array_per_column_on_postgresql(make_ticket: Any) -> None:
+def test_insert_rows_copies_the_rows_on_postgresql(make_ticket: Any) -> None:
     ticket = make_ticket()
+    services.insert_rows(_messages(ticket, "warm", 2))  # the table's sequence is looked up once per process
     rows = _messages(ticket, "many", 250)
+    rows[7].body_text = "탭\t역슬래시 \\N 줄\n바꿈\r\n\x01 끝"  # what COPY's text format must escape
+    rows[8].recipients = [{"tricky": "\t\\\n"}]  # type: ignore[list-item]  # JSON through COPY
     with CaptureQueriesContext(connection) as queries:
         services.insert_rows(rows)
-    if connection.vendor == "postgresql":
-        assert len(queries) == 1 and "UNNEST(" in queries[0]["sql"]
+    if connection.vendor == "postgresql":  # the ids in one statement, then COPY (which Django does not log)
+        assert len(queries) == 1 and "nextval(" in queries[0]["sql"]
     else:  # SQLite: 999 parameters per statement
         assert len(queries) > 1 and all("VALUES" in q["sql"] for q in queries)
-    stored = list(Message.objects.filter(subject__startswith="many ").order_by("pk").values_list("pk", "subject"))
-    assert stored == [(m.pk, m.subject) for m in rows]
+    stored = list(Message.objects.filter(subject__startswith="many ").order_by("pk").values_list(
+        "pk", "subject", "body_text", "recipients", "sent_at", "dedupe_key"))
+    assert stored == [(m.pk, m.subject, m.body_text, m.recipients, m.sent_at, m.dedupe_key) for m in rows]
+    # Django's own insert takes the next ids: the sequence moved past the drawn ones.
+    after = Message.objects.create(ticket=ticket, direction=Direction.INBOUND, sender="a@example.com",
+                                   sent_at=rows[0].sent_at)
+    assert after.pk > rows[-1].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_that_breaks_a_constraint_raises_django_s_integrity_error(make_ticket: Any) -> None:
+    ticket = make_ticket()
+    rows = _messages(ticket, "dup", 4)
+    rows[2].dedupe_key = rows[0].dedupe_key  # unique
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.insert_rows(rows)
+    assert not Message.objects.filter(subject__startswith="dup ").exists()
 
 
 @pytest.mark.django_db
