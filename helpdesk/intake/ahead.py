@@ -110,7 +110,7 @@ class _Helper:
 
     def __init__(self) -> None:
         self.ready = self.failed = False
-        self.sent = self.received = 0
+        self.sent = 0
         self.answers: dict[int, Any] = {}  # received before they were asked for
         self.parse_request: int | None = None
         theirs_in, mine_out = os.pipe()
@@ -143,10 +143,11 @@ class _Helper:
         return self.sent
 
     def answer(self, number: int) -> Any:
-        """The answer to request ``number`` (those before it are kept for their askers)."""
+        """The answer to request ``number`` (others that come first are kept for their askers: the
+        helper answers writes before a parse it is busy with)."""
         while number not in self.answers:
-            self.received += 1
-            self.answers[self.received] = self.from_helper.recv()
+            answered, answer = self.from_helper.recv()
+            self.answers[answered] = answer
         return self.answers.pop(number)
 
     def start_on(self, batch: list[T]) -> None:

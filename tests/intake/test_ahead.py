@@ -11,7 +11,7 @@ import pytest
 from helpdesk.intake import ahead
 from helpdesk.intake.batch import in_batches
 from helpdesk.intake.decide import Quarantine
-from helpdesk.intake.ingest import parse
+from helpdesk.intake.ingest import parse, verdict
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 
@@ -138,5 +138,27 @@ def test_the_helper_writes_the_files_it_is_handed(monkeypatch: pytest.MonkeyPatc
         with pytest.raises(OSError, match=r"could not write.*FileExistsError"):
             writer.wait()
         assert Path(paths[0]).read_bytes() == b"mail 0"
+    finally:
+        helper.close()
+
+
+def test_a_write_is_answered_before_the_parse_the_helper_is_busy_with(tmp_path: Path) -> None:
+    items = _items()
+    helper = ahead._Helper()
+    try:
+        assert helper.from_helper.poll(30) and helper.up()
+        parsing = helper.request("parse", [raw for raw, _source in items] * 4)  # long enough to be mid-way
+        write = helper.request("write", [(str(tmp_path / "a" / "1.eml"), b"mail", None, None)])
+        first_answer = helper.from_helper.recv()  # what comes back first, as the helper sent it
+        assert first_answer == (write, None)
+        assert (tmp_path / "a" / "1.eml").read_bytes() == b"mail"
+        parsed = helper.answer(parsing)
+        assert len(parsed) == 4 * len(items)
+        assert [verdict(result, source) for result, (_raw, source) in zip(parsed, items, strict=False)] == [
+            parse(raw, source=source) for raw, source in items]
+        # Answers kept for their askers: a parse answered after a later write is still found.
+        later_parse = helper.request("parse", [items[0][0]])
+        later_write = helper.request("write", [(str(tmp_path / "a" / "2.eml"), b"two", None, None)])
+        assert helper.answer(later_write) is None and len(helper.answer(later_parse)) == 1
     finally:
         helper.close()
