@@ -7,6 +7,9 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk import policy_admin  # noqa: F401 - deadline policies and closure days
 from helpdesk.models import Attachment, AuditEvent, Message, Quarantine, Requester, Ticket, User
@@ -59,10 +62,15 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     list_display = ("ticket", "direction", "kind", "sender", "sent_at", "delivery_status")
     list_filter = ("direction", "kind", "delivery_status")
     list_select_related = ("ticket",)
-    readonly_fields = ("ticket", "dedupe_key", "message_id", "raw_message")
+    exclude = ("raw_message",)
+    readonly_fields = ("ticket", "dedupe_key", "message_id", "original_message")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("Original message"))
+    def original_message(self, message: Message) -> str:
+        return _original_message_link(message.raw_message, "desk:raw_message", message.pk)
 
 
 @admin.register(Attachment)
@@ -75,7 +83,20 @@ class AttachmentAdmin(admin.ModelAdmin[Attachment]):
 class QuarantineAdmin(admin.ModelAdmin[Quarantine]):
     list_display = ("received_at", "reason", "sender", "subject", "status")
     list_filter = ("status", "reason")
-    readonly_fields = ("raw_message", "dedupe_key", "size", "received_at", "source")
+    exclude = ("raw_message",)
+    readonly_fields = ("original_message", "dedupe_key", "size", "received_at", "source")
+
+    @admin.display(description=_("Original message"))
+    def original_message(self, item: Quarantine) -> str:
+        return _original_message_link(item.raw_message, "desk:quarantine_raw", item.pk)
+
+
+def _original_message_link(raw: Any, view: str, pk: int) -> str:
+    """Raw mail has no storage URL (it is rows, served only by the desk's permission-checked,
+    audited views): link to that view."""
+    if not raw:
+        return "-"
+    return format_html('<a href="{}">{}</a>', reverse(view, args=[pk]), raw.name)
 
 
 @admin.register(AuditEvent)

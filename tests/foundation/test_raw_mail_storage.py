@@ -121,3 +121,21 @@ def test_quarantined_mail_is_kept_as_a_row() -> None:
     assert item.raw_message.open("rb").read() == RAW
     again, created = services.quarantine_message(raw_message=RAW, dedupe_key="sha256:x", reason="unparseable")
     assert (again.pk, created) == (item.pk, False) and StoredFile.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_links_raw_mail_to_the_desk_s_checked_download(make_ticket: Any, client: Any) -> None:
+    from django.urls import reverse
+
+    from helpdesk.models import User
+
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "x"))
+    message = make_ticket().messages.first()
+    services.store_new_file(message.raw_message, "raw.eml", RAW)
+    message.save(update_fields=["raw_message"])
+    item, _created = services.quarantine_message(raw_message=RAW, dedupe_key="sha256:y", reason="unparseable")
+    pages = {"message": (message.pk, "desk:raw_message"), "quarantine": (item.pk, "desk:quarantine_raw")}
+    for model, (pk, download) in pages.items():
+        page = client.get(reverse(f"admin:helpdesk_{model}_change", args=[pk]))
+        assert page.status_code == 200
+        assert f'href="{reverse(download, args=[pk])}"' in page.content.decode()
