@@ -56,6 +56,9 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets go through retention and erasure: files destroyed, a tombstone audited
+
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin[Message]):
@@ -67,6 +70,9 @@ class MessageAdmin(admin.ModelAdmin[Message]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # with their ticket, through retention and erasure (the raw mail row goes too)
 
     @admin.display(description=_("Original message"))
     def original_message(self, message: Message) -> str:

@@ -115,11 +115,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Covering indexes (INCLUDE) exist for PostgreSQL; SQLite simply indexes the key columns.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
-    # WAL + a busy timeout let the web server and an ingest process share the file.
+    # WAL + a busy timeout let the web server and an ingest process share the file. secure_delete:
+    # a deleted row (erased raw mail, a purged ticket) is overwritten with zeros, not left in a free page.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;",
     }
 else:
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -5,6 +5,18 @@ import helpdesk.models.tickets
 from django.db import migrations, models
 
 
+def rows_to_files(apps, schema_editor):
+    from django.core.files.storage import default_storage
+
+    from helpdesk.newfile import write_new_file
+
+    stored_file = apps.get_model("helpdesk", "StoredFile")
+    for name in stored_file.objects.using(schema_editor.connection.alias).values_list("name", flat=True).iterator():
+        content = stored_file.objects.using(schema_editor.connection.alias).get(name=name).content
+        if not default_storage.exists(name):
+            write_new_file(default_storage.path(name), bytes(content))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -19,14 +31,12 @@ class Migration(migrations.Migration):
                 ('content', models.BinaryField()),
             ],
         ),
+        # Backwards: every raw mail kept as a row is written out as a file under its name first, so
+        # migrating back to the file storage loses none of them.
+        migrations.RunPython(migrations.RunPython.noop, rows_to_files, elidable=False),
         migrations.AlterField(
             model_name='message',
             name='raw_message',
             field=models.FileField(blank=True, storage=helpdesk.models.stored_files.raw_mail_storage, upload_to=helpdesk.models.tickets.raw_mail_upload_to),
-        ),
-        migrations.AlterField(
-            model_name='quarantine',
-            name='raw_message',
-            field=models.FileField(storage=helpdesk.models.stored_files.raw_mail_storage, upload_to=helpdesk.models.tickets.raw_mail_upload_to),
         ),
     ]

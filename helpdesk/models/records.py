@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models.stored_files import raw_mail_storage
 from helpdesk.models.tickets import Channel, Ticket, User, raw_mail_upload_to
 from workflows.request_types import RequestType
 
@@ -26,7 +25,7 @@ class Quarantine(models.Model):
     reason = models.CharField(max_length=64)
     detail = models.TextField(blank=True)
     source = models.CharField(max_length=500, blank=True)
-    raw_message = models.FileField(upload_to=raw_mail_upload_to, storage=raw_mail_storage)
+    raw_message = models.FileField(upload_to=raw_mail_upload_to)  # a file: quarantined mail may be any size
     size = models.PositiveBigIntegerField(default=0)
     sender = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=500, blank=True)

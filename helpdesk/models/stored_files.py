@@ -1,15 +1,16 @@
 """Raw mail kept in the database: the rows of :class:`StoredFile`, behind a Django storage.
 
-Every mail intake files is kept as received (the evidence behind a ticket), ~1.5 KB on average.
+Every mail intake files is kept as received (the evidence behind a ticket), ~1.5 KB on average and
+at most ``DESK_MAIL_MAX_BYTES`` (larger mail is quarantined, and quarantined mail stays a file).
 One file per mail made intake depend on the file system: on a busy disk a new file cost up to
 0.8 ms, more than filing the mail's rows (issue 14). As rows they are written with the message in
 the same transaction (one statement per batch), so a rollback leaves nothing behind, and they are
-deleted in the transaction that deletes their message or quarantine entry.
+deleted in the transaction that erases or purges their message.
 
-``Message.raw_message`` and ``Quarantine.raw_message`` stay ``FileField``s with this storage, so
-downloads, previews, erasure and retention use the storage API as before. Raw mail stored as
-files before this storage existed is still read (and deleted) from the private file storage under
-the same names: nothing needs to be moved.
+``Message.raw_message`` stays a ``FileField`` with this storage, so downloads, erasure and
+retention use the storage API as before. Raw mail stored as files before this storage existed is
+still read (and deleted) from the private file storage under the same names: nothing needs to be
+moved. Migrating back (``helpdesk`` 0012) writes every row out as that file first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import IO, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import connections, models, router
+from django.db.models.functions import Length
 from django.utils.deconstruct import deconstructible
 
 __all__ = ["DatabaseStorage", "StoredFile", "raw_mail_storage"]
@@ -45,9 +47,6 @@ class DatabaseStorage(Storage):
     the field's ``upload_to`` (random, 128 bits), so the primary key is the whole collision check.
     """
 
-    # Deleting a row can roll back: destroy it inside the transaction that deletes what names it.
-    deletes_in_transaction = True
-
     def __init__(self, fallback: Storage | None = None) -> None:
         self._fallback = fallback
 
@@ -62,15 +61,17 @@ class DatabaseStorage(Storage):
         if not rows:
             return
         alias = router.db_for_write(StoredFile)
-        with connections[alias].cursor() as cursor:
-            if connections[alias].vendor == "postgresql":  # one statement, one array per column
-                cursor.execute(_insert_statement(alias, "SELECT * FROM UNNEST(%s::varchar[], %s::bytea[])"),
-                               [[name for name, _data in rows], [data for _name, data in rows]])
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            if _copies(connection):  # psycopg writes COPY rows in C; no SQL text of the bytes is built
+                with connection.wrap_database_errors, cursor.cursor.copy(_copy_statement(alias)) as copy:
+                    for row in rows:
+                        copy.write_row(row)
             else:  # SQLite runs executemany's rows in C, one prepared statement
-                cursor.executemany(_insert_statement(alias, "VALUES (%s, %s)"), rows)
+                cursor.executemany(_insert_statement(alias), rows)
 
     def _save(self, name: str, content: Any) -> str:
-        self.insert([(name, content.read())])
+        self.insert([(name, b"".join(content.chunks()))])  # chunks() reads from the start
         return name
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
@@ -88,11 +89,14 @@ class DatabaseStorage(Storage):
         return StoredFile.objects.filter(name=name).exists() or self.fallback.exists(name)
 
     def size(self, name: str) -> int:
-        content = self._content(name)
-        return len(content) if content is not None else self.fallback.size(name)
+        size = StoredFile.objects.filter(name=name).values_list(Length("content"), flat=True).first()
+        return int(size) if size is not None else self.fallback.size(name)
 
     def path(self, name: str) -> str:
-        """Where a file stored before this storage lies (what erasure overwrites before deleting)."""
+        """Where a file stored before this storage lies (what erasure overwrites before deleting);
+        a row has no path."""
+        if StoredFile.objects.filter(name=name).exists():
+            raise NotImplementedError(f"{name} is kept in the database, not as a file")
         return self.fallback.path(name)
 
     def url(self, name: str | None) -> str:
@@ -117,10 +121,24 @@ class DatabaseStorage(Storage):
         return deleted
 
 
+def _copies(connection: Any) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # imports the driver: PostgreSQL only
+
+    return bool(is_psycopg3)
+
+
 @cache
-def _insert_statement(alias: str, rows: str) -> str:
+def _insert_statement(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    return f"INSERT INTO {quote(StoredFile._meta.db_table)} ({quote('name')}, {quote('content')}) {rows}"
+    return f"INSERT INTO {quote(StoredFile._meta.db_table)} ({quote('name')}, {quote('content')}) VALUES (%s, %s)"  # noqa: S608
+
+
+@cache
+def _copy_statement(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    return f"COPY {quote(StoredFile._meta.db_table)} ({quote('name')}, {quote('content')}) FROM STDIN"
 
 
 _RAW_MAIL_STORAGE = DatabaseStorage()

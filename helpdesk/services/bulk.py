@@ -130,6 +130,10 @@ def _copy_statement(model: type[Model], alias: str) -> tuple[str, str] | None:
     if connection.vendor != "postgresql" or _unnest_statement(model, alias, False) is None or pk is None \
             or pk.get_internal_type() not in ("AutoField", "BigAutoField", "SmallAutoField"):
         return None
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # imports the driver: PostgreSQL only
+
+    if not is_psycopg3:  # psycopg2's COPY works otherwise: the INSERT then
+        return None
     quote = connection.ops.quote_name
     table = model._meta.db_table
     with connection.cursor() as cursor:
