@@ -3,9 +3,9 @@ files, while this process writes the batch's rows (raw mail is rows too, see
 :mod:`helpdesk.models.stored_files`).
 
 Writing a batch waits on the database and the disk; parsing is pure CPU (about a sixth of a bulk
-run) and creating files waits on the file system (up to 0.8 ms a file on a busy disk). A helper *process* does both on another core. Threads were tried and were
-slower: after every database round trip the writing thread waited for the other to hand back
-the GIL.
+run) and creating files waits on the file system (up to 0.8 ms a file on a busy disk). A helper
+*process* does both on another core. Threads were tried and were slower: after every database
+round trip the writing thread waited for the other to hand back the GIL.
 
 The helper is a freshly spawned interpreter (not a fork of this one, which holds database
 connections and maybe threads) running :mod:`helpdesk.intake.helper`, which imports only the pure
