@@ -22,13 +22,11 @@ The rules, in order:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from helpdesk import services
-from helpdesk.intake.email.classify import suggest_request_type
 from helpdesk.intake.email.parser import ParsedEmail
 
 __all__ = [
@@ -42,7 +40,6 @@ __all__ = [
     "Quarantine",
     "decide",
     "dedupe_key",
-    "language_of",
     "looked_up_ids",
     "thread_ids",
 ]
@@ -51,7 +48,6 @@ __all__ = [
 THREAD_IDS_MAX = 200
 # Message.dedupe_key is varchar(255); Message-IDs may be up to ~900 characters.
 _DEDUPE_KEY_MAX = 255
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
 class TicketLike(Protocol):
@@ -121,7 +117,7 @@ def decide(parsed: ParsedEmail | Quarantine, lookups: Lookups[T]) -> Decision[T]
         return IgnoreAuto(parsed.auto_reason, ticket)
     if ticket is not None:
         return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
-    return NewTicket(suggest_request_type(parsed.subject, parsed.body_text), language_of(parsed))
+    return NewTicket(parsed.suggested_request_type, parsed.language)
 
 
 def _continued(parsed: ParsedEmail, lookups: Lookups[T]) -> T | None:
@@ -154,7 +150,3 @@ def looked_up_ids(ids: list[str]) -> list[str]:
     """The distinct ids of ``thread_ids`` that are looked up (a bound on hostile References)."""
     return list(dict.fromkeys(ids))[:THREAD_IDS_MAX]
 
-
-def language_of(parsed: ParsedEmail) -> str:
-    """A new requester's language: Korean if they wrote any Hangul, else English."""
-    return "ko" if _HANGUL.search(f"{parsed.subject}\n{parsed.body_text[:4000]}") else "en"

@@ -84,6 +84,12 @@ def test_fixture_parses_as_expected(case: dict[str, Any]) -> None:
         assert parsed.auto_reason is None
     if case["outcome"] == "new_ticket":
         assert suggest_request_type(parsed.display_subject, parsed.body_text) == case["request_type"]
+    # Worked out with the parsing, for a new ticket: the guess from the subject and the body, and
+    # Korean when any Hangul was written.
+    assert parsed.suggested_request_type == suggest_request_type(parsed.subject, parsed.body_text)
+    hangul = any("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e"
+                 for c in f"{parsed.subject}\n{parsed.body_text[:4000]}")
+    assert parsed.language == ("ko" if hangul else "en")
     if case["outcome"] != "ignored_auto":
         assert parsed.body_text.strip(), "human mail must have a readable body"
 

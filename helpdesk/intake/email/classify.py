@@ -11,9 +11,17 @@ import re
 __all__ = [
     "REQUEST_TYPES",
     "find_ticket_references",
+    "language_of_text",
     "strip_subject_prefixes",
     "suggest_request_type",
 ]
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+def language_of_text(subject: str, body: str) -> str:
+    """A new requester's language: Korean if they wrote any Hangul, else English."""
+    return "ko" if _HANGUL.search(f"{subject}\n{body[:4000]}") else "en"
 
 REQUEST_TYPES: tuple[str, ...] = (
     "access",

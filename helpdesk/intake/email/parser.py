@@ -18,7 +18,7 @@ from datetime import datetime
 from email.message import Message
 
 from .attachments import safe_filename, sniff_content_type
-from .classify import find_ticket_references, strip_subject_prefixes
+from .classify import find_ticket_references, language_of_text, strip_subject_prefixes, suggest_request_type
 from .decoding import collapse_whitespace, decode_header_value
 from .headers import (
     addresses,
@@ -103,6 +103,10 @@ class ParsedEmail:
     raw_size: int
     headers: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    # For a new ticket: the request type guessed from the words, and the requester's language.
+    # Worked out here, with the parsing (in intake's helper process, on another core).
+    suggested_request_type: str = "other"
+    language: str = "en"
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -350,4 +354,6 @@ def parse_email(
         raw_size=len(raw),
         headers=headers,
         warnings=walker.warnings,
+        suggested_request_type=suggest_request_type(subject, body_text),
+        language=language_of_text(subject, body_text),
     )
