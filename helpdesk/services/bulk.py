@@ -31,7 +31,27 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import CharField, DateTimeField, EmailField, Field, Model, SlugField, TextField
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    EmailField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SlugField,
+    SmallAutoField,
+    SmallIntegerField,
+    TextField,
+)
 from django.db.models.constants import OnConflict
 
 __all__ = ["insert_rows"]
@@ -52,18 +72,24 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
     fields = _insert_fields(model)
     kinds = _plain_kinds(model)
     stored_datetime = _stored_datetime(connection)
+    plain = _plain_numbers(connection)
     rows: list[list[Any]] = []
     ids: list[Any] = []
     for obj in objs:
         if obj.pk is not None:  # the id is the database's: a given one would be silently replaced
             raise ValueError(f"insert_rows() inserts new rows; a {type(obj).__name__} already has an id ({obj.pk})")
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # FK ids
-        row = []
+        row: list[Any] = []
         for field, kind in zip(fields, kinds, strict=True):
             # What the field's own preparation would give back, without its half-dozen calls.
             if kind is _TEXT:
                 value = getattr(obj, field.attname)
                 if value.__class__ is str:
+                    row.append(value)
+                    continue
+            elif kind in plain:
+                value = getattr(obj, field.attname)
+                if value.__class__ is (bool if kind is _BOOLEAN else int):
                     row.append(value)
                     continue
             elif kind is _DATETIME and stored_datetime is not None:
@@ -155,14 +181,44 @@ def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
 # subclasses, which may prepare values their own way) the common values are passed on directly:
 # a str in a text field as it is (pre_save reads the attribute, to_python keeps a str), an aware
 # datetime as the backend adapts it (below). Anything else goes through the field.
-_TEXT, _DATETIME = "text", "datetime"
+_TEXT, _DATETIME, _BOOLEAN, _INTEGER, _KEY = "text", "datetime", "boolean", "integer", "key"
 _TEXT_FIELD_CLASSES = (CharField, TextField, EmailField, SlugField)
+_INTEGER_FIELD_CLASSES = (IntegerField, BigIntegerField, SmallIntegerField, PositiveIntegerField,
+                          PositiveBigIntegerField, PositiveSmallIntegerField)
+_AUTO_FIELD_CLASSES = (AutoField, BigAutoField, SmallAutoField)
 
 
 @cache
 def _plain_kinds(model: type[Model]) -> list[str | None]:
-    return [_TEXT if field.__class__ in _TEXT_FIELD_CLASSES else _DATETIME if field.__class__ is DateTimeField
-            else None for field in _insert_fields(model)]
+    return [_kind(field) for field in _insert_fields(model)]
+
+
+def _kind(field: Field[Any, Any]) -> str | None:
+    kind = field.__class__
+    if kind in _TEXT_FIELD_CLASSES:
+        return _TEXT
+    if kind is DateTimeField:
+        return _DATETIME
+    if kind is BooleanField:  # to_python keeps a bool; no backend adapts it
+        return _BOOLEAN
+    if kind in _INTEGER_FIELD_CLASSES:  # get_prep_value's int() keeps an int; the backend may adapt it
+        return _INTEGER
+    if kind is ForeignKey and field.target_field.__class__ in _AUTO_FIELD_CLASSES:  # type: ignore[attr-defined]
+        return _KEY  # an id: int() keeps it, then only validate_autopk_value
+    return None
+
+
+def _plain_numbers(connection: BaseDatabaseWrapper) -> frozenset[str]:
+    """The number kinds whose int (bool) values this backend takes as they are: a bool always; an
+    id unless the backend validates ids (MySQL); an integer unless it adapts them (psycopg 3 wraps
+    them in its integer types)."""
+    ops = type(connection.ops)
+    kinds = {_BOOLEAN}
+    if ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value:
+        kinds.add(_KEY)
+    if ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value:
+        kinds.add(_INTEGER)
+    return frozenset(kinds)
 
 
 def _stored_datetime(connection: BaseDatabaseWrapper) -> Callable[[datetime], Any] | None:

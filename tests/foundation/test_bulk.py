@@ -157,3 +157,26 @@ def test_insert_rows_ignoring_conflicts_adds_only_the_new_rows_as_bulk_create_wo
     stored = dict(Requester.objects.filter(email__startswith="new").values_list("email", "name"))
     assert stored == {f"new{n}@example.com": f"새 요청자 {n}" for n in range(400)}
     assert Requester.objects.filter(email="new3@example.com").get().created_at is not None
+
+
+@pytest.mark.django_db
+def test_every_value_passed_on_directly_is_what_its_field_would_prepare(make_ticket: Any) -> None:
+    from helpdesk.models import AuditEvent
+    from helpdesk.services.bulk import _insert_fields, _plain_kinds, _plain_numbers
+
+    ticket = make_ticket()
+    rows = [ticket, ticket.requester, *ticket.messages.all(), *AuditEvent.objects.filter(ticket=ticket)]
+    plain = _plain_numbers(connection)
+    checked = set()
+    for obj in rows:
+        model = type(obj)
+        for field, kind in zip(_insert_fields(model), _plain_kinds(model), strict=True):
+            if kind != "text" and kind not in plain:  # text always; numbers where the backend allows
+                continue
+            value = getattr(obj, field.attname)
+            if value.__class__ in (str, int, bool):
+                assert field.get_db_prep_save(value, connection=connection) == value, (model, field)
+                assert type(field.get_db_prep_save(value, connection=connection)) is type(value), (model, field)
+                checked.add(kind)
+    assert {"text", "boolean", "key"} <= checked  # and "integer" where the backend keeps ints as they are
+    assert ("integer" in checked) == ("integer" in plain)
