@@ -329,6 +329,7 @@ def test_administrator_cannot_see_act_or_download_outside_their_rights(
         assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
         raw_response = allowed.get(reverse("desk:raw_message", kwargs={"pk": raw.pk}))
         assert raw_response.status_code == 200 and raw_response["Content-Disposition"].startswith("attachment")
+        assert b"".join(raw_response.streaming_content) == b"From: x@example.com\r\n\r\nbody"  # from its row
     assert AuditEvent.objects.filter(ticket=ticket, action="attachment.downloaded").count() == 2
     r = client_for(manager).post(ticket_url(ticket, "desk:transition", name="verify"),
                                  {"verify-verification_method": "id_document", "verify-version": ticket.version})
