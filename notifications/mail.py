@@ -33,15 +33,16 @@ def render_bilingual_many(template: str, mails: Sequence[tuple[dict[str, object]
 
     Rendered language by language (one switch of the active language for all of them, not two per
     mail: intake acknowledges a whole batch of new tickets at once); each body is the same."""
-    languages = [(primary, OTHER_LANGUAGE.get(primary, "en")) for _context, primary in mails]
-    rendered: dict[str, dict[int, str]] = {}
-    for language in dict.fromkeys(language for pair in languages for language in pair):
+    pairs = [(primary, OTHER_LANGUAGE.get(primary, "en")) for _context, primary in mails]
+    parts: list[dict[str, str]] = [{} for _mail in mails]
+    for language in dict.fromkeys(language for pair in pairs for language in pair):
         with translation.override(language):
             body = mail_templates().get_template(f"notifications/email/{template}.{language}.txt")
-            rendered[language] = {index: body.render(Context(context)).strip()
-                                  for index, (context, _primary) in enumerate(mails) if language in languages[index]}
-    return [SEPARATOR.join(rendered[language][index] for language in pair) + "\n"
-            for index, pair in enumerate(languages)]
+            for (context, _primary), pair, rendered in zip(mails, pairs, parts, strict=True):
+                if language in pair:
+                    rendered[language] = body.render(Context(context)).strip()
+    return [SEPARATOR.join(rendered[language] for language in pair) + "\n"
+            for pair, rendered in zip(pairs, parts, strict=True)]
 
 
 @cache

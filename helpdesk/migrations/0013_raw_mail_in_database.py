@@ -10,9 +10,8 @@ def rows_to_files(apps, schema_editor):
 
     from helpdesk.newfile import write_new_file
 
-    stored_file = apps.get_model("helpdesk", "StoredFile")
-    for name in stored_file.objects.using(schema_editor.connection.alias).values_list("name", flat=True).iterator():
-        content = stored_file.objects.using(schema_editor.connection.alias).get(name=name).content
+    rows = apps.get_model("helpdesk", "StoredFile").objects.using(schema_editor.connection.alias)
+    for name, content in rows.values_list("name", "content").iterator():
         if not default_storage.exists(name):
             write_new_file(default_storage.path(name), bytes(content))
 

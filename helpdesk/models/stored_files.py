@@ -41,18 +41,15 @@ class StoredFile(models.Model):
 @deconstructible(path="helpdesk.models.stored_files.DatabaseStorage")
 class DatabaseStorage(Storage):
     """A storage whose files are :class:`StoredFile` rows; names it does not hold are looked up in
-    ``fallback`` (files stored before, default: the private file storage).
+    ``fallback``, the private file storage (files stored before).
 
     Written inside a transaction, a file is committed or rolled back with it. Names are given by
     the field's ``upload_to`` (random, 128 bits), so the primary key is the whole collision check.
     """
 
-    def __init__(self, fallback: Storage | None = None) -> None:
-        self._fallback = fallback
-
     @property
     def fallback(self) -> Storage:
-        return self._fallback if self._fallback is not None else default_storage
+        return default_storage  # looked up each time: tests and settings may swap it
 
     # --- writing ---------------------------------------------------------------------------
     def insert(self, files: Iterable[tuple[str, bytes]]) -> None:

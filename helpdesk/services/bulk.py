@@ -104,8 +104,9 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
     pk = model._meta.pk
     assert pk is not None
     with connection.cursor() as cursor:
-        if not ignore_conflicts and len(rows) > 1 and _copy_statement(model, alias) is not None:
-            ids = _copy(model, alias, cursor, rows)
+        copy_target = _copy_target(model, alias) if not ignore_conflicts and len(rows) > 1 else None
+        if copy_target is not None:
+            ids = _copy(alias, cursor, rows, *copy_target)
         else:
             for statement, params in _statements(model, alias, rows, ignore_conflicts):
                 cursor.execute(statement, params)
@@ -134,11 +135,10 @@ def _statements(model: type[Model], alias: str, rows: list[list[Any]], ignore_co
         yield _statement(model, alias, len(chunk), ignore_conflicts), [value for row in chunk for value in row]
 
 
-def _copy(model: type[Model], alias: str, cursor: Any, rows: list[list[Any]]) -> list[Any]:
+def _copy(alias: str, cursor: Any, rows: list[list[Any]], sequence: str, copy_statement: str) -> list[Any]:
     """PostgreSQL: the rows through ``COPY … FROM STDIN``, with ids drawn from the table's sequence
     first (one statement), in row order. psycopg writes COPY rows in C; the one-array-per-column
     INSERT had every value turned into SQL text in Python (a tenth of a PostgreSQL intake run)."""
-    sequence, copy_statement = _copy_statement(model, alias)  # type: ignore[misc]
     cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)])
     ids = sorted(row[0] for row in cursor.fetchall())
     with connections[alias].wrap_database_errors, cursor.cursor.copy(copy_statement) as copy:
@@ -148,7 +148,7 @@ def _copy(model: type[Model], alias: str, cursor: Any, rows: list[list[Any]]) ->
 
 
 @cache
-def _copy_statement(model: type[Model], alias: str) -> tuple[str, str] | None:
+def _copy_target(model: type[Model], alias: str) -> tuple[str, str] | None:
     """The id sequence and the COPY for ``model`` on PostgreSQL, if its rows can take it:
     an integer id from a sequence (an identity column), plain column types."""
     connection = connections[alias]

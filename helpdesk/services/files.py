@@ -150,13 +150,8 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
             pending.setdefault(storage, []).append((name, data))
         else:
             storage.insert([(name, data)])
-        field_file.name = name
-        setattr(field_file.instance, field_file.field.attname, name)
-        return
     # Any other storage saves its own way (__class__, not type(): default_storage is a proxy).
-    if storage.__class__ is not FileSystemStorage:
-        field_file.save(filename, ContentFile(data), save=False)
-    else:
+    elif storage.__class__ is FileSystemStorage:
         name = field_file.field.generate_filename(field_file.instance, filename)
         path = storage.path(name)
         writer = _file_writer.get()
@@ -165,6 +160,11 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
         else:
             write_new_file(path, data, file_mode=storage.file_permissions_mode,
                            directory_mode=storage.directory_permissions_mode)
-        field_file.name = name
-        setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
-    remember_file(field_file)
+    else:
+        field_file.save(filename, ContentFile(data), save=False)
+        remember_file(field_file)
+        return
+    field_file.name = name
+    setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
+    if not isinstance(storage, DatabaseStorage):  # rows need no removing after a rollback
+        remember_file(field_file)
