@@ -62,7 +62,7 @@ __all__ = ["BATCH_MAX_BYTES", "BATCH_SIZE", "in_batches", "ingest_messages"]
 
 # Mails per transaction: large enough to amortise the statements, small enough that a rollback
 # (and the one-at-a-time retry after it) stays cheap and row locks are held briefly.
-BATCH_SIZE = 100
+BATCH_SIZE = 250
 # ... and at most this many bytes of mail held in memory at once.
 BATCH_MAX_BYTES = 32 * 1024 * 1024
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from helpdesk.intake import ahead, tasks
+from helpdesk.intake import ahead, batch, tasks
 from helpdesk.intake.ingest import Outcome
 from helpdesk.intake.sources import PollLocked, mailbox_poll_lock, poll_maildir
 from helpdesk.models import Message, Ticket
@@ -53,6 +53,7 @@ def test_a_maildir_backlog_is_parsed_ahead_by_the_helper_and_filed_in_order(tmp_
         original(self, batch)
 
     monkeypatch.setattr(ahead._Helper, "start_on", start_on)
+    monkeypatch.setattr(batch, "BATCH_SIZE", 100)  # three batches of this backlog
     parsed_here: list[int] = []
     parse_here = ahead._parse_here
     monkeypatch.setattr(ahead, "_parse_here", lambda batch: parsed_here.append(len(batch)) or parse_here(batch))
