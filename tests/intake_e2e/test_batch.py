@@ -304,6 +304,14 @@ def test_delivering_a_batchs_acknowledgements_reads_them_in_one_query(make_admin
     assert set(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True)) == {"sent"}
 
 
+def _synchronous_commit() -> str | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_admin: Any, smtp_sink: Any) -> None:
     """Committed for real (no test transaction): on PostgreSQL one round trip per message, a
@@ -312,6 +320,7 @@ def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_ad
     raws = [raw for raw in generate(14, run="batch-chained") if b"In-Reply-To" not in raw]
     refused = email.utils.parseaddr(email.message_from_bytes(raws[4])["From"])[1].lower()
     smtp_sink.refuse = {refused}
+    session_setting = _synchronous_commit()
     with CaptureQueriesContext(connection) as queries:
         results = list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
     assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
@@ -324,12 +333,15 @@ def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_ad
     received = smtp_sink.wait_for(len(raws) - 1)
     assert sorted(m["Message-ID"] for m in received) == sorted(
         f"<{m}>" for m in acks.filter(delivery_status="sent").values_list("message_id", flat=True))
-    marks = [q["sql"] for q in queries if "BEGIN; UPDATE" in q["sql"]]
+    marks = [q["sql"] for q in queries if "BEGIN; " in q["sql"] and "UPDATE" in q["sql"]]
     if connection.vendor == "postgresql":
         assert len(marks) == len(raws)  # one execute per message
         assert marks[0].startswith("BEGIN;") and all(m.startswith(("COMMIT; BEGIN;", "ROLLBACK; BEGIN;"))
                                                      for m in marks[1:])
         assert sum(m.startswith("ROLLBACK;") for m in marks) == 1  # after the refused one
+        # Each mark's commit does not wait for its flush; only those transactions: the session is unchanged.
+        assert all("BEGIN; SET LOCAL synchronous_commit = off; UPDATE" in m for m in marks)
+        assert _synchronous_commit() == session_setting
     else:
         assert marks == []  # SQLite: the same transactions through Django's atomic()
 
