@@ -109,10 +109,14 @@ def acknowledgement(*, ticket: Ticket, thread: tuple[str, list[str]] | None = No
 
 def acknowledgements(tickets: Sequence[tuple[Ticket, tuple[str, list[str]] | None]]) -> list[Message]:
     """:func:`acknowledgement` of each ``(ticket, thread)``: a batch of new tickets at once."""
-    # The label (lazy: rendered in each language) rather than get_request_type_display, which
-    # rebuilds the choices on every call: intake renders two of these per new ticket.
+    # Intake renders two of these per new ticket, so the template reads plain values: the label
+    # (lazy: rendered in each language) rather than get_request_type_display, which rebuilds the
+    # choices on every call, and the reference and name as top-level variables, which the template
+    # engine finds at once (``ticket.reference`` first tries ``ticket["reference"]`` and handles the
+    # TypeError: a third of a render).
     bodies = render_bilingual_many("acknowledgement", [
-        (_context(ticket, request_type=RequestType(ticket.request_type).label), ticket.requester.language)
+        (_context(ticket, request_type=RequestType(ticket.request_type).label, reference=ticket.reference,
+                  requester_name=ticket.requester.name), ticket.requester.language)
         for ticket, _thread in tickets])
     return [outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, thread=thread,
                              subject=f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}")
