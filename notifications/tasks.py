@@ -141,7 +141,7 @@ def _send_and_mark_chained(messages: list[Message], smtp: Any, result: _SendResu
     for these transactions only): a crash of the database server itself can lose the marks of
     the last fraction of a second, and the retry sweep then sends those messages again, as when
     a worker dies between a send and its commit. Waiting for each flush was a third of the time
-    a mark took. SQLite's WAL with ``synchronous=NORMAL`` makes the same trade for every commit.
+    a mark took. SQLite's WAL with ``synchronous=NORMAL`` makes a similar trade for every commit.
     """
     claim = f"SET LOCAL synchronous_commit = off; {_claim_statement()}"
     params: list[str | int] = [DeliveryStatus.SENT.value, 0, DeliveryStatus.PENDING.value]
@@ -150,14 +150,16 @@ def _send_and_mark_chained(messages: list[Message], smtp: Any, result: _SendResu
         try:
             for message in messages:
                 params[1] = message.pk
+                # Until this message is sent, its transaction ends in ROLLBACK; so does it if the
+                # execute is interrupted (Ctrl-C) after the server has run it: the claim is open then,
+                # and a COMMIT in ``finally`` would mark a message that was never sent.
+                previous, ending = ending, "ROLLBACK; "
                 try:
-                    cursor.execute(f"{ending}BEGIN; {claim}", params)
+                    cursor.execute(f"{previous}BEGIN; {claim}", params)
                 except Exception as exc:  # the database failed: the previous mark may be lost too
-                    _unsure(result, ending, exc)
+                    _unsure(result, previous, exc)
                     result.failed[message.pk] = exc
-                    ending = "ROLLBACK; "
                     continue
-                ending = "ROLLBACK; "  # until it is sent
                 while cursor.nextset():  # to the mark's result
                     pass
                 if cursor.rowcount != 1:

@@ -24,7 +24,8 @@ def test_each_mail_template_renders_as_the_pages_engine_renders_it(name: str, ma
     context = {"ticket": ticket, "requester": ticket.requester, "due_at": timezone.localtime(ticket.due_at),
                "desk_email": settings.DESK_EMAIL, "base_url": "https://desk.example.com", "request_type": "열람",
                "explanation": "<b>사유</b> & reason", "reason": "manifestly unfounded", "link": "https://x/y?a=1&b=2",
-               "tickets": [ticket], "count": 3, "days": 10, "expires_at": timezone.now()}
+               "tickets": [ticket], "count": 3, "days": 10, "expires_at": timezone.now(),
+               "reference": ticket.reference, "requester_name": ticket.requester.name}
     language = name.rsplit(".", 2)[1]
     with translation.override(language):
         ours = mail_templates().get_template(f"notifications/email/{name}").render(Context(context))

@@ -370,6 +370,32 @@ def test_delivery_interrupted_mid_batch_keeps_what_was_sent_and_leaves_no_transa
 
 
 @pytest.mark.django_db(transaction=True)
+def test_ctrl_c_just_after_a_mark_ran_marks_nothing_unsent(make_admin: Any, smtp_sink: Any) -> None:
+    """Interrupted once the server has run "COMMIT; BEGIN; … UPDATE" for the second message (the
+    first one's commit and the second one's claim), before it was sent: the second stays pending."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the chained marks are PostgreSQL's")
+    make_admin("moonwon.park")
+    raws = [raw for raw in generate(8, run="batch-interrupted-mark") if b"In-Reply-To" not in raw][:3]
+    interrupted: list[str] = []
+
+    def interrupt_after_second_mark(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        outcome = execute(sql, params, many, context)
+        if sql.startswith("COMMIT; BEGIN;") and not interrupted:
+            interrupted.append(sql)
+            raise KeyboardInterrupt
+        return outcome
+
+    with connection.execute_wrapper(interrupt_after_second_mark), pytest.raises(KeyboardInterrupt):
+        list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
+    assert interrupted and connection.connection.info.transaction_status == 0  # idle: nothing left open
+    acks = Message.objects.filter(kind="acknowledgement").order_by("pk")
+    assert list(acks.values_list("delivery_status", flat=True)) == ["sent", "pending", "pending"]
+    received = smtp_sink.wait_for(1)
+    assert [m["Message-ID"] for m in received] == [f"<{acks[0].message_id}>"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_the_same_acknowledgements_send_each_once(make_admin: Any, settings: Any,
                                                                    smtp_sink: Any) -> None:
     """The original task and a retry sweep's at the same time: each waits for the other's mark."""

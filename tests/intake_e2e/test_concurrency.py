@@ -1,4 +1,4 @@
-"""Two ``ingest_email`` processes fed the same 200 messages at once: each message filed exactly once."""
+"""Two ``ingest_email`` processes fed the same 520 messages at once: each message filed exactly once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.intake_e2e.mailgen import generate
 def test_two_processes_file_every_message_exactly_once(desk_database: DeskDatabase, tmp_path: Path) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (row locks and a unique index shared by two processes)")
-    messages = generate(200, seed=11, run="race")
+    messages = generate(520, seed=11, run="race")  # three batches each, so the helper too
     files = []
     for n, raw in enumerate(messages):
         path = tmp_path / f"{n:03d}.eml"
@@ -31,7 +31,7 @@ def test_two_processes_file_every_message_exactly_once(desk_database: DeskDataba
     for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err.decode()[-3000:]
     runs = [[json.loads(line) for line in out.decode().splitlines()] for out, _err in outputs]
-    assert [len(run) for run in runs] == [200, 200]
+    assert [len(run) for run in runs] == [len(messages)] * 2
 
     filed_by: dict[str, list[str]] = {}
     for run in runs:
@@ -48,7 +48,7 @@ def test_two_processes_file_every_message_exactly_once(desk_database: DeskDataba
     assert desk_database.scalar("SELECT COUNT(*) FROM helpdesk_ticket") == new_tickets
     assert desk_database.scalar(
         "SELECT COUNT(*) FROM helpdesk_message WHERE direction = 'inbound' AND dedupe_key LIKE 'mid:race.%%'"
-    ) == 200
+    ) == len(messages)
     # Each acknowledgement once per new ticket, never twice.
     assert desk_database.scalar(
         "SELECT COUNT(*) FROM (SELECT ticket_id FROM helpdesk_message WHERE kind = 'acknowledgement' "
