@@ -44,7 +44,7 @@ DB_NAME = "pd_trust_load"
 REDIS_DB = 7
 WEB_SUBMISSIONS = 200
 MAILS = 2000
-OUTAGE_MAILS = 300
+OUTAGE_MAILS = 1500  # three processes of 500 mails: two batches each, so the outage finds one in flight
 RATE_SUBMIT_IP = 150  # per hour: the rest of the 200 get deliberate 429s
 
 
@@ -399,7 +399,10 @@ def test_postgres_unavailable_during_ingestion(stack: dict[str, Any]) -> None:
     chunks = [files[n::3] for n in range(3)]
 
     def outage() -> None:
-        time.sleep(1.5)
+        # Once the first batch is filed, whatever the machine's speed (a fixed delay let a fast
+        # ingestion finish before the outage began, and then nothing was tested).
+        _wait_for(lambda: _db(env, "SELECT count(*) FROM helpdesk_message WHERE direction = 'inbound' "
+                                   "AND message_id LIKE 'outage-%%'")[0][0] > 0, 120, "a filed batch", interval=0.02)
         proxy.stop()
         time.sleep(10)
         proxy.start()
