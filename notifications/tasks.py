@@ -152,7 +152,8 @@ def _send_and_mark_chained(messages: list[Message], smtp: Any, result: _SendResu
                 params[1] = message.pk
                 # Until this message is sent, its transaction ends in ROLLBACK; so does it if the
                 # execute is interrupted (Ctrl-C) after the server has run it: the claim is open then,
-                # and a COMMIT in ``finally`` would mark a message that was never sent.
+                # and a COMMIT in ``finally`` would mark a message that was never sent. (Interrupted
+                # before the server ran it, the ROLLBACK undoes the previous mark: sent again later.)
                 previous, ending = ending, "ROLLBACK; "
                 try:
                     cursor.execute(f"{previous}BEGIN; {claim}", params)

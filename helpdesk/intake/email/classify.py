@@ -23,6 +23,7 @@ def language_of_text(subject: str, body: str) -> str:
     """A new requester's language: Korean if they wrote any Hangul, else English."""
     return "ko" if _HANGUL.search(f"{subject}\n{body[:4000]}") else "en"
 
+
 REQUEST_TYPES: tuple[str, ...] = (
     "access",
     "correction",
