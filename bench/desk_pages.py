@@ -1,4 +1,4 @@
-"""Desk page speed on a big database: the main queue page and a ticket page.
+"""Desk page speed on a big database: the queue pages, their search and a ticket page.
 
 Creates (and afterwards drops) the PostgreSQL database ``pd_bench_desk`` (or ``$BENCH_DESK_DB``), bulk-loads 100,000
 tickets with about five messages each, then requests each page 50 times with Django's test client
@@ -136,6 +136,12 @@ def main() -> None:
              reverse("desk:queue_named", kwargs={"slug": "all"}) + f"?search=A{data['ticket'].pk}"),
             ("queue: manager, search a requester's address", data["manager"],
              reverse("desk:queue_named", kwargs={"slug": "all"}) + f"?search={data['ticket'].requester.email}"),
+            ("queue: manager, search part of a name (22)", data["manager"],
+             reverse("desk:queue_named", kwargs={"slug": "all"}) + "?search=요청자 777"),
+            ("queue: manager, search a domain (every ticket)", data["manager"],
+             reverse("desk:queue_named", kwargs={"slug": "all"}) + "?search=example.com"),
+            ("queue: manager, search a word (every ticket)", data["manager"],
+             reverse("desk:queue_named", kwargs={"slug": "all"}) + "?search=열람"),
             ("ticket page: administrator", data["admin"], reverse("desk:ticket", args=[data["ticket"].reference])),
             ("ticket page: manager", data["manager"], reverse("desk:ticket", args=[data["ticket"].reference])),
         ]

@@ -7,9 +7,11 @@ conditional aggregation. The desk's query-count tests hold us to that.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -38,6 +40,7 @@ _TIMELINE_HIDDEN_ACTIONS = frozenset(
     {"ticket.viewed", "note.added", "reply.sent", "message.received", "message.auto_received"}
 )
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+SEARCH_FEW = 500  # matches (tickets, messages) up to which a search filters by ticket ids
 
 
 # --- Queues ------------------------------------------------------------------------------------
@@ -148,30 +151,50 @@ def search_filter(text: str) -> Q:
 
     PostgreSQL: full-text search with prefix matching (Korean words carry particles, so
     "열람" must find "열람을"), served by the GIN index of migration ``desk.0003`` (which leaves out the
-    acknowledgements and notices this search excludes).
-    SQLite: a plain ``icontains`` fallback. Each part is an uncorrelated ``IN (subquery)`` so the
-    database computes it once (hashed) instead of once per ticket.
+    acknowledgements and notices this search excludes); requesters by the trigram indexes of
+    ``desk.0004``. SQLite: a plain ``icontains`` fallback.
+
+    One query runs here: the matching ticket ids, at most ``SEARCH_FEW + 1`` rows. A search
+    usually names one ticket or person (a reference, an address): then the page and its count read
+    just those tickets. When many match, the filter stays a condition per ticket (each part an
+    uncorrelated ``IN (subquery)``, computed once), so the queue walks its own index and stops at a
+    page instead of sorting every match. Either form selects the same tickets.
     """
     text = text.strip()[:200]
     if not text:
         return Q()
+    ticket_parts, messages = _search_parts(text)
+    everywhere = reduce(operator.or_, ticket_parts)
+    ids_parts: list[QuerySet[Any, int]] = [
+        Ticket.objects.order_by().filter(part).values_list("pk", flat=True) for part in ticket_parts]
+    if messages is not None:
+        everywhere |= Q(pk__in=messages.values("ticket_id"))
+        ids_parts.append(messages.order_by().values_list("ticket_id", flat=True))
+    # UNION ALL streams part after part, so the LIMIT stops it early when many match. An id may come
+    # more than once (several messages of one ticket): only a result the LIMIT did not cut is complete.
+    found = list(ids_parts[0].union(*ids_parts[1:], all=True)[:SEARCH_FEW + 1])
+    return Q(pk__in=sorted(set(found))) if len(found) <= SEARCH_FEW else everywhere
+
+
+def _search_parts(text: str) -> tuple[list[Q], QuerySet[Message] | None]:
+    """The search's conditions on tickets, and the messages whose tickets it finds (or None)."""
     requesters = Requester.objects.filter(Q(email__icontains=text) | Q(name__icontains=text)).values("id")
-    by_ticket = Q(reference=text.upper()) | Q(requester_id__in=requesters)
-    if connection.vendor == "postgresql":
-        # The ticket's subject is its first message's subject, which the full-text index covers.
-        words = _SEARCH_WORD.findall(text)[:8]
-        if not words:
-            return by_ticket | Q(subject__icontains=text)
-        raw = " & ".join(f"{w}:*" for w in words)
-        messages: QuerySet[Any] = Message.objects.annotate(
-            search=SearchVector("subject", "body_text", config="simple")
-        ).filter(search=SearchQuery(raw, search_type="raw", config="simple"))
-    else:
-        by_ticket |= Q(subject__icontains=text)
+    ticket_parts = [Q(reference=text.upper()), Q(requester_id__in=requesters)]
+    if connection.vendor != "postgresql":
         messages = Message.objects.filter(Q(body_text__icontains=text) | Q(subject__icontains=text))
+        return [*ticket_parts, Q(subject__icontains=text)], _without_own_mail(messages)
+    words = _SEARCH_WORD.findall(text)[:8]
+    if not words:  # nothing the full-text index can match (e.g. "@@")
+        return [*ticket_parts, Q(subject__icontains=text)], None
+    # The ticket's subject is its first message's subject, which the full-text index covers.
+    messages = Message.objects.annotate(search=SearchVector("subject", "body_text", config="simple")).filter(
+        search=SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple"))
+    return ticket_parts, _without_own_mail(messages)
+
+
+def _without_own_mail(messages: QuerySet[Message]) -> QuerySet[Message]:
     # The desk's own automatic mail (acknowledgements, notices) repeats request-type words: skip it.
-    messages = messages.exclude(kind__in=[MessageKind.ACKNOWLEDGEMENT, MessageKind.NOTICE])
-    return by_ticket | Q(pk__in=messages.values("ticket_id"))
+    return messages.exclude(kind__in=[MessageKind.ACKNOWLEDGEMENT, MessageKind.NOTICE])
 
 
 def queue_tickets(user: Any, slug: str, filters: QueueFilters, now: datetime | None = None) -> QuerySet[Ticket]:

@@ -141,10 +141,12 @@ def test_full_text_search_uses_prefixes_on_postgresql(make_ticket: Any, admin_us
 
 
 @pytest.mark.postgres
-def test_full_text_search_uses_the_index_that_leaves_out_the_desks_own_mail(make_ticket: Any) -> None:
+def test_full_text_search_uses_the_index_that_leaves_out_the_desks_own_mail(make_ticket: Any, monkeypatch: Any
+                                                                           ) -> None:
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from helpdesk.selectors import search_filter
+    from helpdesk import selectors
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL full-text search")
@@ -155,11 +157,16 @@ def test_full_text_search_uses_the_index_that_leaves_out_the_desks_own_mail(make
         predicate = "((kind)::text <> ALL ((ARRAY['acknowledgement'::character varying, " \
                     "'notice'::character varying])::text[]))"
         assert [row[0].split(" WHERE ")[1] for row in cursor.fetchall()] == [predicate]
-        sql, params = Ticket.objects.filter(search_filter("열람 요청")).values("id").query.sql_with_params()
         cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny; ask whether it can be used
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Bitmap Index Scan on message_search_gin" in plan, plan
+        # Both forms of the search: the bounded query of matching ids, and the condition per ticket.
+        with CaptureQueriesContext(connection) as bounded:
+            selectors.search_filter("열람 요청")
+        monkeypatch.setattr(selectors, "SEARCH_FEW", 0)
+        condition = Ticket.objects.filter(selectors.search_filter("열람 요청")).values("id").query.sql_with_params()
+        for sql, params in [(bounded[0]["sql"], None), condition]:
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Bitmap Index Scan on message_search_gin" in plan, plan
 
 
 # --- The ticket page ------------------------------------------------------------------------------
