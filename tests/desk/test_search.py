@@ -14,12 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import selectors
-from helpdesk.models import Ticket
+from helpdesk.models import Message, MessageKind, Ticket
 from helpdesk.selectors import search_filter
 
 pytestmark = pytest.mark.django_db
 
-SEARCHES = ["열람", "naver", "PARK@", "삭제", "탈퇴 신청", "@@", "nobody-here", "박문원"]
+SEARCHES = ["열람", "naver", "PARK@", "삭제", "탈퇴 신청", "@", "@@", "nobody-here", "박문원", "문원"]
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _found(text: str) -> set[str]:
 @pytest.mark.parametrize("text", SEARCHES)
 def test_ids_and_condition_find_the_same_tickets(tickets: dict[str, Ticket], monkeypatch: Any, text: str) -> None:
     by_ids = _found(text)
-    monkeypatch.setattr(selectors, "SEARCH_FEW", 0)  # every non-empty match: the condition
+    monkeypatch.setattr(selectors, "SEARCH_FEW", -1)  # every search, even one that finds nothing: the condition
     assert _found(text) == by_ids
 
 
@@ -51,8 +51,12 @@ def test_what_each_search_finds(tickets: dict[str, Ticket]) -> None:
     assert _found("열람") == {refs["many"], refs["one"]}
     assert _found("naver") == _found("PARK@") == {refs["naver"]}
     assert _found(refs["one"].lower()) == {refs["one"]}
-    assert _found("박문원") == {refs["name"]}
-    assert _found("nobody-here") == set()
+    assert _found("박문원") == _found("문원") == {refs["name"]}
+    assert _found("@") == set(refs.values())  # no word in it: the addresses and subjects (PostgreSQL too)
+    assert _found("nobody-here") == _found("@@") == set()
+    # The desk's own acknowledgements say "접수" (received): they are not searched.
+    assert Message.objects.filter(kind=MessageKind.ACKNOWLEDGEMENT, body_text__contains="접수되었습니다").exists()
+    assert _found("접수") == set()
 
 
 def test_a_ticket_with_many_matching_messages_does_not_hide_the_others(
@@ -77,13 +81,14 @@ def test_an_empty_search_is_no_filter_and_no_query(tickets: dict[str, Ticket]) -
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("column", ["email", "name"])
-def test_requesters_are_found_through_the_trigram_indexes(tickets: dict[str, Ticket], column: str) -> None:
+@pytest.mark.parametrize(("column", "text"), [("email", "naver"), ("name", "박문원")])
+def test_requesters_are_found_through_the_trigram_indexes(tickets: dict[str, Ticket], column: str, text: str
+                                                          ) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL trigram indexes")
     from helpdesk.models import Requester
 
-    sql, params = Requester.objects.filter(**{f"{column}__icontains": "naver"}).values("id").query.sql_with_params()
+    sql, params = Requester.objects.filter(**{f"{column}__icontains": text}).values("id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny; ask whether it can be used
         cursor.execute("EXPLAIN " + sql, params)

@@ -4,7 +4,8 @@ The search never looks at acknowledgements and notices (``helpdesk.selectors.sea
 excludes them), yet they were ~40 % of the index's entries, and a GIN entry is the dearest part of
 storing a message: ~80 µs each, most of the cost of inserting a batch's acknowledgements. The
 predicate is written as the search's ``exclude(kind__in=…)`` compiles, so the planner still uses
-the index (``tests/desk/test_search_index.py`` checks the plan).
+the index (``test_full_text_search_uses_the_index_that_leaves_out_the_desks_own_mail`` in
+``tests/desk/test_views.py`` checks the plan).
 
 Built CONCURRENTLY under a new name before the old one goes, so a live desk keeps searching
 and filing mail while it migrates.
