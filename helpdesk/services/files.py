@@ -150,21 +150,25 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
             pending.setdefault(storage, []).append((name, data))
         else:
             storage.insert([(name, data)])
+        _set_name(field_file, name)  # nothing to remember: no file is left behind by a rollback
+        return
     # Any other storage saves its own way (__class__, not type(): default_storage is a proxy).
-    elif storage.__class__ is FileSystemStorage:
-        name = field_file.field.generate_filename(field_file.instance, filename)
-        path = storage.path(name)
-        writer = _file_writer.get()
-        if writer is not None:
-            writer.write(path, data, storage.file_permissions_mode, storage.directory_permissions_mode)
-        else:
-            write_new_file(path, data, file_mode=storage.file_permissions_mode,
-                           directory_mode=storage.directory_permissions_mode)
-    else:
+    if storage.__class__ is not FileSystemStorage:
         field_file.save(filename, ContentFile(data), save=False)
         remember_file(field_file)
         return
+    name = field_file.field.generate_filename(field_file.instance, filename)
+    path = storage.path(name)
+    writer = _file_writer.get()
+    if writer is not None:
+        writer.write(path, data, storage.file_permissions_mode, storage.directory_permissions_mode)
+    else:
+        write_new_file(path, data, file_mode=storage.file_permissions_mode,
+                       directory_mode=storage.directory_permissions_mode)
+    _set_name(field_file, name)
+    remember_file(field_file)
+
+
+def _set_name(field_file: FieldFile, name: str) -> None:
     field_file.name = name
     setattr(field_file.instance, field_file.field.attname, name)  # as FieldFile.save does
-    if not isinstance(storage, DatabaseStorage):  # rows need no removing after a rollback
-        remember_file(field_file)
