@@ -103,7 +103,7 @@ def _check(ticket: Ticket, actor: User) -> None:
 
 def _plan(request: Ticket, now: datetime) -> ErasurePlan:
     requester = request.requester
-    plan = ErasurePlan(email=requester.email)
+    plan = ErasurePlan(email=requester.email or "")
     policy_map = retention.policies()
     tickets = list(Ticket.objects.filter(requester=requester).order_by("received_at", "pk"))
     for ticket in tickets:

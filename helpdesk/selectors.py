@@ -260,7 +260,7 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     now = now or timezone.now()
     messages = list(
         Message.objects.filter(ticket=ticket)
-        .select_related("author")
+        .select_related("author", "given__given_by")
         .prefetch_related("attachments")
         .order_by("sent_at", "id")
     )

@@ -47,8 +47,14 @@ def queue_outbound_message(
     """Record an outbound message and mail it after the transaction commits."""
     message = outbound_message(ticket=ticket, body_text=body_text, kind=kind, author=author, subject=subject)
     message.save()
-    transaction.on_commit(lambda: _enqueue(message.pk))
+    _enqueue_if_mailed(message)
     return message
+
+
+def _enqueue_if_mailed(message: Message) -> None:
+    """Mail it after commit, unless it is to be given by phone or post (no address to mail)."""
+    if message.delivery_status == DeliveryStatus.PENDING:
+        transaction.on_commit(lambda: _enqueue(message.pk))
 
 
 def outbound_message(
@@ -70,14 +76,14 @@ def outbound_message(
         sender=settings.DESK_EMAIL,
         sender_name=str(author) if author else "Privacy Desk",
         author=author,
-        recipients=[ticket.requester.email],
+        recipients=[ticket.requester.email] if ticket.requester.email else [],
         subject=subject_with_reference(ticket, subject or f"Re: {ticket.subject}"),
         body_text=body_text,
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=" ".join(references),
         sent_at=timezone.now(),
-        delivery_status=DeliveryStatus.PENDING,
+        delivery_status=DeliveryStatus.PENDING if ticket.requester.email else DeliveryStatus.TO_GIVE,
     )
 
 
@@ -123,14 +129,18 @@ def acknowledgements(tickets: Sequence[tuple[Ticket, tuple[str, list[str]] | Non
             for (ticket, thread), body in zip(tickets, bodies, strict=True)]
 
 
-def queue_acknowledgement(*, ticket: Ticket) -> Message | None:
-    """Tell the requester we have their request, unless they were sent ACK_LIMIT_PER_HOUR already."""
-    if recent_acknowledgements([ticket.requester_id]).get(ticket.requester_id, 0) >= ACK_LIMIT_PER_HOUR:
+def queue_acknowledgement(*, ticket: Ticket, rate_limited: bool = True) -> Message | None:
+    """Tell the requester we have their request, unless they were sent ACK_LIMIT_PER_HOUR already.
+
+    ``rate_limited=False`` for a request a staff member typed in: no mail loop can cause it.
+    """
+    sent = recent_acknowledgements([ticket.requester_id]).get(ticket.requester_id, 0) if rate_limited else 0
+    if sent >= ACK_LIMIT_PER_HOUR:
         logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
         return None
     message = acknowledgement(ticket=ticket)
     message.save()
-    transaction.on_commit(lambda: _enqueue(message.pk))
+    _enqueue_if_mailed(message)
     return message
 
 

@@ -24,7 +24,7 @@ def api_ticket_detail_queryset() -> QuerySet[Ticket]:
     messages = Message.objects.select_related("author").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
     ).order_by("sent_at", "pk")
-    return Ticket.objects.select_related("requester", "assignee").prefetch_related(
+    return Ticket.objects.select_related("requester", "assignee", "entered_by").prefetch_related(
         Prefetch("messages", queryset=messages)
     )
 

@@ -43,7 +43,8 @@ from helpdesk.api.serializers import (
     TransitionSerializer,
 )
 from helpdesk.dashboard import exports
-from helpdesk.models import Channel, Ticket, User
+from helpdesk.intake.uploads import validate_uploads
+from helpdesk.models import Ticket, User
 from workflows import transitions
 from workflows.models import SlaPolicy
 from workflows.roles import is_manager
@@ -107,17 +108,24 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         fresh = selectors.api_ticket_detail_queryset().get(pk=ticket.pk)
         return Response(TicketDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(summary="Enter a ticket (staff)", request=TicketCreateSerializer,
+    @extend_schema(summary="Enter a request received by phone, letter, fax or visit (staff)",
+                   request={"application/json": TicketCreateSerializer, "multipart/form-data": TicketCreateSerializer},
                    responses={201: TicketDetailSerializer, **READ_ERRORS},
-                   description="For requests received by phone, letter or in person: channel `staff`.")
+                   description="The legal deadline runs from `received_at` by the legal calendar. Without "
+                               "`requester_email` (a `phone` or `postal_address` instead) notices are not mailed: "
+                               "they wait as `to_give` until the desk records how they were given.")
     def create(self, request: Request) -> Response:
         data = _valid(TicketCreateSerializer, request)
+        files, errors = validate_uploads(list(data["attachments"]))
+        if errors:
+            raise services.GuardError({"attachments": " ".join(errors)})
         ticket = services.create_ticket(
             message=services.InboundMessage(sender_email=data["requester_email"], sender_name=data["requester_name"],
-                                            subject=data["subject"], body_text=data["body_text"]),
-            channel=Channel.STAFF, request_type=data["request_type"], jurisdiction=data["jurisdiction"],
+                                            subject=data["subject"], body_text=data["body_text"], attachments=files),
+            channel=data["channel"], request_type=data["request_type"], jurisdiction=data["jurisdiction"],
             requester_name=data["requester_name"], phone=data["phone"], organization=data["organization"],
             language=data["language"], actor=_user(request), acknowledge=data["acknowledge"],
+            received_at=data["received_at"], postal_address=data["postal_address"],
         )
         return self._detail(ticket, status.HTTP_201_CREATED)
 

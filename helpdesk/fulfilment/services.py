@@ -75,7 +75,7 @@ def start_lookup(*, ticket: Ticket, actor: User) -> DataLookup:
                                                                        finished_at=timezone.now())
     if running.exists():
         raise services.ConflictError(_("A lookup is already running for this ticket."))
-    lookup = DataLookup.objects.create(ticket=locked, requested_by=actor, email=locked.requester.email,
+    lookup = DataLookup.objects.create(ticket=locked, requested_by=actor, email=locked.requester.email or "",
                                        sources_total=len(sources))
     audit.record_event(ticket=locked, actor=actor, action="fulfilment.lookup_started",
                        data={"lookup": lookup.pk, "sources": [s.name for s in sources]})

@@ -277,7 +277,7 @@ class _Segment:
         """``services.get_or_create_requester`` for every sender at once (address → requester)."""
         for item in new:
             item.inbound.sender_email = services.normalize_email(item.inbound.sender_email)
-        found = {r.email: r for r in Requester.objects.filter(email__in={i.inbound.sender_email for i in new})}
+        found = {r.email or "": r for r in Requester.objects.filter(email__in={i.inbound.sender_email for i in new})}
         created: list[Requester] = []
         filled_in: dict[str, Requester] = {}
         for item in new:
@@ -294,12 +294,12 @@ class _Segment:
             # In address order, so two ingesters adding the same new requesters queue, not deadlock.
             # One that added a requester first wins: this batch uses its row (filling in a name it
             # lacks) instead of being rolled back and refiled one mail at a time.
-            services.insert_rows(sorted(created, key=lambda r: r.email), ignore_conflicts=True)
-            stored = {r.email: r for r in Requester.objects.filter(email__in=[r.email for r in created])}
+            services.insert_rows(sorted(created, key=lambda r: r.email or ""), ignore_conflicts=True)
+            stored = {r.email or "": r for r in Requester.objects.filter(email__in=[r.email for r in created])}
             for requester in created:
-                row = found[requester.email] = stored[requester.email]
+                row = found[requester.email or ""] = stored[requester.email or ""]
                 if services.fill_in_requester(row, name=requester.name):
-                    filled_in[row.email] = row
+                    filled_in[row.email or ""] = row
         if filled_in:
             Requester.objects.bulk_update([filled_in[email] for email in sorted(filled_in)], ["name"])
         return found

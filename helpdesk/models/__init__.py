@@ -1,6 +1,7 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
+from helpdesk.models.parties import GivenBy, NoticeDelivery
 from helpdesk.models.records import (
     AuditEvent,
     AuditEventQuerySet,
@@ -12,6 +13,7 @@ from helpdesk.models.records import (
 )
 from helpdesk.models.stored_files import DatabaseStorage, StoredFile, raw_mail_storage
 from helpdesk.models.tickets import (
+    STAFF_CHANNELS,
     Attachment,
     Channel,
     DeliveryStatus,
@@ -32,9 +34,11 @@ from helpdesk.models.tickets import (
 )
 
 __all__ = [
+    "STAFF_CHANNELS",
     "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DatabaseStorage", "DeliveryStatus", "Direction",
-    "FigureDay", "FigureDirtyDay", "Language", "Message",
-    "MessageKind", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken", "RetentionCategory",
+    "FigureDay", "FigureDirtyDay", "GivenBy", "Language", "Message",
+    "MessageKind", "NoticeDelivery", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken",
+    "RetentionCategory",
     "RetentionPolicy", "StoredFile", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User",
     "WebRequestDetails",
     "new_access_key", "private_upload_to", "raw_mail_storage", "raw_mail_upload_to",

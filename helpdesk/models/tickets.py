@@ -37,6 +37,15 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WEB = "web", _("Web form")
     STAFF = "staff", _("Entered by staff")
+    # Decree Art. 41(2): requests by phone, in writing (letter, fax) and in person, entered by staff.
+    PHONE = "phone", _("Phone")
+    LETTER = "letter", _("Letter")
+    FAX = "fax", _("Fax")
+    VISIT = "visit", _("Visit in person")
+
+
+# Channels a staff member types in (the desk's "new request" form and POST /api/v1/tickets/).
+STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.FAX, Channel.VISIT, Channel.EMAIL, Channel.STAFF)
 
 
 class Language(models.TextChoices):
@@ -45,9 +54,11 @@ class Language(models.TextChoices):
 
 
 class Requester(models.Model):
-    email = models.EmailField(_("e-mail"), unique=True)  # stored lower-cased by the services
+    # Stored lower-cased by the services; null for someone reachable only by phone or post.
+    email = models.EmailField(_("e-mail"), unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
+    postal_address = models.TextField(_("postal address"), max_length=500, blank=True)
     organization = models.CharField(_("organization"), max_length=200, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.KO)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,7 +68,13 @@ class Requester(models.Model):
         verbose_name_plural = _("requesters")
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else self.email
+        contact = self.email or self.phone or (self.postal_address.splitlines() or [""])[0]
+        return f"{self.name} <{contact}>" if self.name and contact else (self.name or contact or f"#{self.pk}")
+
+    @property
+    def mailable(self) -> bool:
+        """Notices go by mail; without an address the desk gives them by phone or post and records it."""
+        return bool(self.email)
 
 
 class TicketCounter(models.Model):
@@ -92,6 +109,9 @@ class Ticket(TicketWorkflowMixin):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # The staff member who typed in a request received by phone, letter, fax or visit.
+    entered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("entered by"))
     received_at = models.DateTimeField(_("received"))
     due_at = models.DateTimeField(_("due"))
     # Seconds the legal clock stood still (awaiting the requester); paused_at is set while paused.
@@ -181,6 +201,9 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # The requester has no e-mail address: the desk gives it by phone or post and records how.
+    TO_GIVE = "to_give", _("To give by phone or post")
+    GIVEN = "given", _("Given by phone or post")
 
 
 def private_upload_to(instance: Any, filename: str) -> str:

@@ -5,59 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
 from helpdesk.oneline import validate_one_line
-from helpdesk.public.uploads import allowed_types_label, megabytes, validate_uploads
-from helpdesk.services import NewAttachment
 from workflows.request_types import REQUEST_TYPE_HELP, RequestType
 
 DESCRIPTION_MAX = 10_000
 MESSAGE_MAX = 10_000
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input (Django's documented recipe); checked as a group."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        if not data:
-            return []
-        files = data if isinstance(data, list | tuple) else [data]
-        return [f for f in files if f]
-
-
-def attachments_help() -> str:
-    return str(
-        _("Up to %(count)d files, %(size)s each: %(types)s.")
-        % {"count": settings.DESK_UPLOAD_MAX_FILES, "size": megabytes(settings.DESK_UPLOAD_MAX_BYTES),
-           "types": allowed_types_label()}
-    )
-
-
-class AttachmentsMixin(forms.Form):
-    attachments = MultipleFileField(label=_("Attachments (optional)"))
-    checked_attachments: list[NewAttachment]
-
-    def clean_attachments(self) -> list[UploadedFile]:
-        files = self.cleaned_data.get("attachments") or []
-        accepted, errors = validate_uploads(files)
-        if errors:
-            raise forms.ValidationError(errors)
-        self.checked_attachments = accepted
-        return files
 
 
 def request_type_choices() -> list[tuple[str, SafeString]]:

@@ -90,7 +90,7 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
         data={"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
               "guardian_email": details.guardian_email},
     )
-    _send_link(ticket, tokens.VERIFY, ticket.requester.email, "verification")
+    _send_link(ticket, tokens.VERIFY, ticket.requester.email or "", "verification")
     if request.is_minor:
         _send_link(ticket, tokens.GUARDIAN, details.guardian_email, "guardian_confirmation")
     return ticket
@@ -178,7 +178,7 @@ def add_requester_message(*, ticket: Ticket, body_text: str,
     services.add_inbound_message(
         ticket=ticket,
         message=services.InboundMessage(
-            sender_email=ticket.requester.email,
+            sender_email=ticket.requester.email or "",
             sender_name=ticket.requester.name,
             subject=f"Re: {ticket.subject}",
             body_text=body_text,
@@ -243,10 +243,10 @@ def send_verification_reminders(*, now: datetime | None = None) -> int:
             with transaction.atomic():
                 # Not "pending": that status belongs to the deadline sweep's retry loop.
                 notification = SentNotification.objects.create(
-                    ticket=ticket, kind=VERIFICATION_REMINDER, stage="", recipient=ticket.requester.email,
+                    ticket=ticket, kind=VERIFICATION_REMINDER, stage="", recipient=ticket.requester.email or "",
                     delivery_status=StaffMailStatus.SENT,
                 )
-                row, _token = tokens.issue_single_use(ticket, tokens.VERIFY, ticket.requester.email)
+                row, _token = tokens.issue_single_use(ticket, tokens.VERIFY, ticket.requester.email or "")
                 transaction.on_commit(partial(enqueue_mail, "verification_reminder", token_pk=row.pk,
                                               notification_pk=notification.pk))
         except IntegrityError:  # another sweep claimed it first

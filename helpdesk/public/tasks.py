@@ -60,7 +60,7 @@ def _fresh_confirm_link(ticket: Ticket, language: str) -> str:
     details = WebRequestDetails.objects.filter(ticket=ticket).first()
     if details is None or details.email_verified_at is not None or ticket.state != TicketState.RECEIVED:
         return ""
-    _row, token = tokens.issue_single_use(ticket, tokens.VERIFY, ticket.requester.email)
+    _row, token = tokens.issue_single_use(ticket, tokens.VERIFY, ticket.requester.email or "")
     return link(tokens.VERIFY, token, language)
 
 

@@ -46,6 +46,7 @@ from helpdesk.services.messages import (
     send_reply,
     store_message,
 )
+from helpdesk.services.notices import record_notice_given
 from helpdesk.services.policies import extend_deadline, reclassify, save_sla_policy
 from helpdesk.services.quarantine import (
     MessageReader,
@@ -61,7 +62,14 @@ from helpdesk.services.requesters import (
     normalize_email,
     reserve_references,
 )
-from helpdesk.services.tickets import build_ticket, create_ticket, created_event, ticket_received_at
+from helpdesk.services.tickets import (
+    build_ticket,
+    check_reachable,
+    create_ticket,
+    created_event,
+    staff_received_at,
+    ticket_received_at,
+)
 from helpdesk.services.transitions import TRANSITIONS, run_transition, transition_ticket
 
 __all__ = [
@@ -70,11 +78,12 @@ __all__ = [
     "PermissionDeniedError", "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
     "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
-    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
+    "bump", "check_reachable", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
-    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
+    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_notice_given",
+    "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
-    "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
+    "staff_received_at", "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]

@@ -15,27 +15,42 @@ def normalize_email(email: str) -> str:
 
 
 def get_or_create_requester(
-    *, email: str, name: str = "", phone: str = "", organization: str = "", language: str | None = None
+    *, email: str, name: str = "", phone: str = "", organization: str = "", language: str | None = None,
+    postal_address: str = "",
 ) -> Requester:
-    """Find the requester by address; fill in details they did not give before."""
-    requester, created = Requester.objects.get_or_create(
-        email=normalize_email(email),
-        defaults={"name": name[:200], "phone": phone[:50], "organization": organization[:200],
-                  "language": language or "ko"},
-    )
+    """Find the requester by address; fill in details they did not give before.
+
+    Someone without an e-mail address (a phone call, a letter) is found by the same phone number
+    and name among requesters who have none either; a shared line or a household's address is not
+    enough to put two people's requests together.
+    """
+    defaults = {"name": name.strip()[:200], "phone": phone.strip()[:50], "organization": organization[:200],
+                "language": language or "ko", "postal_address": postal_address[:500]}
+    address = normalize_email(email)
+    if address:
+        requester, created = Requester.objects.get_or_create(email=address, defaults=defaults)
+    else:
+        known = Requester.objects.filter(email__isnull=True, phone=defaults["phone"], name=defaults["name"])
+        same_caller = known.order_by("pk").first() if defaults["phone"] else None
+        created = same_caller is None
+        requester = same_caller or Requester.objects.create(email=None, **defaults)
     if not created:
-        changed = fill_in_requester(requester, name=name, phone=phone, organization=organization)
+        changed = fill_in_requester(requester, name=name, phone=phone, organization=organization,
+                                    postal_address=postal_address)
         if changed:
             requester.save(update_fields=changed)
     return requester
 
 
-def fill_in_requester(requester: Requester, *, name: str = "", phone: str = "", organization: str = "") -> list[str]:
+def fill_in_requester(requester: Requester, *, name: str = "", phone: str = "", organization: str = "",
+                      postal_address: str = "") -> list[str]:
     """Details the requester gives now but did not give before; returns the changed fields."""
     changed = []
-    for attr, value in (("name", name), ("phone", phone), ("organization", organization)):
+    for attr, value, limit in (("name", name, 200), ("phone", phone, 50), ("organization", organization, 200),
+                               ("postal_address", postal_address, 500)):
+        value = value.strip()
         if value and not getattr(requester, attr):
-            setattr(requester, attr, value[:200])
+            setattr(requester, attr, value[:limit])
             changed.append(attr)
     return changed
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
+from helpdesk.desk.intake_forms import attach_notice_forms
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
@@ -35,6 +36,7 @@ def _ticket_page(
     status: int = 200,
     bound: dict[str, Any] | None = None,
     error: str = "",
+    notice_form: Any = None,
 ) -> HttpResponse:
     """Render the ticket page; ``bound`` replaces a blank form with the one the user submitted."""
     user = signed_in_user(request)
@@ -42,6 +44,7 @@ def _ticket_page(
     detail = selectors.ticket_detail(user, ticket)
     initial: dict[str, Any] = {"version": ticket.version}
     may_act = can_act_on_ticket(user, ticket)
+    attach_notice_forms(detail.timeline, may_act, notice_form)  # notices given by phone or post (issue 26)
     transitions = []
     if may_act:
         for name in _available_transitions(ticket, user):

@@ -1,0 +1,49 @@
+"""Timeline sentences for requests staff typed in and for notices given by hand, in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from helpdesk.desk.templatetags.desk import desk_time
+from helpdesk.models import Channel, GivenBy
+
+register = template.Library()
+
+
+def _entered_sentence(channel: str, who: str) -> str:
+    sentences: dict[str, str] = {
+        Channel.PHONE: _("Phone request entered by %(who)s"),
+        Channel.LETTER: _("Letter entered by %(who)s"),
+        Channel.FAX: _("Fax entered by %(who)s"),
+        Channel.VISIT: _("Request made in person, entered by %(who)s"),
+        Channel.EMAIL: _("Mailed request entered by %(who)s"),
+        Channel.STAFF: _("Request entered by %(who)s"),
+    }
+    return sentences.get(channel, _("Request entered by %(who)s")) % {"who": who}
+
+
+@register.simple_tag
+def opened_sentence(event: Any) -> str:
+    """``ticket.created``: "Phone request entered by Park Moonwon", or "Ticket opened" for mail and form."""
+    data = event.data or {}
+    if "entered_by" not in data:
+        return _("Ticket opened")
+    sentence = _entered_sentence(data.get("channel", ""), data["entered_by"])
+    received = parse_datetime(data.get("received_at") or "")
+    if received is not None:
+        sentence += " · " + _("received %(when)s") % {"when": desk_time(received)}
+    return sentence
+
+
+@register.simple_tag
+def given_sentence(event: Any) -> str:
+    """``notice.given``: how a notice reached a requester without an e-mail address."""
+    data = event.data or {}
+    method = data.get("method", "")
+    how = str(GivenBy(method).label) if method in GivenBy.values else method
+    when = parse_datetime(data.get("given_at") or "")
+    return _("Notice given: %(how)s, %(when)s") % {"how": how, "when": desk_time(when) if when else "—"}
