@@ -65,7 +65,8 @@ def create_ticket(
         ticket.entered_by = actor
     ticket.save()
     audit.record_event(ticket=ticket, actor=actor, **created_event(ticket, actor))
-    store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message)
+    store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message,
+                  author=ticket.entered_by)  # the staff member who took the request down
     if acknowledge:
         notify.queue_acknowledgement(ticket=ticket, rate_limited=actor is None)
     # Last, so the administrators' rows stay locked (for fair dealing) only until the commit.

@@ -76,6 +76,7 @@ def test_phone_request_without_email_runs_the_clock_from_the_call(
     assert mailoutbox == []
     page = desk(admin_user).get(f"/en/desk/tickets/{ticket.reference}/").content.decode()
     assert "Phone request entered by Moonwon Park" in page
+    assert "Phone request, taken down by Moonwon Park" in page and first.author == admin_user
     assert "record how it was given" in page
     assert "No e-mail address: notices are given by phone or post." in page
 

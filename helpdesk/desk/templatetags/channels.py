@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from helpdesk.desk.templatetags.desk import desk_time
-from helpdesk.models import Channel, GivenBy
+from helpdesk.models import Channel, GivenBy, MessageKind
 
 register = template.Library()
 
@@ -47,3 +47,12 @@ def given_sentence(event: Any) -> str:
     how = str(GivenBy(method).label) if method in GivenBy.values else method
     when = parse_datetime(data.get("given_at") or "")
     return _("Notice given: %(how)s, %(when)s") % {"how": how, "when": desk_time(when) if when else "—"}
+
+
+@register.simple_tag
+def inbound_label(message: Any, ticket: Any) -> str:
+    """An inbound message in words: "Phone request, taken down by Park Moonwon" for one typed in by staff."""
+    if message.author_id is not None and message.kind == MessageKind.MAIL:
+        channel = dict(Channel.choices).get(ticket.channel, ticket.channel)
+        return _("%(channel)s request, taken down by %(who)s") % {"channel": channel, "who": message.author}
+    return str(message.get_kind_display())
