@@ -14,3 +14,12 @@ class HelpdeskConfig(AppConfig):
         from helpdesk.reference_data import ensure_reference_data
 
         post_migrate.connect(ensure_reference_data, dispatch_uid="privacy_desk_reference_data")
+        from django.utils.translation import gettext_lazy as _
+
+        from workflows import transitions
+
+        # A representative's request (issue 26): both the authority and the subject's identity first.
+        transitions.add_guard("verify", transitions.Guard(
+            lambda ticket: not ticket.awaiting_representation_check(), "representation",
+            _("A representative made this request: record how their authority and the data subject's identity "
+              "were checked first.")))

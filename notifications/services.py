@@ -156,3 +156,17 @@ def queue_rejection_notice(*, ticket: Ticket, reason: str, explanation: str, aut
 def queue_withdrawal_notice(*, ticket: Ticket) -> Message:
     body = render_bilingual("withdrawal", _context(ticket), ticket.requester.language)
     return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE)
+
+
+def queue_subject_notice(*, ticket: Ticket, subject_email: str, subject_name: str, relation: str) -> Message:
+    """Tell the data subject that a representative made a request in their name (Act Art. 38(1))."""
+    body = render_bilingual("made_in_your_name", _context(
+        ticket, subject_name=subject_name, relation=relation, representative=str(ticket.requester),
+        request_type=RequestType(ticket.request_type).label), ticket.requester.language)
+    message = outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE,
+                               subject=f"[{ticket.reference}] 대리 요청 안내 / A request made in your name")
+    message.recipients = [subject_email]
+    message.delivery_status = DeliveryStatus.PENDING
+    message.save()
+    _enqueue_if_mailed(message)
+    return message

@@ -10,24 +10,21 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk import metrics
+from helpdesk.api.intake_serializers import RepresentationSerializer
 from helpdesk.models import (
-    STAFF_CHANNELS,
     Attachment,
     Channel,
     Direction,
-    Language,
     Message,
     Quarantine,
+    Representation,
     Requester,
     Ticket,
     User,
 )
-from helpdesk.oneline import validate_one_line
-from helpdesk.services.errors import GuardError
-from helpdesk.services.tickets import check_reachable, staff_received_at
 from workflows import transitions
 from workflows.models import SlaPolicy
-from workflows.request_types import EMAIL_PROOF_SUFFICES, REQUEST_TYPE_HELP, Jurisdiction, RequestType
+from workflows.request_types import EMAIL_PROOF_SUFFICES, REQUEST_TYPE_HELP, RequestType
 from workflows.roles import can_act_on_ticket
 from workflows.states import OPEN_STATES
 
@@ -113,14 +110,22 @@ class TicketDetailSerializer(TicketListSerializer):
     verification_method = serializers.CharField(read_only=True, help_text="A VerificationMethod value, or empty.")
     rejection_reason = serializers.CharField(read_only=True, help_text="A RejectionReason value, or empty.")
     transitions = serializers.SerializerMethodField(help_text="Transitions you can run from the current state.")
+    representation = serializers.SerializerMethodField(help_text="Set when a representative made the request.")
     entered_by = serializers.SerializerMethodField(help_text="The staff member who typed in a phone, letter, fax "
                                                              "or visit request; null for mail and the web form.")
 
     class Meta(TicketListSerializer.Meta):
-        fields = [*TicketListSerializer.Meta.fields, "entered_by", "suggested_request_type", "paused_at",
+        fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "suggested_request_type",
+                  "paused_at",
                   "paused_seconds", "extension_count", "legal_hold", "verified_at", "verification_method",
                   "processed_at", "rejection_reason", "transitions", "messages"]
         read_only_fields = fields
+
+    @extend_schema_field(RepresentationSerializer(allow_null=True))
+    def get_representation(self, obj: Ticket) -> dict[str, Any] | None:
+        representation = Representation.objects.filter(ticket=obj).select_related(
+            "power_of_attorney", "checked_by").first()
+        return None if representation is None else dict(RepresentationSerializer(representation).data)
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_entered_by(self, obj: Ticket) -> dict[str, str] | None:
@@ -133,57 +138,6 @@ class TicketDetailSerializer(TicketListSerializer):
             return []
         available = getattr(obj, "get_available_state_transitions", None)  # added by django-fsm at runtime
         return sorted(t.name for t in available()) if available else []
-
-
-class TicketCreateSerializer(serializers.Serializer):
-    """A request received by phone, letter, fax, in person (or a mail forwarded by hand), entered by staff."""
-
-    channel = serializers.ChoiceField(
-        choices=[(c.value, c.label) for c in STAFF_CHANNELS], required=False, default=Channel.STAFF,
-        help_text="How the request came in (Decree Art. 41(2)); `staff` when not said.")
-    received_at = serializers.DateTimeField(
-        required=False, allow_null=True, default=None,
-        help_text="When it came in (ISO 8601 with offset); the legal deadline runs from it. Not in the future, "
-                  "not more than a year ago; default now.")
-    requester_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="",
-                                             help_text="Optional when `phone` or `postal_address` is given; "
-                                                       "without it, notices are given by phone or post.")
-    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                           validators=[validate_one_line])
-    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="",
-                                  validators=[validate_one_line])
-    postal_address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                         validators=[validate_one_line])
-    language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.KO)
-    subject = serializers.CharField(max_length=300, validators=[validate_one_line])
-    body_text = serializers.CharField(max_length=100_000, help_text="What the requester asked, in their words.")
-    request_type = serializers.ChoiceField(choices=RequestType.choices)
-    jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices, required=False, default=Jurisdiction.KR)
-    acknowledge = serializers.BooleanField(required=False, default=True,
-                                           help_text="Acknowledge the request: mailed, or (no e-mail address) "
-                                                     "recorded as a notice to give by phone or post.")
-    attachments = serializers.ListField(
-        child=serializers.FileField(), required=False, default=list, max_length=50,
-        help_text="multipart/form-data: the scanned request form, letter or ID copy (bounded in number, size "
-                  "and type like the Contact Us form's files).")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The services' rules, checked here too so every field error comes back at once.
-        errors: dict[str, str] = {}
-        try:
-            check_reachable(email=attrs["requester_email"], phone=attrs["phone"],
-                            postal_address=attrs["postal_address"])
-        except GuardError as exc:
-            errors.update(exc.errors)
-        if attrs.get("received_at") is not None:
-            try:
-                attrs["received_at"] = staff_received_at(attrs["received_at"])
-            except GuardError as exc:
-                errors.update(exc.errors)
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
 
 
 class VersionSerializer(serializers.Serializer):

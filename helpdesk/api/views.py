@@ -23,6 +23,7 @@ from helpdesk import metrics, services
 from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
+from helpdesk.api.intake_serializers import RepresentationCheckSerializer, TicketCreateSerializer
 from helpdesk.api.pagination import DeskPagination
 from helpdesk.api.permissions import CanViewTicket, IsDeskStaff, IsManager, StaffReadManagerWrite
 from helpdesk.api.serializers import (
@@ -37,7 +38,6 @@ from helpdesk.api.serializers import (
     RequestTypeSerializer,
     ResponseTimesSerializer,
     SlaPolicySerializer,
-    TicketCreateSerializer,
     TicketDetailSerializer,
     TicketListSerializer,
     TransitionSerializer,
@@ -126,6 +126,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             requester_name=data["requester_name"], phone=data["phone"], organization=data["organization"],
             language=data["language"], actor=_user(request), acknowledge=data["acknowledge"],
             received_at=data["received_at"], postal_address=data["postal_address"],
+            on_behalf_of=data["on_behalf_of"],
         )
         return self._detail(ticket, status.HTTP_201_CREATED)
 
@@ -164,6 +165,18 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                                     expected_version=data.get("expected_version"), and_respond=data["and_respond"])
         return Response(MessageSerializer(selectors.ticket_messages(ticket).get(pk=reply.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Record how a representative's authority and the subject's identity were checked",
+                   parameters=[REFERENCE], request=RepresentationCheckSerializer,
+                   responses={200: TicketDetailSerializer, **WRITE_ERRORS},
+                   description="`verify` is refused (400 `guard_failed`, field `representation`) until this is done.")
+    @action(detail=True, methods=["post"], url_path="representation-check")
+    def representation_check(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        data = _valid(RepresentationCheckSerializer, request)
+        services.check_representation(ticket=ticket, actor=_user(request), authority_check=data["authority_check"],
+                                      subject_check=data["subject_check"], note=data["check_note"])
+        return self._detail(ticket)
 
     @extend_schema(summary="Add an internal note", parameters=[REFERENCE], request=NoteSerializer,
                    responses={201: MessageSerializer, **WRITE_ERRORS})

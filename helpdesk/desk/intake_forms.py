@@ -10,10 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import services
+from helpdesk.intake.representation_form import RepresentationMixin
 from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
-from helpdesk.models import Channel, DeliveryStatus, GivenBy, Language
+from helpdesk.models import AuthorityCheck, Channel, DeliveryStatus, GivenBy, Language, Representation
 from helpdesk.oneline import validate_one_line
 from workflows.request_types import RequestType
+from workflows.states import VerificationMethod
 
 # What the desk form offers; ``staff`` (channel unknown) stays for the API and old tickets.
 DESK_CHANNELS = [(c.value, c.label) for c in (Channel.PHONE, Channel.LETTER, Channel.FAX, Channel.VISIT,
@@ -33,7 +35,7 @@ def _now_minute() -> datetime:
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-class StaffIntakeForm(AttachmentsMixin, forms.Form):
+class StaffIntakeForm(RepresentationMixin, AttachmentsMixin, forms.Form):
     channel = forms.ChoiceField(label=_("How did the request come in?"), choices=DESK_CHANNELS,
                                 widget=forms.RadioSelect)
     received_at = forms.DateTimeField(label=_("Received (date and time)"), widget=LocalDateTimeInput(),
@@ -63,6 +65,7 @@ class StaffIntakeForm(AttachmentsMixin, forms.Form):
         self.fields["attachments"].help_text = attachments_help()
         self.fields["phone"].widget.attrs.update(inputmode="tel", autocomplete="off")
         self.fields["requester_email"].widget.attrs.update(inputmode="email", autocomplete="off")
+        self.fields["on_behalf"].label = _("The requester acts for someone else (a representative)")
 
     def clean_received_at(self) -> datetime:
         try:
@@ -106,3 +109,22 @@ def attach_notice_forms(timeline: list[Any], may_act: bool, bound: NoticeGivenFo
         if message is not None and message.delivery_status == DeliveryStatus.TO_GIVE:
             own = bound is not None and bound.auto_id == f"id_given{message.pk}_%s"
             message.notice_form = bound if own else NoticeGivenForm(message_pk=message.pk)
+
+
+class RepresentationCheckForm(forms.Form):
+    authority_check = forms.ChoiceField(label=_("How was the representative's authority checked?"),
+                                        choices=[("", "—"), *AuthorityCheck.choices])
+    subject_check = forms.ChoiceField(label=_("How was the data subject's identity checked?"),
+                                      choices=[("", "—"), *VerificationMethod.choices])
+    check_note = forms.CharField(label=_("Note"), max_length=500, required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def representation_context(ticket: Any, may_act: bool, bound: RepresentationCheckForm | None) -> dict[str, Any]:
+    """The ticket page's "Representative" card: the representation and, until checked, its form."""
+    representation = Representation.objects.filter(ticket=ticket).select_related(
+        "power_of_attorney", "checked_by").first()
+    form = None
+    if representation is not None and representation.checked_at is None and may_act:
+        form = bound or RepresentationCheckForm()
+    return {"representation": representation, "representation_form": form}

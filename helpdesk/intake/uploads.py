@@ -111,3 +111,24 @@ class AttachmentsMixin(forms.Form):
             raise forms.ValidationError(errors)
         self.checked_attachments = accepted
         return files
+
+
+# A power of attorney is a signed paper: a scan or a photo of it, nothing else (Decree Art. 45(2)).
+POWER_OF_ATTORNEY_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/heic", "image/webp")
+
+
+def validate_power_of_attorney(upload: UploadedFile) -> NewAttachment:
+    """The power of attorney, checked by its bytes and size; ``forms.ValidationError`` otherwise."""
+    limit = settings.DESK_UPLOAD_MAX_BYTES
+    name = safe_filename(upload.name, 1, "")
+    if upload.size is None or upload.size > limit:
+        raise forms.ValidationError(_("The power of attorney “%(name)s” is larger than %(limit)s.")
+                                    % {"name": name, "limit": megabytes(limit)})
+    data = upload.read(limit + 1)
+    if not data:
+        raise forms.ValidationError(_("The power of attorney “%(name)s” is empty.") % {"name": name})
+    content_type = sniff_upload(data, name)
+    if content_type not in POWER_OF_ATTORNEY_TYPES:
+        raise forms.ValidationError(_("The power of attorney must be a PDF or a photo (JPEG, PNG, HEIC, WebP); "
+                                      "“%(name)s” is not.") % {"name": name})
+    return NewAttachment(filename=name, content_type=content_type, data=data)

@@ -1,7 +1,7 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
-from helpdesk.models.parties import GivenBy, NoticeDelivery
+from helpdesk.models.parties import AuthorityCheck, GivenBy, NoticeDelivery, Relation, Representation
 from helpdesk.models.records import (
     AuditEvent,
     AuditEventQuerySet,
@@ -35,9 +35,11 @@ from helpdesk.models.tickets import (
 
 __all__ = [
     "STAFF_CHANNELS",
-    "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DatabaseStorage", "DeliveryStatus", "Direction",
+    "Attachment", "AuditEvent", "AuditEventQuerySet", "AuthorityCheck", "Channel", "DatabaseStorage",
+    "DeliveryStatus", "Direction",
     "FigureDay", "FigureDirtyDay", "GivenBy", "Language", "Message",
-    "MessageKind", "NoticeDelivery", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken",
+    "MessageKind", "NoticeDelivery", "Quarantine", "QuarantineStatus", "Relation", "Representation", "Requester",
+    "RequesterToken",
     "RetentionCategory",
     "RetentionPolicy", "StoredFile", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User",
     "WebRequestDetails",

@@ -176,6 +176,11 @@ class Ticket(TicketWorkflowMixin):
         return WebRequestDetails.objects.filter(
             ticket=self, is_minor=True, guardian_confirmed_at__isnull=True).exists()
 
+    def awaiting_representation_check(self) -> bool:
+        """Made by a representative whose authority and subject's identity are not checked yet."""
+        return Ticket.objects.filter(pk=self.pk, representation__isnull=False,
+                                     representation__checked_at__isnull=True).exists()
+
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES

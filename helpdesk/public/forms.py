@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.intake.representation_form import RepresentationMixin
 from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
 from helpdesk.oneline import validate_one_line
 from workflows.request_types import REQUEST_TYPE_HELP, RequestType
@@ -26,7 +27,7 @@ def request_type_choices() -> list[tuple[str, SafeString]]:
     ]
 
 
-class ContactForm(AttachmentsMixin, forms.Form):
+class ContactForm(RepresentationMixin, AttachmentsMixin, forms.Form):
     request_type = forms.ChoiceField(label=_("What would you like to do?"), widget=forms.RadioSelect,
                                      choices=request_type_choices)
     name = forms.CharField(label=_("Your name"), max_length=200, validators=[validate_one_line])

@@ -45,6 +45,7 @@ class ContactRequest:
     is_minor: bool = False
     guardian_name: str = ""
     guardian_email: str = ""
+    on_behalf_of: services.OnBehalfOf | None = None  # "I am requesting for someone else"
 
 
 def _subject(request: ContactRequest) -> str:
@@ -74,6 +75,7 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
         phone=request.phone,
         organization=request.organization,
         language=request.language,
+        on_behalf_of=request.on_behalf_of,
     )
     now = timezone.now()
     details = WebRequestDetails.objects.create(
@@ -156,7 +158,8 @@ def _details(ticket: Ticket) -> WebRequestDetails:
 
 def _after_confirmation(ticket: Ticket, details: WebRequestDetails) -> ConfirmationResult:
     """Verify the ticket when e-mail control is enough proof and nothing else is outstanding."""
-    needs_more = ticket.request_type not in EMAIL_PROOF_SUFFICES
+    # A representative's e-mail proves only their own address: the desk checks the authority.
+    needs_more = ticket.request_type not in EMAIL_PROOF_SUFFICES or ticket.awaiting_representation_check()
     ready = details.email_verified_at is not None and not details.awaiting_guardian
     verified = False
     if ready and not needs_more and ticket.state == TicketState.RECEIVED:

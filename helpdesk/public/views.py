@@ -133,7 +133,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             description=data["description"], phone=data["phone"].strip(),
             organization=data["organization"].strip(), language=translation.get_language() or "ko",
             is_minor=minor, guardian_name=data["guardian_name"].strip() if minor else "",
-            guardian_email=data["guardian_email"] if minor else "",
+            guardian_email=data["guardian_email"] if minor else "", on_behalf_of=form.on_behalf_of(),
         ),
         attachments=form.checked_attachments,
     )

@@ -55,6 +55,12 @@ from helpdesk.services.quarantine import (
     discard_quarantine,
     quarantine_message,
 )
+from helpdesk.services.representation import (
+    SUBJECT_NOT_TOLD,
+    OnBehalfOf,
+    check_on_behalf_of,
+    check_representation,
+)
 from helpdesk.services.requesters import (
     fill_in_requester,
     get_or_create_requester,
@@ -73,12 +79,13 @@ from helpdesk.services.tickets import (
 from helpdesk.services.transitions import TRANSITIONS, run_transition, transition_ticket
 
 __all__ = [
-    "STATES_A_MAIL_MOVES", "TRANSITIONS", "VIEW_LOG_MINUTES",
-    "ConflictError", "FileWriter", "GuardError", "InboundMessage", "MessageReader", "NewAttachment",
+    "STATES_A_MAIL_MOVES", "SUBJECT_NOT_TOLD", "TRANSITIONS", "VIEW_LOG_MINUTES",
+    "ConflictError", "FileWriter", "GuardError", "InboundMessage", "MessageReader", "NewAttachment", "OnBehalfOf",
     "PermissionDeniedError", "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
     "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
-    "bump", "check_reachable", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
+    "bump", "check_on_behalf_of", "check_reachable", "check_representation",
+    "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from helpdesk.models import Channel, Direction, MessageKind, Requester, Ticket, 
 from helpdesk.services.assignment import auto_assign
 from helpdesk.services.errors import GuardError
 from helpdesk.services.messages import InboundMessage, store_message
+from helpdesk.services.representation import OnBehalfOf, check_on_behalf_of, record_representation
 from helpdesk.services.requesters import get_or_create_requester, next_reference
 from notifications import services as notify
 from workflows import sla
@@ -37,6 +39,7 @@ def create_ticket(
     acknowledge: bool = True,
     received_at: datetime | None = None,
     postal_address: str = "",
+    on_behalf_of: OnBehalfOf | None = None,
 ) -> Ticket:
     """Open a ticket with its first message, assign it, start its clock, acknowledge it.
 
@@ -48,6 +51,10 @@ def create_ticket(
     entered = channel not in (Channel.EMAIL, Channel.WEB) or received_at is not None
     received_at = staff_received_at(received_at) if received_at is not None else ticket_received_at(message, channel)
     check_reachable(email=message.sender_email, phone=phone, postal_address=postal_address)
+    if on_behalf_of is not None:  # a representative's request: the power of attorney is filed with it
+        check_on_behalf_of(on_behalf_of)
+        if on_behalf_of.power_of_attorney is not None:
+            message = replace(message, attachments=(*message.attachments, on_behalf_of.power_of_attorney))
     requester = get_or_create_requester(
         email=message.sender_email,
         name=requester_name or message.sender_name,
@@ -65,8 +72,10 @@ def create_ticket(
         ticket.entered_by = actor
     ticket.save()
     audit.record_event(ticket=ticket, actor=actor, **created_event(ticket, actor))
-    store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message,
-                  author=ticket.entered_by)  # the staff member who took the request down
+    first = store_message(ticket=ticket, direction=Direction.INBOUND, kind=MessageKind.MAIL, message=message,
+                          author=ticket.entered_by)  # the staff member who took the request down
+    if on_behalf_of is not None:
+        record_representation(ticket=ticket, first_message=first, on_behalf_of=on_behalf_of, actor=actor)
     if acknowledge:
         notify.queue_acknowledgement(ticket=ticket, rate_limited=actor is None)
     # Last, so the administrators' rows stay locked (for fair dealing) only until the commit.

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from helpdesk import services
-from helpdesk.desk.intake_forms import NoticeGivenForm, StaffIntakeForm
+from helpdesk.desk.intake_forms import NoticeGivenForm, RepresentationCheckForm, StaffIntakeForm
 from helpdesk.desk.views.common import add_field_errors, signed_in_user, staff_required, visible_ticket
 from helpdesk.desk.views.tickets import _ticket_page as ticket_page
 from helpdesk.models import Message
@@ -32,6 +32,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"].strip(), postal_address=data["postal_address"],
                     organization=data["organization"], language=data["language"], actor=signed_in_user(request),
                     acknowledge=data["acknowledge"], received_at=data["received_at"],
+                    on_behalf_of=form.on_behalf_of(),
                 )
             except services.GuardError as exc:
                 add_field_errors(form, exc.errors)
@@ -69,3 +70,26 @@ def notice_given(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
             messages.success(request, _("Recorded how the notice was given."))
             return redirect("desk:ticket", reference=reference)
     return ticket_page(request, ticket, status=400, notice_form=form)
+
+
+@staff_required
+def representation_check(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record how a representative's authority and the data subject's identity were checked."""
+    if request.method != "POST":
+        return redirect("desk:ticket", reference=reference)
+    ticket = visible_ticket(request, reference)
+    form = RepresentationCheckForm(request.POST)
+    if form.is_valid():
+        try:
+            services.check_representation(ticket=ticket, actor=signed_in_user(request),
+                                          authority_check=form.cleaned_data["authority_check"],
+                                          subject_check=form.cleaned_data["subject_check"],
+                                          note=form.cleaned_data["check_note"])
+        except services.ServiceError as exc:
+            if exc.http_status == 403:
+                raise PermissionDenied(str(exc)) from exc
+            add_field_errors(form, exc.errors if isinstance(exc, services.GuardError) else {"__all__": str(exc)})
+        else:
+            messages.success(request, _("Recorded how the representation was checked; identity can be verified."))
+            return redirect("desk:ticket", reference=reference)
+    return ticket_page(request, ticket, status=400, bound={"representation": form})
