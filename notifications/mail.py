@@ -93,10 +93,15 @@ def build_email(message: Message) -> EmailMessage:
         headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
     elif message.kind == MessageKind.NOTICE:
         headers["Auto-Submitted"] = "auto-generated"
-    return EmailMessage(
+    email = EmailMessage(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(message.recipients),
         headers=headers,
     )
+    if message.kind == MessageKind.REPLY:  # only staff replies carry files; acknowledgements skip the query
+        for attachment in message.attachments.order_by("pk"):
+            with attachment.file.open("rb") as stored:
+                email.attach(attachment.filename, stored.read(), attachment.content_type)
+    return email

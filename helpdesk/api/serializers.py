@@ -175,6 +175,10 @@ TransitionSerializer = type("TransitionSerializer", (VersionSerializer,), _trans
 
 class ReplySerializer(VersionSerializer):
     body_text = serializers.CharField(max_length=100_000, allow_blank=True)
+    attachments = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, max_length=50,
+        help_text="multipart/form-data: files mailed with the reply (bounded in number, size and type like the "
+                  "Contact Us form's files; names sanitised).")
     and_respond = serializers.BooleanField(required=False, default=False,
                                            help_text="Also mark the ticket responded (needs state `processed`).")
 

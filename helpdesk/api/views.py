@@ -152,7 +152,8 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     @extend_schema(methods=["GET"], summary="The ticket's messages (notes included)", parameters=[REFERENCE],
                    responses={200: MessageSerializer(many=True), **READ_ERRORS})
-    @extend_schema(methods=["POST"], summary="Reply to the requester", parameters=[REFERENCE], request=ReplySerializer,
+    @extend_schema(methods=["POST"], summary="Reply to the requester", parameters=[REFERENCE],
+                   request={"application/json": ReplySerializer, "multipart/form-data": ReplySerializer},
                    responses={201: MessageSerializer, **WRITE_ERRORS},
                    description="Mails the reply (after commit, via Celery); `and_respond` also closes the ticket.")
     @action(detail=True, methods=["get", "post"])
@@ -161,8 +162,12 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         if request.method == "GET":
             return Response(MessageSerializer(selectors.ticket_messages(ticket), many=True).data)
         data = _valid(ReplySerializer, request)
+        files, errors = validate_uploads(list(data["attachments"]))
+        if errors:
+            raise services.GuardError({"attachments": " ".join(errors)})
         reply = services.send_reply(ticket=ticket, author=_user(request), body_text=data["body_text"],
-                                    expected_version=data.get("expected_version"), and_respond=data["and_respond"])
+                                    expected_version=data.get("expected_version"), and_respond=data["and_respond"],
+                                    attachments=files)
         return Response(MessageSerializer(selectors.ticket_messages(ticket).get(pk=reply.pk)).data,
                         status=status.HTTP_201_CREATED)
 

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
 from helpdesk.models import Channel, User
 from workflows import transitions
 from workflows.request_types import RequestType
@@ -55,8 +56,13 @@ class _BodyForm(VersionedForm):
         return str(self.cleaned_data["body_text"]).replace("\r\n", "\n").replace("\r", "\n")
 
 
-class ReplyForm(_BodyForm):
+class ReplyForm(AttachmentsMixin, _BodyForm):
     body_text = forms.CharField(label=_("Reply to the requester"), widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].label = _("Attach files (a notice as PDF, proof of a correction)")
+        self.fields["attachments"].help_text = attachments_help()
 
 
 class NoteForm(_BodyForm):

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='requester',
             name='postal_address',
-            field=models.TextField(blank=True, max_length=500, verbose_name='postal address'),
+            field=models.TextField(blank=True, db_default='', default='', max_length=500, verbose_name='postal address'),
         ),
         migrations.AddField(
             model_name='ticket',

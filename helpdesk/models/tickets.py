@@ -58,7 +58,8 @@ class Requester(models.Model):
     email = models.EmailField(_("e-mail"), unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
-    postal_address = models.TextField(_("postal address"), max_length=500, blank=True)
+    # db_default: rows written by plain SQL (another ingester, a trigger) need not name it.
+    postal_address = models.TextField(_("postal address"), max_length=500, blank=True, default="", db_default="")
     organization = models.CharField(_("organization"), max_length=200, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.KO)
     created_at = models.DateTimeField(auto_now_add=True)

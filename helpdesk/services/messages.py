@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,8 +90,13 @@ def build_message(
     )
     if message.raw_message is not None:
         store_new_file(stored.raw_message, "raw.eml", message.raw_message)
+    return stored, build_attachments(stored, message.attachments)
+
+
+def build_attachments(stored: Message, items: Sequence[NewAttachment]) -> list[Attachment]:
+    """Attachment rows for ``stored``, unsaved; their files are already in storage (random names)."""
     attachments = []
-    for item in message.attachments:
+    for item in items:
         attachment = Attachment(
             message=stored,
             filename=item.filename[:255],
@@ -102,7 +108,7 @@ def build_message(
         )
         store_new_file(attachment.file, "upload", item.data)
         attachments.append(attachment)
-    return stored, attachments
+    return attachments
 
 
 def received_event(stored: Message) -> dict[str, Any]:
@@ -146,6 +152,16 @@ def add_note(*, ticket: Ticket, author: User, body_text: str) -> Message:
     return note
 
 
+def check_reply_attachments(attachments: Sequence[NewAttachment]) -> None:
+    """At most DESK_UPLOAD_MAX_FILES files of DESK_UPLOAD_MAX_BYTES each, none empty."""
+    if len(attachments) > settings.DESK_UPLOAD_MAX_FILES:
+        limit = settings.DESK_UPLOAD_MAX_FILES
+        raise GuardError({"attachments": _("Attach at most %(count)d files.") % {"count": limit}})
+    for item in attachments:
+        if not item.data or len(item.data) > settings.DESK_UPLOAD_MAX_BYTES:
+            raise GuardError({"attachments": _("“%(name)s” is empty or too large.") % {"name": item.filename}})
+
+
 @transaction.atomic
 def send_reply(
     *,
@@ -155,13 +171,24 @@ def send_reply(
     expected_version: int | None = None,
     and_respond: bool = False,
     kind: str = MessageKind.REPLY,
+    attachments: Sequence[NewAttachment] = (),
 ) -> Message:
-    """Mail an answer to the requester (via Celery after commit) and record it."""
+    """Mail an answer to the requester (via Celery after commit) and record it.
+
+    ``attachments`` (a notice as PDF, proof of a correction) are checked by the entry point
+    (``helpdesk.intake.uploads.validate_uploads``: type, size, sanitised names), bounded again here,
+    stored like inbound files and mailed with the reply.
+    """
     if not body_text.strip():
         raise GuardError({"body_text": _("A reply cannot be empty.")})
+    check_reply_attachments(attachments)
     locked = lock_for_staff(ticket, author, expected_version)
     reply = notify.queue_outbound_message(ticket=locked, body_text=body_text, kind=kind, author=author)
-    audit.record_event(ticket=locked, actor=author, action="reply.sent", data={"message": reply.pk})
+    files = build_attachments(reply, attachments)
+    Attachment.objects.bulk_create(files)
+    audit.record_event(ticket=locked, actor=author, action="reply.sent", data={
+        "message": reply.pk, **({"attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256}
+                                                 for a in files]} if files else {})})
     if locked.first_response_at is None:
         locked.first_response_at = reply.sent_at
     if and_respond:

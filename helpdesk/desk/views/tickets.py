@@ -156,10 +156,12 @@ def reply(request: HttpRequest, reference: str) -> HttpResponse:
 
     def run(ticket: Ticket, user: User, data: dict[str, Any]) -> None:
         services.send_reply(ticket=ticket, author=user, body_text=data["body_text"],
-                            expected_version=data["version"], and_respond=and_respond)
+                            expected_version=data["version"], and_respond=and_respond,
+                            attachments=form.checked_attachments)
 
+    form = desk_forms.ReplyForm(request.POST, request.FILES)
     done = _("Reply sent and ticket marked responded.") if and_respond else _("Reply sent.")
-    return _act(request, reference, "reply", desk_forms.ReplyForm(request.POST), run, done)
+    return _act(request, reference, "reply", form, run, done)
 
 
 @require_POST
