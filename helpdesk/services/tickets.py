@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import Channel, Direction, MessageKind, Requester, Ticket, User
 from helpdesk.services.assignment import auto_assign
 from helpdesk.services.errors import GuardError
 from helpdesk.services.messages import InboundMessage, store_message
 from helpdesk.services.representation import OnBehalfOf, check_on_behalf_of, record_representation
 from helpdesk.services.requesters import get_or_create_requester, next_reference
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
 from workflows.calendar import LegalCalendar
