@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import DeliveryStatus, Direction, GivenBy, Message, NoticeDelivery, Ticket, User
 from helpdesk.services.errors import GuardError
 from helpdesk.services.locking import bump, lock_for_staff
 from helpdesk.services.tickets import CLOCK_SKEW
+from helpdesk.trust import audit
 
 
 @transaction.atomic

@@ -17,12 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import AuthorityCheck, Message, Relation, Representation, Ticket, User
 from helpdesk.services.errors import GuardError
 from helpdesk.services.locking import bump, lock_for_staff
 from helpdesk.services.messages import NewAttachment
 from helpdesk.services.requesters import normalize_email
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows.request_types import RequestType
 from workflows.states import VerificationMethod
