@@ -97,7 +97,8 @@ def build_email(message: Message) -> EmailMessage:
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=list(message.recipients),
+        to=list(message.recipients)[:1],
+        cc=list(message.recipients)[1:],  # the ticket's participants (issue 26)
         headers=headers,
     )
     if message.kind == MessageKind.REPLY:  # only staff replies carry files; acknowledgements skip the query

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from helpdesk import tasking
 from helpdesk.base_url import desk_base_url
-from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Ticket, User
+from helpdesk.models import DeliveryStatus, Direction, Message, MessageKind, Participant, Ticket, User
 from notifications.mail import (
     new_message_id,
     render_bilingual,
@@ -46,6 +46,9 @@ def queue_outbound_message(
 ) -> Message:
     """Record an outbound message and mail it after the transaction commits."""
     message = outbound_message(ticket=ticket, body_text=body_text, kind=kind, author=author, subject=subject)
+    if message.delivery_status == DeliveryStatus.PENDING:  # participants (issue 26) receive it in Cc
+        message.recipients += list(Participant.objects.filter(ticket=ticket, removed_at__isnull=True)
+                                   .order_by("pk").values_list("email", flat=True))
     message.save()
     _enqueue_if_mailed(message)
     return message

@@ -10,7 +10,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from helpdesk.intake.uploads import validate_power_of_attorney
-from helpdesk.models import STAFF_CHANNELS, Attachment, AuthorityCheck, Channel, Language, Relation, Representation
+from helpdesk.models import (
+    STAFF_CHANNELS,
+    Attachment,
+    AuthorityCheck,
+    Channel,
+    Language,
+    Participant,
+    Relation,
+    Representation,
+)
 from helpdesk.oneline import validate_one_line
 from helpdesk.services.errors import GuardError
 from helpdesk.services.representation import OnBehalfOf, check_on_behalf_of
@@ -130,3 +139,13 @@ class RepresentationCheckSerializer(serializers.Serializer):
     authority_check = serializers.ChoiceField(choices=AuthorityCheck.choices)
     subject_check = serializers.ChoiceField(choices=VerificationMethod.choices)
     check_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    """Someone besides the requester who receives the replies (in Cc)."""
+
+    class Meta:
+        model = Participant
+        fields = ["id", "email", "name", "role", "added_at"]
+        read_only_fields = ["id", "added_at"]
+        extra_kwargs = {"role": {"required": False}, "name": {"required": False}}

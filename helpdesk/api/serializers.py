@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk import metrics
-from helpdesk.api.intake_serializers import RepresentationSerializer
+from helpdesk.api.intake_serializers import ParticipantSerializer, RepresentationSerializer
 from helpdesk.models import (
     Attachment,
     Channel,
@@ -111,14 +111,14 @@ class TicketDetailSerializer(TicketListSerializer):
     rejection_reason = serializers.CharField(read_only=True, help_text="A RejectionReason value, or empty.")
     transitions = serializers.SerializerMethodField(help_text="Transitions you can run from the current state.")
     representation = serializers.SerializerMethodField(help_text="Set when a representative made the request.")
+    participants = serializers.SerializerMethodField(help_text="Who else receives the replies (in Cc).")
     entered_by = serializers.SerializerMethodField(help_text="The staff member who typed in a phone, letter, fax "
                                                              "or visit request; null for mail and the web form.")
 
     class Meta(TicketListSerializer.Meta):
-        fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "suggested_request_type",
-                  "paused_at",
-                  "paused_seconds", "extension_count", "legal_hold", "verified_at", "verification_method",
-                  "processed_at", "rejection_reason", "transitions", "messages"]
+        fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "participants",
+                  "suggested_request_type", "paused_at", "paused_seconds", "extension_count", "legal_hold",
+                  "verified_at", "verification_method", "processed_at", "rejection_reason", "transitions", "messages"]
         read_only_fields = fields
 
     @extend_schema_field(RepresentationSerializer(allow_null=True))
@@ -126,6 +126,11 @@ class TicketDetailSerializer(TicketListSerializer):
         representation = Representation.objects.filter(ticket=obj).select_related(
             "power_of_attorney", "checked_by").first()
         return None if representation is None else dict(RepresentationSerializer(representation).data)
+
+    @extend_schema_field(ParticipantSerializer(many=True))
+    def get_participants(self, obj: Ticket) -> list[dict[str, Any]]:
+        active = obj.participants.filter(removed_at__isnull=True).order_by("pk")
+        return [dict(row) for row in ParticipantSerializer(active, many=True).data]
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_entered_by(self, obj: Ticket) -> dict[str, str] | None:

@@ -23,7 +23,11 @@ from helpdesk import metrics, services
 from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
-from helpdesk.api.intake_serializers import RepresentationCheckSerializer, TicketCreateSerializer
+from helpdesk.api.intake_serializers import (
+    ParticipantSerializer,
+    RepresentationCheckSerializer,
+    TicketCreateSerializer,
+)
 from helpdesk.api.pagination import DeskPagination
 from helpdesk.api.permissions import CanViewTicket, IsDeskStaff, IsManager, StaffReadManagerWrite
 from helpdesk.api.serializers import (
@@ -182,6 +186,25 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         services.check_representation(ticket=ticket, actor=_user(request), authority_check=data["authority_check"],
                                       subject_check=data["subject_check"], note=data["check_note"])
         return self._detail(ticket)
+
+    @extend_schema(summary="Add someone who receives the replies (Cc)", parameters=[REFERENCE],
+                   request=ParticipantSerializer, responses={201: ParticipantSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def participants(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        data = _valid(ParticipantSerializer, request)
+        added = services.add_participant(ticket=ticket, actor=_user(request), email=data["email"],
+                                         name=data.get("name", ""), role=data.get("role") or "other")
+        return Response(ParticipantSerializer(added).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Stop sending the replies to a participant", parameters=[
+        REFERENCE, OpenApiParameter("participant", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        request=None, responses={204: None, **WRITE_ERRORS})
+    @action(detail=True, methods=["delete"], url_path=r"participants/(?P<participant>[0-9]{1,18})")
+    def remove_participant(self, request: Request, reference: str, participant: str) -> Response:
+        ticket = self.get_object()
+        services.remove_participant(ticket=ticket, actor=_user(request), participant_id=int(participant))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Add an internal note", parameters=[REFERENCE], request=NoteSerializer,
                    responses={201: MessageSerializer, **WRITE_ERRORS})

@@ -12,7 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk import services
 from helpdesk.intake.representation_form import RepresentationMixin
 from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
-from helpdesk.models import AuthorityCheck, Channel, DeliveryStatus, GivenBy, Language, Representation
+from helpdesk.models import (
+    AuthorityCheck,
+    Channel,
+    DeliveryStatus,
+    GivenBy,
+    Language,
+    Participant,
+    ParticipantRole,
+    Representation,
+)
 from helpdesk.oneline import validate_one_line
 from workflows.request_types import RequestType
 from workflows.states import VerificationMethod
@@ -128,3 +137,17 @@ def representation_context(ticket: Any, may_act: bool, bound: RepresentationChec
     if representation is not None and representation.checked_at is None and may_act:
         form = bound or RepresentationCheckForm()
     return {"representation": representation, "representation_form": form}
+
+
+class ParticipantForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    name = forms.CharField(label=_("Name"), max_length=200, required=False, validators=[validate_one_line])
+    role = forms.ChoiceField(label=_("Role"), choices=ParticipantRole.choices, initial=ParticipantRole.OTHER)
+
+
+def participants_context(ticket: Any, may_act: bool, bound: ParticipantForm | None) -> dict[str, Any]:
+    """The ticket page's "Who receives the answers" card: participants, the mail's Cc addresses, the form."""
+    active = list(Participant.objects.filter(ticket=ticket, removed_at__isnull=True).order_by("pk"))
+    return {"participants": active,
+            "offered_participants": services.offered_from_cc(ticket, active) if may_act else [],
+            "participant_form": (bound or ParticipantForm(auto_id="id_participant_%s")) if may_act else None}

@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets/<str:reference>/extend/", views.extend, name="extend"),
     path("tickets/<str:reference>/notices/<int:pk>/given/", views.notice_given, name="notice_given"),
     path("tickets/<str:reference>/representation/", views.representation_check, name="representation_check"),
+    path("tickets/<str:reference>/participants/", views.participants, name="participants"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("messages/<int:pk>/raw/", views.raw_message_download, name="raw_message"),
     path("quarantine/", views.quarantine_list, name="quarantine"),

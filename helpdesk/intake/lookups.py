@@ -15,7 +15,7 @@ from django.db.models import Q
 from helpdesk import services
 from helpdesk.intake.decide import Lookups, Quarantine, TicketLike, dedupe_key, looked_up_ids, thread_ids
 from helpdesk.intake.email.parser import ParsedEmail
-from helpdesk.models import Message, Ticket
+from helpdesk.models import Message, Participant, Ticket
 
 __all__ = ["BatchLookups", "lookups", "stored_reference"]
 
@@ -41,6 +41,8 @@ def lookups(parsed: ParsedEmail | Quarantine) -> Lookups[Ticket]:
                         .select_related("requester")}
         wrote = set(Message.objects.filter(ticket__in=list(by_reference.values()), sender=sender)
                     .values_list("ticket_id", flat=True))
+        wrote |= set(Participant.objects.filter(ticket__in=list(by_reference.values()), email=sender,
+                                                removed_at__isnull=True).values_list("ticket_id", flat=True))
         party = {r for r, t in by_reference.items() if t.requester.email == sender or t.pk in wrote}
     return Lookups(duplicate_of=stored_reference(dedupe_key(parsed)), by_message_id=by_message_id,
                    by_reference=by_reference, sender_is_party=party)
@@ -81,6 +83,9 @@ class BatchLookups(Generic[P]):
             self.parties |= {(locked[pk].reference, sender) for pk, sender in Message.objects.filter(
                 ticket_id__in=[t.pk for t in self.by_reference.values()], sender__in=senders,
             ).values_list("ticket_id", "sender").distinct()}
+            self.parties |= {(locked[pk].reference, email) for pk, email in Participant.objects.filter(
+                ticket_id__in=[t.pk for t in self.by_reference.values()], email__in=senders, removed_at__isnull=True,
+            ).values_list("ticket_id", "email")}
 
     def of(self, parsed: ParsedEmail | Quarantine) -> Lookups[Ticket | P]:
         if isinstance(parsed, Quarantine):

@@ -1,7 +1,15 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
-from helpdesk.models.parties import AuthorityCheck, GivenBy, NoticeDelivery, Relation, Representation
+from helpdesk.models.parties import (
+    AuthorityCheck,
+    GivenBy,
+    NoticeDelivery,
+    Participant,
+    ParticipantRole,
+    Relation,
+    Representation,
+)
 from helpdesk.models.records import (
     AuditEvent,
     AuditEventQuerySet,
@@ -38,7 +46,8 @@ __all__ = [
     "Attachment", "AuditEvent", "AuditEventQuerySet", "AuthorityCheck", "Channel", "DatabaseStorage",
     "DeliveryStatus", "Direction",
     "FigureDay", "FigureDirtyDay", "GivenBy", "Language", "Message",
-    "MessageKind", "NoticeDelivery", "Quarantine", "QuarantineStatus", "Relation", "Representation", "Requester",
+    "MessageKind", "NoticeDelivery", "Participant", "ParticipantRole", "Quarantine", "QuarantineStatus",
+    "Relation", "Representation", "Requester",
     "RequesterToken",
     "RetentionCategory",
     "RetentionPolicy", "StoredFile", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User",

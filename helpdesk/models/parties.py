@@ -81,3 +81,36 @@ class Representation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.relation} for {self.subject_name}"
+
+
+class ParticipantRole(models.TextChoices):
+    GUARDIAN = "guardian", _("Guardian")
+    REPRESENTATIVE = "representative", _("Representative")
+    COUNSEL = "counsel", _("Legal counsel")
+    OTHER = "other", _("Other")
+
+
+class Participant(models.Model):
+    """Someone besides the requester who receives the replies (in Cc) and whose mail threads onto the ticket.
+
+    Removing one keeps the row (``removed_at``): who received which answer stays on record.
+    """
+
+    ticket = models.ForeignKey("helpdesk.Ticket", on_delete=models.CASCADE, related_name="participants")
+    email = models.EmailField(_("e-mail"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=ParticipantRole.choices, default=ParticipantRole.OTHER)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [models.UniqueConstraint(fields=["ticket", "email"], condition=models.Q(removed_at__isnull=True),
+                                               name="participant_active_once")]
+        indexes = [models.Index(fields=["email"], name="participant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email

@@ -226,6 +226,9 @@ def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
         "awaiting_guardian": bool(details and details.awaiting_guardian),
         "email_confirmed": bool(details and details.email_verified_at),
         "access_packages": released_packages(ticket),  # issue 13: the requester's copy
+        # Issue 26: who else receives the answers (in Cc of every reply).
+        "participants": [(p.name or p.email, p.get_role_display())
+                         for p in ticket.participants.filter(removed_at__isnull=True).order_by("pk")],
         "now": timezone.now(),
     }
 

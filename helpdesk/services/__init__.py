@@ -47,6 +47,7 @@ from helpdesk.services.messages import (
     store_message,
 )
 from helpdesk.services.notices import record_notice_given
+from helpdesk.services.participants import add_participant, offered_from_cc, remove_participant
 from helpdesk.services.policies import extend_deadline, reclassify, save_sla_policy
 from helpdesk.services.quarantine import (
     MessageReader,
@@ -82,15 +83,18 @@ __all__ = [
     "STATES_A_MAIL_MOVES", "SUBJECT_NOT_TOLD", "TRANSITIONS", "VIEW_LOG_MINUTES",
     "ConflictError", "FileWriter", "GuardError", "InboundMessage", "MessageReader", "NewAttachment", "OnBehalfOf",
     "PermissionDeniedError", "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
-    "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
+    "add_inbound_message", "add_note", "add_participant", "assign_ticket", "assignable_administrators",
+    "assigned_event_data",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
     "bump", "check_on_behalf_of", "check_reachable", "check_representation",
     "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
+    "offered_from_cc",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_notice_given",
     "record_ticket_access", "record_ticket_view",
-    "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "remember_file", "remove_participant", "reserve_references", "run_transition", "save_sla_policy", "send_reply",
+    "set_away",
     "staff_received_at", "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]

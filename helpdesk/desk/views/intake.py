@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from helpdesk import services
-from helpdesk.desk.intake_forms import NoticeGivenForm, RepresentationCheckForm, StaffIntakeForm
+from helpdesk.desk.intake_forms import NoticeGivenForm, ParticipantForm, RepresentationCheckForm, StaffIntakeForm
 from helpdesk.desk.views.common import add_field_errors, signed_in_user, staff_required, visible_ticket
 from helpdesk.desk.views.tickets import _ticket_page as ticket_page
 from helpdesk.models import Message
@@ -93,3 +93,27 @@ def representation_check(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, _("Recorded how the representation was checked; identity can be verified."))
             return redirect("desk:ticket", reference=reference)
     return ticket_page(request, ticket, status=400, bound={"representation": form})
+
+
+@staff_required
+def participants(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add someone who receives the replies (``remove=<id>`` stops it for one)."""
+    if request.method != "POST":
+        return redirect("desk:ticket", reference=reference)
+    ticket = visible_ticket(request, reference)
+    form = ParticipantForm(request.POST, auto_id="id_participant_%s")
+    removing = request.POST.get("remove", "")
+    try:
+        if removing.isdigit():
+            services.remove_participant(ticket=ticket, actor=signed_in_user(request), participant_id=int(removing))
+            messages.success(request, _("They will no longer receive the replies."))
+            return redirect("desk:ticket", reference=reference)
+        if form.is_valid():
+            services.add_participant(ticket=ticket, actor=signed_in_user(request), **form.cleaned_data)
+            messages.success(request, _("They will receive the replies from now on."))
+            return redirect("desk:ticket", reference=reference)
+    except services.ServiceError as exc:
+        if exc.http_status == 403:
+            raise PermissionDenied(str(exc)) from exc
+        add_field_errors(form, exc.errors if isinstance(exc, services.GuardError) else {"__all__": str(exc)})
+    return ticket_page(request, ticket, status=400, bound={"participants": form})

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
-from helpdesk.desk.intake_forms import attach_notice_forms, representation_context
+from helpdesk.desk.intake_forms import attach_notice_forms, participants_context, representation_context
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
@@ -79,6 +79,7 @@ def _ticket_page(
         "can_respond_in_one_step": may_act and ticket.state == TicketState.PROCESSED,
         "fulfilment": fulfilment_selectors.panel(ticket, user),  # issue 13: "Personal data found"
         **representation_context(ticket, may_act, bound.get("representation")),  # issue 26
+        **participants_context(ticket, may_act, bound.get("participants")),
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)
