@@ -99,3 +99,43 @@ def test_phone_request_entered_in_the_browser(browser: Any, live_server: Any, sm
     mail = smtp_sink.wait_for(1)[0]
     assert f"[{letter.reference}]" in mail["Subject"] and smtp_sink.envelopes[0].rcpt_tos == ["letter@example.com"]
     assert letter.messages.get(kind=MessageKind.ACKNOWLEDGEMENT).delivery_status == DeliveryStatus.SENT
+
+
+def test_representative_request_checked_and_a_participant_added_in_the_browser(
+        browser: Any, live_server: Any, smtp_sink: Any, transactional_db: Any, make_admin: Any,
+        tmp_path: Path) -> None:
+    make_admin("moonwon.park")
+    power = tmp_path / "power-of-attorney.pdf"
+    power.write_bytes(PDF)
+    page = sign_in(browser, live_server.url)
+    page.goto(f"{live_server.url}/en/desk/tickets/new/")
+    page.check("input[name=channel][value=visit]")
+    page.fill("input[name=requester_name]", "최변호")
+    page.fill("input[name=requester_email]", "lawyer@example.com")
+    page.select_option("select[name=request_type]", "access")
+    page.fill("input[name=subject]", "위임받은 열람 요청")
+    page.fill("textarea[name=body_text]", "정보주체의 위임을 받아 열람을 요청합니다.")
+    page.check("input[name=on_behalf]")
+    page.check("input[name=relation][value=delegate]")
+    page.fill("input[name=subject_name]", "박정희")
+    page.fill("input[name=subject_email]", "subject@example.com")
+    page.set_input_files("input[name=power_of_attorney]", str(power))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector(".flash")
+    ticket = Ticket.objects.get()
+    assert "Made by a representative" in page.locator("#representation").inner_text()
+    page.select_option("#id_authority_check", "power_of_attorney")
+    page.select_option("#id_subject_check", "id_document")
+    page.fill("#id_check_note", "위임장 서명과 신분증 사본 대조")
+    page.click("#representation button[type=submit]")
+    page.wait_for_selector("#representation .ok")
+    page.click("#participants summary")
+    page.fill("#id_participant_email", "paralegal@law.example")
+    page.select_option("#id_participant_role", "counsel")
+    page.click("#participants details button[type=submit]")
+    page.wait_for_selector(".participant-list")
+    assert "paralegal@law.example" in page.locator("#participants").inner_text()
+    page.screenshot(path=str(SHOTS / "desk-representative-and-participants.png"), full_page=True)
+    assert ticket.participants.get().email == "paralegal@law.example"
+    rcpts = [env.rcpt_tos for env in smtp_sink.envelopes] if smtp_sink.wait_for(2) else []
+    assert ["subject@example.com"] in rcpts and ["lawyer@example.com"] in rcpts

@@ -56,3 +56,16 @@ def inbound_label(message: Any, ticket: Any) -> str:
         channel = dict(Channel.choices).get(ticket.channel, ticket.channel)
         return _("%(channel)s request, taken down by %(who)s") % {"channel": channel, "who": message.author}
     return str(message.get_kind_display())
+
+
+@register.simple_tag
+def party_sentence(event: Any) -> str:
+    """Representation and participant events in words (issue 26); other actions as they are stored."""
+    data = event.data or {}
+    sentences = {
+        "representation.recorded": _("Request made on behalf of %(name)s") % {"name": data.get("subject_name", "—")},
+        "representation.checked": _("Representative's authority and the data subject's identity checked"),
+        "participant.added": _("%(email)s receives the answers from now on") % {"email": data.get("email", "—")},
+        "participant.removed": _("%(email)s no longer receives the answers") % {"email": data.get("email", "—")},
+    }
+    return sentences.get(event.action, event.action)
