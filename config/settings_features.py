@@ -22,9 +22,6 @@ DESK_MAIL_MAX_BYTES = int(os.environ.get("DESK_MAIL_MAX_BYTES", str(25 * 1024 * 
 DESK_MAIL_MAX_PARTS = int(os.environ.get("DESK_MAIL_MAX_PARTS", "100"))
 DESK_ATTACHMENT_MAX_BYTES = int(os.environ.get("DESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 DESK_ATTACHMENT_MAX_COUNT = int(os.environ.get("DESK_ATTACHMENT_MAX_COUNT", "20"))
-# `ingest_email` with more than one batch of files parses the next batch in a helper process
-# (helpdesk.intake.ahead) on a machine with more than one CPU; "0" parses everything in-process.
-DESK_INTAKE_PARSE_AHEAD = os.environ.get("DESK_INTAKE_PARSE_AHEAD", "1").strip().lower() not in {"0", "false", "off"}
 # IMAP mailbox polled by `manage.py poll_mailbox` (cron) or the Celery beat task below.
 # DESK_IMAP_SECURITY: "ssl" (implicit TLS, port 993), "starttls" or "none" (loopback/tests only).
 DESK_IMAP_HOST = os.environ.get("DESK_IMAP_HOST", "")

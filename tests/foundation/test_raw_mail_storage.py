@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
 from helpdesk.models import Message, Quarantine, StoredFile, raw_mail_storage
+from helpdesk.services.files import database_files_together
 from helpdesk.trust import retention
 
 RAW = b"From: a@example.com\r\nSubject: =?UTF-8?B?7JWI64WV?=\r\n\r\n\xec\x95\x88\xeb\x85\x95 \x00\xff"
@@ -47,7 +48,7 @@ def test_a_rolled_back_transaction_leaves_no_raw_mail() -> None:
 @pytest.mark.django_db
 def test_files_stored_together_are_one_insert_and_none_if_the_block_fails() -> None:
     messages = [Message() for _ in range(50)]
-    with CaptureQueriesContext(connection) as queries, services.database_files_together():
+    with CaptureQueriesContext(connection) as queries, database_files_together():
         for message in messages:
             services.store_new_file(message.raw_message, "raw.eml", RAW + message.raw_message.field.name.encode())
         assert not StoredFile.objects.exists()  # not before the block ends
@@ -61,7 +62,7 @@ def test_files_stored_together_are_one_insert_and_none_if_the_block_fails() -> N
     assert StoredFile.objects.count() == 50
     assert {m.raw_message.name for m in messages} == set(StoredFile.objects.values_list("name", flat=True))
 
-    with pytest.raises(ValueError), transaction.atomic(), services.database_files_together():
+    with pytest.raises(ValueError), transaction.atomic(), database_files_together():
         services.store_new_file(Message().raw_message, "raw.eml", RAW)
         raise ValueError("not stored")
     assert StoredFile.objects.count() == 50

@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
 from helpdesk.fulfilment.services import record_manual_fulfilment
-from helpdesk.intake import ahead, batch
+from helpdesk.intake import batch
 from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
 from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, StoredFile, Ticket, User
@@ -492,65 +492,3 @@ def test_a_requester_added_meanwhile_by_another_ingester_does_not_roll_the_batch
     # The row added first wins (its language); the name it lacked is filled in from the mail.
     assert (requester.name, requester.language) == ("김하늘", "en")
     assert Ticket.objects.get(reference=results[-1].ticket_reference).requester == requester
-
-
-def _helper_up(helper: Any) -> Any:
-    assert helper.from_helper.poll(30), "the intake helper did not start"
-    writer = helper.writer()
-    assert writer is not None
-    return writer
-
-
-@pytest.mark.django_db
-def test_files_written_by_the_intake_helper_are_the_mails_and_attachments(
-    make_admin: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    make_admin("moonwon.park")
-    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(60, run="helper-files"))]
-    helper = ahead._Helper()
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            results = list(ingest_messages(items, files=_helper_up(helper)))
-        assert helper.sent > 0  # the files went over there
-    finally:
-        helper.close()
-    assert {r.outcome for r in results} <= {Outcome.NEW_TICKET, Outcome.FOLLOW_UP}
-    stored = {m.dedupe_key: m for m in Message.objects.filter(direction=Direction.INBOUND)}
-    for raw, _source in items:
-        message_id = raw.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
-        with stored[f"mid:{message_id}"].raw_message.open("rb") as handle:
-            assert handle.read() == raw
-    attachments = list(Attachment.objects.all())
-    assert attachments and all(a.file.size == a.size and
-                               hashlib.sha256(a.file.open("rb").read()).hexdigest() == a.sha256 for a in attachments)
-
-
-@pytest.mark.django_db
-def test_a_helper_dying_while_it_writes_rolls_the_batch_back_and_it_is_filed_here(
-    make_admin: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make_admin("moonwon.park")
-    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(40, run="helper-dies"))]
-    helper = ahead._Helper()
-    writer = _helper_up(helper)
-    wait = type(writer).wait
-
-    def die_then_wait(self: Any) -> None:
-        helper.process.kill()
-        helper.process.wait()
-        wait(self)
-
-    monkeypatch.setattr(type(writer), "wait", die_then_wait)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            results = list(ingest_messages(items, files=writer))
-    finally:
-        helper.close()
-    assert helper.failed
-    assert len(results) == len(items) and {r.outcome for r in results} <= {Outcome.NEW_TICKET, Outcome.FOLLOW_UP}
-    assert Message.objects.filter(direction=Direction.INBOUND).count() == len(items)
-    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
-    # Nothing the helper may have written is left behind (it writes attachments; raw mail is rows).
-    assert _stored_files(root) == {a.file.name for a in Attachment.objects.all()}
-    assert set(StoredFile.objects.values_list("name", flat=True)) == {
-        m.raw_message.name for m in Message.objects.exclude(raw_message="")}
