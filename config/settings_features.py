@@ -82,6 +82,10 @@ FEATURE_BEAT_SCHEDULE.update({
     "retry-pending-messages": {"task": "notifications.tasks.retry_pending_messages", "schedule": 600.0},
     "retry-webhooks": {"task": "notifications.tasks.retry_webhooks", "schedule": 60.0},
 })
+# The managers' figures summary (helpdesk.metrics): reports only read it; this keeps it current.
+# Without beat, run `manage.py refresh_figures` from cron every few minutes.
+FEATURE_CELERY_IMPORTS += ["helpdesk.metrics.tasks"]
+FEATURE_BEAT_SCHEDULE["refresh-figures"] = {"task": "helpdesk.metrics.tasks.refresh_figures", "schedule": 60.0}
 
 # --- Fulfilment: the company's own data sources (issue 13: helpdesk.fulfilment) -------------------
 # DESK_DATA_SOURCES names the TOML file of data sources (docs/fulfilment.md). In development
