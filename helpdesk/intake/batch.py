@@ -1,8 +1,8 @@
-"""Filing many e-mails in one transaction: the decisions of :func:`decide`, written as one list.
+"""Filing many e-mails in one transaction: the decisions of :func:`decide_mail`, written as one list.
 
 ``manage.py ingest_email`` with many files (a backlog, a migrated mailbox) would otherwise spend
 ~20 SQL statements per mail. Here the lookups are read once per batch (``lookups.BatchLookups``), each
-mail is decided in order by the same :func:`~helpdesk.intake.decide.decide` as ``ingest_message``
+mail is decided in order by the same :func:`~helpdesk.intake.decide.decide_mail` as ``ingest_message``
 uses, the lookups are updated with what it decided, and the new tickets and filed mails go to
 :func:`helpdesk.services.opening.open_tickets` as one list — the service every new ticket goes
 through (``create_ticket`` hands it a list of one). This module only segments and decides.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from helpdesk import services
-from helpdesk.intake.decide import Duplicate, FollowUp, IgnoreAuto, NewTicket, Quarantine, decide, dedupe_key
+from helpdesk.intake.decide import Duplicate, FollowUp, IgnoreAuto, NewTicket, ToQuarantine, decide_mail, dedupe_key
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import IngestResult, Outcome, inbound_message, ingest_message, parse
 from helpdesk.intake.lookups import BatchLookups
@@ -92,7 +92,7 @@ def ingest_messages(items: Iterable[tuple[bytes, str]]) -> Iterator[IngestResult
 class _Mail:
     raw: bytes
     source: str
-    parsed: ParsedEmail | Quarantine
+    parsed: ParsedEmail | ToQuarantine
 
 
 class _Segment:
@@ -106,7 +106,7 @@ class _Segment:
 
     def commit(self) -> bool:
         """Decide and write the segment in one transaction; False if it was rolled back."""
-        if isinstance(self.mails[self.start].parsed, Quarantine):
+        if isinstance(self.mails[self.start].parsed, ToQuarantine):
             return True  # nothing for the bulk path: an empty segment
         outcome = None
         try:
@@ -133,8 +133,8 @@ class _Segment:
             mail = self.mails[index]
             if not lookups.complete_for(mail.parsed, opened=any(isinstance(item, TicketToOpen) for item in work)):
                 break
-            decision = decide(mail.parsed, lookups.of(mail.parsed))
-            if isinstance(decision, Quarantine) or (isinstance(decision, FollowUp) and decision.moves):
+            decision = decide_mail(mail.parsed, lookups.of(mail.parsed))
+            if isinstance(decision, ToQuarantine) or (isinstance(decision, FollowUp) and decision.moves):
                 break  # written by ingest_message: a quarantine entry, a state transition
             parsed = mail.parsed
             assert isinstance(parsed, ParsedEmail)
