@@ -29,12 +29,13 @@ from helpdesk.fulfilment.models import (
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
+from workflows.request_types import RequestType
 
 
 # --- Erasure -------------------------------------------------------------------------------------
 def _step_action(table: dict[str, Any], request_type: str) -> str:
     """Consent withdrawal only changes "set" tables (e.g. the marketing opt-in); others leave data as is."""
-    if request_type == "consent_withdrawal" and table["erase"] != "set":
+    if request_type == RequestType.CONSENT_WITHDRAWAL and table["erase"] != "set":
         return "none"
     return str(table["erase"])
 
