@@ -131,8 +131,13 @@ def test_insert_rows_takes_the_id_of_a_parent_saved_after_the_child_was_built(ma
     assert Message.objects.get(pk=message.pk).ticket_id == fresh.pk
 
 
-def test_insert_rows_of_nothing_does_nothing() -> None:
-    insert_rows([])
+@pytest.mark.django_db
+def test_insert_rows_of_nothing_does_nothing(django_assert_num_queries: Any) -> None:
+    """Not only that it does not raise: no statement runs and no row appears."""
+    before = Message.objects.count()
+    with django_assert_num_queries(0):
+        insert_rows([])
+    assert Message.objects.count() == before
 
 
 def test_insert_rows_refuses_a_row_that_has_an_id() -> None:
