@@ -34,7 +34,6 @@ from helpdesk.api.serializers import (
     AssignmentSerializer,
     ErrorSerializer,
     MessageSerializer,
-    MetricsQuerySerializer,
     NoteSerializer,
     QuarantineSerializer,
     ReplySerializer,
@@ -46,8 +45,9 @@ from helpdesk.api.serializers import (
     TicketListSerializer,
     TransitionSerializer,
 )
-from helpdesk.dashboard import exports
 from helpdesk.intake.uploads import validate_uploads
+from helpdesk.metrics import exports
+from helpdesk.metrics.query import MetricsQuerySerializer
 from helpdesk.models import Ticket, User
 from workflows import transitions
 from workflows.models import SlaPolicy

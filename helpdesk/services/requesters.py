@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import CharField, TextField
 
 from helpdesk.models import Requester, TicketCounter
 from workflows.calendar import local_date
@@ -14,50 +15,40 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def get_or_create_requester(
-    *, email: str, name: str = "", phone: str = "", organization: str = "", language: str | None = None,
-    postal_address: str = "",
-) -> Requester:
-    """Find the requester by address; fill in details they did not give before.
-
-    Someone without an e-mail address (a phone call, a letter) is found by the same phone number
-    and name among requesters who have none either; a shared line or a household's address is not
-    enough to put two people's requests together.
-    """
-    defaults = {"name": name.strip()[:200], "phone": phone.strip()[:50], "organization": organization[:200],
-                "language": language or "ko", "postal_address": postal_address[:500]}
-    address = normalize_email(email)
-    if address:
-        requester, created = Requester.objects.get_or_create(email=address, defaults=defaults)
-    else:
-        known = Requester.objects.filter(email__isnull=True, phone=defaults["phone"], name=defaults["name"])
-        same_caller = known.order_by("pk").first() if defaults["phone"] else None
-        created = same_caller is None
-        requester = same_caller or Requester.objects.create(email=None, **defaults)
-    if not created:
-        changed = fill_in_requester(requester, name=name, phone=phone, organization=organization,
-                                    postal_address=postal_address)
-        if changed:
-            requester.save(update_fields=changed)
-    return requester
+def requester_without_email(*, name: str = "", phone: str = "", organization: str = "", language: str | None = None,
+                            postal_address: str = "") -> Requester:
+    """Someone reachable only by phone or post (a call, a letter): found by the same phone number and
+    name among requesters who have no e-mail address either, else added. A shared line or a
+    household's address is not enough to put two people's requests together."""
+    defaults = {"name": name.strip()[:200], "phone": phone.strip()[:50], "organization": organization.strip()[:200],
+                "language": language or "ko", "postal_address": postal_address.strip()[:500]}
+    same_caller = Requester.objects.filter(email__isnull=True, phone=defaults["phone"], name=defaults["name"]
+                                           ).order_by("pk").first() if defaults["phone"] else None
+    if same_caller is None:
+        return Requester.objects.create(email=None, **defaults)
+    changed = fill_in_requester(same_caller, organization=organization, postal_address=postal_address)
+    if changed:
+        same_caller.save(update_fields=changed)
+    return same_caller
 
 
 def fill_in_requester(requester: Requester, *, name: str = "", phone: str = "", organization: str = "",
                       postal_address: str = "") -> list[str]:
     """Details the requester gives now but did not give before; returns the changed fields."""
     changed = []
-    for attr, value, limit in (("name", name, 200), ("phone", phone, 50), ("organization", organization, 200),
-                               ("postal_address", postal_address, 500)):
+    for attr, value in (("name", name), ("phone", phone), ("organization", organization),
+                        ("postal_address", postal_address)):
         value = value.strip()
         if value and not getattr(requester, attr):
-            setattr(requester, attr, value[:limit])
+            setattr(requester, attr, value[:_max_length(attr)])  # the column's own limit (phone: 50)
             changed.append(attr)
     return changed
 
 
-def next_reference(received_at: datetime) -> str:
-    """``PRIV-2026-0001``: per-year counter on a locked row, unique under concurrency."""
-    return reserve_references(received_at, 1)[0]
+def _max_length(attr: str) -> int:
+    field = Requester._meta.get_field(attr)
+    assert isinstance(field, CharField | TextField) and field.max_length is not None
+    return field.max_length
 
 
 def reserve_references(received_at: datetime, count: int) -> list[str]:
