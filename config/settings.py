@@ -260,6 +260,10 @@ SPECTACULAR_SETTINGS.update({
         "RequestTypeEnum": "workflows.request_types.RequestType",
         "PeriodUnitEnum": "workflows.models.PeriodUnit",
         "TicketStateEnum": "workflows.states.TicketState",
+        # Issue 26: the channels staff type in, and identity checks shared by verify and representation.
+        "ChannelEnum": "helpdesk.models.tickets.Channel",
+        "StaffChannelEnum": "helpdesk.models.tickets.STAFF_CHANNEL_CHOICES",
+        "VerificationMethodEnum": "workflows.states.VerificationMethod",
     },
 })
 

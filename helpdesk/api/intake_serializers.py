@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from helpdesk.intake.uploads import validate_power_of_attorney
 from helpdesk.models import (
-    STAFF_CHANNELS,
+    STAFF_CHANNEL_CHOICES,
     Attachment,
     AuthorityCheck,
     Channel,
@@ -32,7 +32,7 @@ class TicketCreateSerializer(serializers.Serializer):
     """A request received by phone, letter, fax, in person (or a mail forwarded by hand), entered by staff."""
 
     channel = serializers.ChoiceField(
-        choices=[(c.value, c.label) for c in STAFF_CHANNELS], required=False, default=Channel.STAFF,
+        choices=STAFF_CHANNEL_CHOICES, required=False, default=Channel.STAFF,
         help_text="How the request came in (Decree Art. 41(2)); `staff` when not said.")
     received_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None,

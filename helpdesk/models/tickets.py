@@ -46,6 +46,7 @@ class Channel(models.TextChoices):
 
 # Channels a staff member types in (the desk's "new request" form and POST /api/v1/tickets/).
 STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.FAX, Channel.VISIT, Channel.EMAIL, Channel.STAFF)
+STAFF_CHANNEL_CHOICES = [(channel.value, channel.label) for channel in STAFF_CHANNELS]
 
 
 class Language(models.TextChoices):
