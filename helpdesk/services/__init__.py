@@ -22,6 +22,7 @@ from helpdesk.services.files import (
     remember_file,
     store_new_file,
 )
+from helpdesk.services.hand_delivery import record_notice_given
 from helpdesk.services.locking import bump, check_version, lock_for_staff, lock_ticket
 from helpdesk.services.messages import (
     STATES_A_MAIL_MOVES,
@@ -32,7 +33,6 @@ from helpdesk.services.messages import (
     send_reply,
     store_message,
 )
-from helpdesk.services.notices import record_notice_given
 from helpdesk.services.opening import MailOnTicket, TicketToOpen, open_tickets
 from helpdesk.services.participants import add_participant, offered_from_cc, remove_participant
 from helpdesk.services.policies import extend_deadline, reclassify, save_sla_policy
