@@ -36,6 +36,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.realservices import require
+
 pytestmark = pytest.mark.load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +59,10 @@ def _free_port() -> int:
 def _require(host: str, port: int, what: str) -> None:
     try:
         socket.create_connection((host, port), timeout=2).close()
+        reachable = True
     except OSError:
-        message = f"{what} not reachable on {host}:{port}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        reachable = False
+    require(reachable, f"{what} not reachable on {host}:{port}")
 
 
 # --- A TCP proxy we can stop: "PostgreSQL down" without stopping the shared server ------------
