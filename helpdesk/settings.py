@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.settings_env import BASE_DIR, DESK_ENV, PRODUCTION, VAR_DIR, env_bool, env_list  # noqa: F401
+from helpdesk.settings_storage import file_storage
 
 # Lets admin/queryset classes be subscripted at runtime, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -176,10 +177,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else 
 # views (MEDIA_URL is deliberately unset).
 PRIVATE_STORAGE_ROOT = Path(os.environ.get("PRIVATE_STORAGE_ROOT", VAR_DIR / "private"))
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT), "base_url": "/_private/"},
-    },
+    "default": file_storage(PRIVATE_STORAGE_ROOT),  # DESK_FILE_STORAGE: filesystem, database or s3
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

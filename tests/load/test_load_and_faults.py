@@ -147,11 +147,16 @@ class Sink:
                 parsed = message_from_bytes(envelope.content)
                 with sink._lock:
                     sink.received.append({"message_id": str(parsed.get("Message-ID", "")).strip("<>"),
-                                          "ticket": str(parsed.get("X-Privacy-Desk-Ticket", ""))})
+                                          "ticket": str(parsed.get("X-Privacy-Desk-Ticket", "")),
+                                          "to": ",".join(envelope.rcpt_tos)})
                 return "250 OK"
 
         self.port = _free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def recipients(self) -> list[str]:
+        with self._lock:
+            return [item["to"] for item in self.received]
 
     def counts(self) -> Counter[str]:
         with self._lock:
