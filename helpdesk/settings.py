@@ -337,8 +337,15 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- The desk's own features: intake, requester side, deadlines, fulfilment ----------------------
+# --- Directory sign-in (OpenID Connect), only when configured: helpdesk/settings_directory.py ---
+from helpdesk.settings_directory import *  # noqa: E402,F403
+from helpdesk.settings_directory import OIDC_BACKEND, OIDC_RP_CLIENT_ID  # noqa: E402
 from helpdesk.settings_features import *  # noqa: E402,F403
 from helpdesk.settings_features import FEATURE_BEAT_SCHEDULE, FEATURE_CELERY_IMPORTS  # noqa: E402
+
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.insert(1, OIDC_BACKEND)  # after axes, before the password backend
+LOGIN_REDIRECT_URL_FAILURE = "/desk/login/?directory=refused"
 
 CELERY_IMPORTS += FEATURE_CELERY_IMPORTS
 CELERY_BEAT_SCHEDULE.update(FEATURE_BEAT_SCHEDULE)

@@ -4,7 +4,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk import health, twofactor
+from helpdesk import directory, health, twofactor
 
 # The admin modules load with the URLs (SimpleAdminConfig), not in every process's setup: a
 # management command such as ingest_email, started per mail by an MTA, does not need them.
@@ -14,6 +14,10 @@ urlpatterns = [
     path("api/v1/", include("helpdesk.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the language switch
     path("healthz/", health.healthz, name="healthz"),  # load balancer probe, outside i18n (issue 8)
+    # Directory sign-in (OpenID Connect): outside i18n so the redirect URI registered at the provider
+    # is one address; 404 unless configured.
+    path("oidc/authenticate/", directory.oidc_authenticate, name="oidc_authentication_init"),
+    path("oidc/callback/", directory.oidc_callback, name="oidc_callback"),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
