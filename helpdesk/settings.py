@@ -324,6 +324,8 @@ MIDDLEWARE[_auth_index + 1:_auth_index + 1] = [
     "helpdesk.twofactor.TwoFactorMiddleware",
 ]
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MICUBE Privacy Desk")
+# Every staff account must use two-factor sign-in; those without a device enrol at their next sign-in.
+DESK_REQUIRE_2FA = env_bool("DESK_REQUIRE_2FA", False)
 # Retention purge: daily at DESK_PURGE_HOUR (desk time zone); periods live in RetentionPolicy.
 CELERY_IMPORTS = ["helpdesk.retention"]
 CELERY_BEAT_SCHEDULE["purge-expired-records"] = {

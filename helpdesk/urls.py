@@ -22,6 +22,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("account/two-factor/", twofactor.verify_view, name="two_factor_verify"),  # issue 8
+    path("account/two-factor/enrol/", twofactor.enrol_view, name="two_factor_enrol"),  # DESK_REQUIRE_2FA
     path("desk/dashboard/", include("helpdesk.dashboard.urls")),
     path("", include("helpdesk.fulfilment.urls")),  # issue 13: desk/tickets/…/fulfilment/, request/…/access-package/
     path("desk/", include("helpdesk.desk.urls")),
