@@ -48,7 +48,7 @@ services:
 
 lint:
 	$(PY) -m ruff check .
-	$(PY) -m mypy helpdesk workflows notifications
+	$(PY) -m mypy config helpdesk workflows notifications
 	$(VENV)/bin/lint-imports
 
 test-sqlite:

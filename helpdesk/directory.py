@@ -1,6 +1,6 @@
 """Staff sign-in through the company's directory: OpenID Connect (mozilla-django-oidc).
 
-Configured from the environment (helpdesk/settings_directory.py); without ``OIDC_RP_CLIENT_ID`` the
+Configured from the environment (config/settings_directory.py); without ``OIDC_RP_CLIENT_ID`` the
 backend is not installed and these views answer 404. The desk roles come from the person's
 directory groups (the ``OIDC_GROUPS_CLAIM`` claim) through ``helpdesk.services.directory``: no
 mapped group, no sign-in.

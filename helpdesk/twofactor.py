@@ -13,7 +13,7 @@ staff page, and the session-authenticated API answers 403 until then.
 
 Wiring (already done in settings): ``django_otp`` and ``django_otp.plugins.otp_totp`` in
 INSTALLED_APPS; ``django_otp.middleware.OTPMiddleware`` then this middleware right after
-AuthenticationMiddleware; the ``two_factor_verify`` route in helpdesk/urls.py. A login view that
+AuthenticationMiddleware; the ``two_factor_verify`` route in config/urls.py. A login view that
 wants to ask for the code on the same page can use :class:`OTPTokenForm` and call
 :func:`verify_token` itself.
 """
@@ -37,7 +37,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from helpdesk import audit
+from helpdesk.trust import audit
 from workflows.roles import is_desk_staff
 
 # Paths that must work before the second factor: the code step itself, signing out, language,

@@ -23,7 +23,7 @@ quietly "$PY" manage.py demo_data_sources
 
 # DEBUG only here (settings default it off); mail links follow the port the desk is served on.
 # --skip-checks: migrate just ran them; runserver's own run races its reloader thread importing the
-# URLs, which register the admin (helpdesk/urls.py), and sometimes died of "dictionary changed size".
+# URLs, which register the admin (config/urls.py), and sometimes died of "dictionary changed size".
 DEBUG=1 "$PY" manage.py runserver --skip-checks "0.0.0.0:$PORT" >>"$LOG" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; exit 0' INT TERM

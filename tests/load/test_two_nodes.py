@@ -72,7 +72,7 @@ class Node:
     def start(self) -> None:
         cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                "--pythonpath", str(ROOT), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-               "--timeout", "60", "helpdesk.wsgi"]
+               "--timeout", "60", "config.wsgi"]
         log = (self.dir / "gunicorn.log").open("ab")
         self.process = subprocess.Popen(cmd, cwd=self.dir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -115,7 +115,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     sink.controller.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings", "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(ROOT),
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
         "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
         "SECRET_KEY": "two-nodes-" + uuid.uuid4().hex, "DESK_FILE_STORAGE": "database",
@@ -136,7 +136,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                            ("beat", ["beat", "--schedule", str(base / "beat-schedule")])):
             (base / name).mkdir()
             background.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "helpdesk", *args, "--loglevel=WARNING"], cwd=base / name,
+                [sys.executable, "-m", "celery", "-A", "config", *args, "--loglevel=WARNING"], cwd=base / name,
                 env={**env, "DESK_VAR_DIR": str(base / name)}, stdout=(base / f"{name}.log").open("ab"),
                 stderr=subprocess.STDOUT, start_new_session=True))
         yield {"a": a, "b": b, "sink": sink, "base": base, "background": background}

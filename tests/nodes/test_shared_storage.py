@@ -1,5 +1,5 @@
 """Stateless nodes: uploads live in the database or an S3-compatible store, never only on the disk
-of the node that received them (DESK_FILE_STORAGE, helpdesk/settings_storage.py)."""
+of the node that received them (DESK_FILE_STORAGE, config/settings_storage.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 
+from config.settings_storage import file_storage
 from helpdesk.models import Attachment, StoredFile
-from helpdesk.retention import destroy_after_commit
-from helpdesk.settings_storage import file_storage
+from helpdesk.trust.retention import destroy_after_commit
 from tests.public.conftest import form_data
 from tests.support.realservices import free_port
 
