@@ -322,6 +322,7 @@ _auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMid
 MIDDLEWARE[_auth_index + 1:_auth_index + 1] = [
     "django_otp.middleware.OTPMiddleware",
     "helpdesk.twofactor.TwoFactorMiddleware",
+    "helpdesk.readonly.ReadOnlyRoleMiddleware",  # the auditor role changes nothing
 ]
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MICUBE Privacy Desk")
 # Every staff account must use two-factor sign-in; those without a device enrol at their next sign-in.

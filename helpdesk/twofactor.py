@@ -63,7 +63,7 @@ def needs_second_factor(user: Any) -> bool:
     return any(True for _device in django_otp.devices_for_user(user, confirmed=True))
 
 
-def _strip_language(path: str) -> str:
+def strip_language(path: str) -> str:
     for code, _name in settings.LANGUAGES:
         prefix = f"/{code}/"
         if path.startswith(prefix):
@@ -76,7 +76,7 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = _strip_language(request.path_info)
+        path = strip_language(request.path_info)
         if path.startswith(EXEMPT_PREFIXES):
             return self.get_response(request)
         if needs_second_factor(request.user):

@@ -15,9 +15,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from helpdesk.models import User
-from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP
+from workflows.roles import ADMINISTRATOR_GROUP, AUDITOR_GROUP, MANAGER_GROUP
 
-DESK_ROLES = (ADMINISTRATOR_GROUP, MANAGER_GROUP)
+DESK_ROLES = (ADMINISTRATOR_GROUP, MANAGER_GROUP, AUDITOR_GROUP)
 
 
 def parse_role_map(text: str) -> dict[str, str]:
