@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from config.settings_storage import file_storage
 from helpdesk.models import Attachment, StoredFile
-from helpdesk.trust.retention import destroy_after_commit
+from helpdesk.trust.destroy import destroy_after_commit
 from tests.public.conftest import form_data
 from tests.support.realservices import free_port
 
