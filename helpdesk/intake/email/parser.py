@@ -104,7 +104,7 @@ class ParsedEmail:
     headers: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     # For a new ticket: the request type guessed from the words, and the requester's language.
-    # Worked out here, with the parsing (in intake's helper process, on another core).
+    # Worked out here, with the parsing.
     suggested_request_type: str = "other"
     language: str = "en"
 
