@@ -182,3 +182,24 @@ def test_overlong_message_id_still_dedupes() -> None:
     assert first.outcome == Outcome.NEW_TICKET
     assert ingest_message(raw, source="2").outcome == Outcome.DUPLICATE
     assert len(Message.objects.get(message_id=long_id).dedupe_key or "") <= 255
+
+
+@pytest.mark.django_db
+def test_a_mail_another_ingester_filed_meanwhile_is_a_duplicate(make_admin: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                 django_capture_on_commit_callbacks: Any) -> None:
+    """Lost race on the one-message path: the lookups saw nothing, then the INSERT hits the unique
+    dedupe key. create_ticket's own savepoint keeps the transaction usable for the re-read, so the
+    answer is "duplicate" of the stored ticket, not a quarantined ingest error."""
+    from helpdesk.intake import ingest
+    from helpdesk.intake.decide import Lookups, decide_mail
+
+    make_admin("moonwon.park")
+    raw = (CORPUS / "001_plain_utf8_korean.eml").read_bytes()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = ingest_message(raw, source="first")
+    assert first.outcome == Outcome.NEW_TICKET
+    monkeypatch.setattr(ingest, "decide_mail", lambda parsed, _lookups: decide_mail(parsed, Lookups()))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = ingest_message(raw, source="again")
+    assert (again.outcome, again.ticket_reference) == (Outcome.DUPLICATE, first.ticket_reference)
+    assert Ticket.objects.count() == 1 and not Quarantine.objects.exists()
