@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from helpdesk.models import Direction, Message, Quarantine, Ticket
 from tests.intake_e2e.conftest import CORPUS, DeskDatabase, manage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # minutes: every example is a real ingest_email run
 
 OUTCOMES = {"new_ticket", "follow_up", "duplicate", "ignored_auto", "quarantined"}
 SEEDS = [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
