@@ -70,6 +70,14 @@ BATCH_MAX_BYTES = 32 * 1024 * 1024
 T = TypeVar("T", bound=tuple[Any, ...])
 
 
+def _filed_alone(decision: object) -> bool:
+    """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a state
+    transition, a new ticket flagged for review (a note on it)."""
+    return (isinstance(decision, Quarantine) or (isinstance(decision, FollowUp) and decision.moves)
+            or (isinstance(decision, IgnoreAuto) and decision.keep_on is None)
+            or (isinstance(decision, NewTicket) and decision.review is not None))
+
+
 def in_batches(items: Iterable[T]) -> Iterator[list[T]]:
     """Group ``(raw bytes, …)`` items into batches of at most BATCH_SIZE items and ~BATCH_MAX_BYTES."""
     batch: list[T] = []
@@ -206,7 +214,7 @@ class _Segment:
             if not lookups.complete_for(mail.parsed, opened=any(isinstance(item, _NewTicket) for item in work)):
                 break
             decision = decide(mail.parsed, lookups.of(mail.parsed))
-            if isinstance(decision, Quarantine) or (isinstance(decision, FollowUp) and decision.moves):
+            if _filed_alone(decision):
                 break  # written by ingest_message: a quarantine entry, a state transition
             parsed = mail.parsed
             assert isinstance(parsed, ParsedEmail)
@@ -215,9 +223,6 @@ class _Segment:
                 self.pending.append(IngestResult(Outcome.DUPLICATE, of, None) if isinstance(of, str) else
                                     IngestResult(Outcome.DUPLICATE, of.reference, None) if isinstance(of, Ticket)
                                     else _Pending(Outcome.DUPLICATE, of, None))
-                continue
-            if isinstance(decision, IgnoreAuto) and decision.keep_on is None:
-                self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, decision.reason))
                 continue
             key = dedupe_key(parsed)
             inbound = inbound_message(parsed, mail.raw, key)
@@ -230,6 +235,7 @@ class _Segment:
                 item = _FollowUp(inbound, MessageKind.MAIL, decision.ticket)
                 outcome = _Pending(Outcome.FOLLOW_UP, item, None)
             else:
+                assert isinstance(decision, NewTicket)  # quarantine decisions are _filed_alone
                 item = _NewTicket(mail, inbound, decision)
                 outcome = _Pending(Outcome.NEW_TICKET, item, None)
             self.pending.append(outcome)

@@ -51,6 +51,8 @@ class InboundMessage:
     recipients: Sequence[str] = ()
 
 
+SYSTEM_NAME = "Privacy Desk"  # the author of notes the desk writes itself
+
 # A requester's mail moves a ticket in these states (resume, reopen); in others it is just filed.
 STATES_A_MAIL_MOVES = (TicketState.AWAITING_REQUESTER, TicketState.RESPONDED, TicketState.REJECTED)
 
@@ -143,6 +145,19 @@ def add_note(*, ticket: Ticket, author: User, body_text: str) -> Message:
     )
     audit.record_event(ticket=locked, actor=author, action="note.added", data={"message": note.pk})
     bump(locked)
+    return note
+
+
+@transaction.atomic
+def add_system_note(*, ticket: Ticket, body_text: str, action: str, data: dict[str, Any] | None = None) -> Message:
+    """A note the desk writes itself (intake's "check this mail", a bounced mail): staff only, audited."""
+    locked = lock_ticket(ticket)
+    note = store_message(ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE,
+                         message=InboundMessage(sender_email="", sender_name=SYSTEM_NAME, body_text=body_text))
+    audit.record_event(ticket=locked, actor=None, actor_name=SYSTEM_NAME, action=action,
+                       data={"message": note.pk, **(data or {})})
+    bump(locked)
+    ticket.refresh_from_db()
     return note
 
 

@@ -30,7 +30,7 @@ from .headers import (
     read_headers,
 )
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, html_to_text, sanitize_html
-from .noise import detect_auto_reason
+from .noise import detect_auto_reason, review_reason
 from .parts import part_disposition, part_payload, part_text, raw_filename
 
 __all__ = [
@@ -107,6 +107,8 @@ class ParsedEmail:
     # Worked out here, with the parsing (in intake's helper process, on another core).
     suggested_request_type: str = "other"
     language: str = "en"
+    # Filed, but a person should check it (a subject reading like an auto-reply: noise.review_reason).
+    review_reason: str | None = None
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -320,7 +322,6 @@ def parse_email(
     auto_reason = detect_auto_reason(
         noise_headers,
         sender_email=sender_email,
-        subject=subject,
         content_type=msg.get_content_type(),
         message_id=message_id,
         own_addresses=own,
@@ -356,4 +357,5 @@ def parse_email(
         warnings=walker.warnings,
         suggested_request_type=suggest_request_type(subject, body_text),
         language=language_of_text(subject, body_text),
+        review_reason=None if auto_reason else review_reason(subject),
     )

@@ -1,0 +1,38 @@
+"""What intake tells staff on a ticket: a mail to check by hand, a requester's address that bounced.
+
+Notes are written in Korean and English (staff read either), through ``services.add_system_note``.
+"""
+
+from __future__ import annotations
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from helpdesk import services
+from helpdesk.models import Ticket
+
+__all__ = ["bilingual", "flag_for_review"]
+
+
+def bilingual(render: object) -> str:
+    """``render()`` (a callable using gettext) in Korean, then English."""
+    assert callable(render)
+    texts = []
+    for language in ("ko", "en"):
+        with translation.override(language):
+            texts.append(str(render()))
+    return texts[0] if texts[0] == texts[1] else "\n\n".join(texts)
+
+
+def flag_for_review(ticket: Ticket, reason: str) -> None:
+    """The mail that opened ``ticket`` may be automatic (``reason``, e.g. its subject): ask a person."""
+    if reason == "autoreply_subject":
+        text = bilingual(lambda: _(
+            "Check this mail: its subject reads like an automatic reply (out of office, auto-response), "
+            "but it carries none of the headers automatic mail carries. It was filed as a request so that "
+            "nothing is lost; if it is only an auto-reply, reject or withdraw the ticket."))
+    else:
+        text = bilingual(lambda: _("Check this mail: intake was not sure it is a request (%(reason)s).")
+                         % {"reason": reason})
+    services.add_system_note(ticket=ticket, body_text=text, action="intake.review_flagged",
+                             data={"reason": reason})
