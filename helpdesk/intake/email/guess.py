@@ -21,7 +21,9 @@ __all__ = ["best_decoding", "iso2022jp_as_cp932", "korean_is_plausible", "plausi
 # Tried after the hints, in this order (ties go to the earlier one).
 _CANDIDATES = ("cp949", "koi8_r", "cp1251", "iso8859_7", "cp1252", "cp932", "gb18030", "big5")
 _SCORED_CHARS = 65536  # longer text is scored on its beginning
-_TOKEN = re.compile(r"[^\s、。，．！？：；（）「」『』【】《》〈〉]+")  # CJK text has no spaces: its punctuation splits
+# Words: runs of letters. ASCII digits and punctuation split them ("Паспорт.pdf" is two words), and
+# so does CJK punctuation (CJK text has no spaces).
+_TOKEN = re.compile(r"[^\s\x21-\x40\x5b-\x60\x7b-\x7e、。，．！？：；（）「」『』【】《》〈〉]+")
 # Non-ASCII punctuation that real text of any script uses.
 _COMMON_MARKS = frozenset("–—‘’‚“”„…·«»¿¡€£¥°§©®™•×÷¦¬±µ¶ºª²³¹¼½¾、。「」『』【】〈〉《》・ー～　！？（），：；．")
 

@@ -93,7 +93,9 @@ def unsplit_multipart(part: Message) -> Message | None:
     if not boundary or not isinstance(payload, str):
         return None
     unfolded = re.sub(r"\r?\n", "", boundary)
-    body = header_to_bytes(payload)
+    body = part.get_payload(decode=True)  # bytes as sent (get_payload() would replace 8-bit ones)
+    if not isinstance(body, bytes):
+        return None
     if unfolded == boundary or b"--" + unfolded.encode("utf-8", "surrogateescape") not in body:
         return None
     head = f'Content-Type: {part.get_content_type()}; boundary="{unfolded}"\n\n'.encode("utf-8", "surrogateescape")
