@@ -202,12 +202,10 @@ def retry_webhooks() -> int:
     return len(due)
 
 
-@shared_task
-def retry_pending_messages(older_than_minutes: int = 10) -> int:
-    """Re-enqueue outbound mail left pending or failed (broker down, SMTP down, worker died).
-
-    Gives up after two days; a failed message stays visible on the ticket for staff.
-    """
+def messages_due_for_retry(older_than_minutes: int = 10) -> list[int]:
+    """Outbound mail left pending or failed (broker down, SMTP down, a crash after the commit),
+    made pending again for a new try. Gives up after two days; a failed message stays visible on
+    the ticket for staff."""
     now = timezone.now()
     pending = list(
         Message.objects.filter(
@@ -219,9 +217,25 @@ def retry_pending_messages(older_than_minutes: int = 10) -> int:
     Message.objects.filter(pk__in=pending, delivery_status=DeliveryStatus.FAILED).update(
         delivery_status=DeliveryStatus.PENDING
     )
+    return pending
+
+
+@shared_task
+def retry_pending_messages(older_than_minutes: int = 10) -> int:
+    """Beat task: re-enqueue outbound mail left pending or failed (:func:`messages_due_for_retry`)."""
+    pending = messages_due_for_retry(older_than_minutes)
     for pk in pending:
         deliver_message.delay(pk)
     return len(pending)
+
+
+def resend_pending_messages(older_than_minutes: int = 10) -> int:
+    """The same without beat or a worker (``manage.py sla_sweep`` from cron): sent here, now, over one
+    connection; what fails again is marked failed for the next run. Returns how many were sent."""
+    pending = messages_due_for_retry(older_than_minutes)
+    if not pending:
+        return 0
+    return int(deliver_messages(pending)["sent"])
 
 
 # --- SLA sweep: reminders, escalations, digest (issue 4) ----------------------------------------
