@@ -15,7 +15,13 @@ from django.utils import timezone
 from helpdesk.models import DeliveryStatus, Message
 from notifications.mail import MAIL_FIELDS, build_email
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
-from notifications.reminders import build_digest_email, build_notification_email, claim_digests, run_sweep
+from notifications.reminders import (
+    build_bounce_alert,
+    build_digest_email,
+    build_notification_email,
+    claim_digests,
+    run_sweep,
+)
 from notifications.webhooks import deliver, due_deliveries
 from workflows.states import CLOCK_RUNNING_STATES
 
@@ -298,3 +304,20 @@ def deliver_notification(self: Any, notification_pk: int) -> str:
 def deliver_digest(self: Any, digest_pk: int) -> str:
     """Mail one administrator's daily digest (claimed in DigestLog)."""
     return _deliver_staff_mail(self, DigestLog, digest_pk, build_digest_email)
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
+def alert_bounce(self: Any, note_pk: int) -> str:
+    """Mail the assigned administrator (or the managers) that the requester's address bounced (issue 29);
+    the note on the ticket says the same to anyone who opens it."""
+    mail = build_bounce_alert(note_pk)
+    if mail is None:
+        return "empty"
+    try:
+        mail.send(fail_silently=False)
+    except Exception as exc:
+        logger.warning("bounce alert for note %s not sent: %s", note_pk, exc)
+        if self.request.called_directly or self.request.is_eager:
+            return "failed"  # the note on the ticket stays
+        raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
+    return "sent"

@@ -70,11 +70,12 @@ BATCH_MAX_BYTES = 32 * 1024 * 1024
 T = TypeVar("T", bound=tuple[Any, ...])
 
 
-def _filed_alone(decision: object) -> bool:
-    """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a state
-    transition, a new ticket flagged for review (a note on it)."""
+def _filed_alone(decision: object, parsed: object) -> bool:
+    """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a bounce of
+    our mail, a state transition, a new ticket flagged for review (a note on it)."""
     return (isinstance(decision, Quarantine) or (isinstance(decision, FollowUp) and decision.moves)
-            or (isinstance(decision, IgnoreAuto) and decision.keep_on is None)
+            or (isinstance(decision, IgnoreAuto)
+                and (decision.keep_on is None or getattr(parsed, "failed_delivery", None) is not None))
             or (isinstance(decision, NewTicket) and decision.review is not None))
 
 
@@ -214,7 +215,7 @@ class _Segment:
             if not lookups.complete_for(mail.parsed, opened=any(isinstance(item, _NewTicket) for item in work)):
                 break
             decision = decide(mail.parsed, lookups.of(mail.parsed))
-            if _filed_alone(decision):
+            if _filed_alone(decision, mail.parsed):
                 break  # written by ingest_message: a quarantine entry, a state transition
             parsed = mail.parsed
             assert isinstance(parsed, ParsedEmail)

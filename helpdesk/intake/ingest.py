@@ -39,7 +39,7 @@ from helpdesk.intake.email.decoding import decode_header_value
 from helpdesk.intake.email.many import ParseSettings, Unparsed, parse_or_reason
 from helpdesk.intake.email.parser import EmailLimits, ParsedEmail
 from helpdesk.intake.lookups import lookups, stored_reference
-from helpdesk.intake.notes import flag_for_review
+from helpdesk.intake.notes import bounced_message, flag_for_review, record_bounce
 from helpdesk.models import Channel, MessageKind, QuarantineStatus, Ticket
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,9 @@ def _file(parsed: ParsedEmail | Quarantine, raw: bytes, source: str) -> IngestRe
         of = decision.of
         return IngestResult(Outcome.DUPLICATE, of if isinstance(of, str) else of.reference, None)
     assert isinstance(parsed, ParsedEmail)
+    bounced = bounced_message(parsed.failed_delivery) if parsed.failed_delivery else None
+    if isinstance(decision, IgnoreAuto) and bounced is not None:
+        decision = IgnoreAuto(decision.reason, bounced.ticket)  # kept on the ticket whose mail bounced
     if isinstance(decision, IgnoreAuto):
         logger.info("automatic mail (%s) from %s set aside: %s", decision.reason, parsed.sender_email,
                     source or parsed.dedupe_key)
@@ -189,6 +192,8 @@ def _file(parsed: ParsedEmail | Quarantine, raw: bytes, source: str) -> IngestRe
                 assert decision.keep_on is not None
                 # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
                 services.add_inbound_message(ticket=decision.keep_on, message=message, kind=MessageKind.AUTO)
+                if bounced is not None:
+                    record_bounce(bounced, reason=decision.reason)
                 return IngestResult(Outcome.IGNORED_AUTO, decision.keep_on.reference, decision.reason)
             if isinstance(decision, FollowUp):
                 # Resumes or reopens the ticket when decision.moves (decided again under its row lock).

@@ -9,9 +9,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from helpdesk import services
-from helpdesk.models import Ticket
+from helpdesk.models import Direction, Message, Ticket
 
-__all__ = ["bilingual", "flag_for_review"]
+__all__ = ["bilingual", "bounced_message", "flag_for_review", "record_bounce"]
 
 
 def bilingual(render: object) -> str:
@@ -36,3 +36,27 @@ def flag_for_review(ticket: Ticket, reason: str) -> None:
                          % {"reason": reason})
     services.add_system_note(ticket=ticket, body_text=text, action="intake.review_flagged",
                              data={"reason": reason})
+
+
+def bounced_message(failed: tuple[str, str]) -> Message | None:
+    """Our outbound mail a bounce names: by its Message-ID, else the latest one of the ticket it names."""
+    message_id, reference = failed
+    outbound = Message.objects.filter(direction=Direction.OUTBOUND).select_related("ticket")
+    if message_id:
+        found = outbound.filter(message_id=message_id[:998]).first()
+        if found is not None:
+            return found
+    if reference:
+        return outbound.filter(ticket__reference=reference[:32]).order_by("-sent_at", "-pk").first()
+    return None
+
+
+def record_bounce(message: Message, *, reason: str) -> None:
+    """Tell staff that mail to the requester bounced (``services.record_bounce``)."""
+    recipients = ", ".join(message.recipients) if message.recipients else message.ticket.requester.email
+    text = bilingual(lambda: _(
+        "Mail to the requester bounced: %(address)s does not accept mail (delivery report: %(reason)s). The "
+        "requester has not received \"%(subject)s\". Reach them another way (phone, post) and correct the "
+        "address; the legal deadline still runs.") % {"address": recipients, "reason": reason,
+                                                      "subject": message.subject})
+    services.record_bounce(message=message, body_text=text, report={"reason": reason, "address": recipients})

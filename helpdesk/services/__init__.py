@@ -44,6 +44,7 @@ from helpdesk.services.messages import (
     add_system_note,
     build_message,
     received_event,
+    record_bounce,
     send_reply,
     store_message,
 )
@@ -76,7 +77,8 @@ __all__ = [
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
-    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
+    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_bounce",
+    "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
     "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]

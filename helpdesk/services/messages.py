@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk import audit
-from helpdesk.models import Attachment, Direction, Message, MessageKind, Ticket, User
+from helpdesk.models import Attachment, DeliveryStatus, Direction, Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError
 from helpdesk.services.files import store_new_file
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
 from helpdesk.services.requesters import normalize_email
 from helpdesk.services.transitions import run_transition
+from helpdesk.tasking import enqueue
 from notifications import services as notify
 from workflows.states import TicketState
 
@@ -158,6 +159,21 @@ def add_system_note(*, ticket: Ticket, body_text: str, action: str, data: dict[s
                        data={"message": note.pk, **(data or {})})
     bump(locked)
     ticket.refresh_from_db()
+    return note
+
+
+@transaction.atomic
+def record_bounce(*, message: Message, body_text: str, report: dict[str, Any]) -> Message:
+    """A delivery report says our ``message`` to the requester failed: mark it bounced (never retried),
+    tell staff on the ticket (a note, audited) and mail the assigned administrator (or the managers)."""
+    locked = lock_ticket(message.ticket)
+    Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.BOUNCED)
+    note = store_message(ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE,
+                         message=InboundMessage(sender_email="", sender_name=SYSTEM_NAME, body_text=body_text))
+    audit.record_event(ticket=locked, actor=None, actor_name=SYSTEM_NAME, action="delivery.bounced",
+                       data={"message": message.pk, "note": note.pk, **report})
+    bump(locked)
+    transaction.on_commit(lambda: enqueue("notifications.tasks.alert_bounce", note.pk))
     return note
 
 

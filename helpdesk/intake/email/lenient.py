@@ -8,6 +8,7 @@
   by line, joining stray lines to the header before them.
 * :func:`unsplit_multipart`: a multipart whose boundary is never found (folded inside its quotes).
 * :func:`raw_param`: a MIME parameter's raw bytes (the stdlib turns raw 8-bit names into U+FFFD).
+* :func:`failed_delivery`: which of our mails a delivery report (a bounce) says failed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from email.message import Message
 from .decoding import header_to_bytes, hint_codecs
 from .guess import best_decoding
 
-__all__ = ["message_hints", "raw_param", "repair_headers", "unsplit_multipart"]
+__all__ = ["failed_delivery", "message_hints", "raw_param", "repair_headers", "unsplit_multipart"]
 
 _ADDRESS_AND_SUBJECT = ("from", "subject", "to", "cc", "reply-to", "sender")
 _WORD_CHARSET = re.compile(rb"=\?([^?\s]{1,64})\?[bBqQ]\?")
@@ -119,3 +120,49 @@ def raw_param(part: Message, header: str, param: str) -> bytes | None:
         found = match.group(1)
         return re.sub(rb"\\(.)", rb"\1", found[1:-1]) if found.startswith(b'"') else found
     return None
+
+
+_ACTION_FAILED = re.compile(rb"^action:\s*failed", re.IGNORECASE | re.MULTILINE)
+_TICKET_HEADER = re.compile(rb"^x-privacy-desk-ticket:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+_MESSAGE_ID_HEADER = re.compile(rb"^message-id:\s*<?([^<>\s]+)>?", re.IGNORECASE | re.MULTILINE)
+
+
+def failed_delivery(msg: Message) -> tuple[str, str] | None:
+    """A delivery report (RFC 3464) saying a mail failed: ``(its Message-ID, its X-Privacy-Desk-Ticket)``
+    as the returned headers name them (either may be ""), or None."""
+    if msg.get_content_type() != "multipart/report" or not isinstance(msg.get_payload(), list):
+        return None
+    failed = False
+    returned = b""
+    for part in msg.get_payload():
+        if not isinstance(part, Message):
+            continue
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/global-delivery-status"):
+            failed = failed or any(_ACTION_FAILED.search(_block_bytes(block)) for block in _blocks(part))
+        elif ctype in ("message/rfc822", "text/rfc822-headers", "message/global-headers"):
+            returned += b"".join(_block_bytes(block) for block in _blocks(part))
+    if not failed:
+        return None
+    head = returned.split(b"\n\n", 1)[0] if b"\n\n" in returned else returned
+    ticket = _TICKET_HEADER.search(head)
+    message_id = _MESSAGE_ID_HEADER.search(head)
+    if ticket is None and message_id is None:
+        return None
+    return (message_id.group(1).decode("ascii", "replace") if message_id else "",
+            ticket.group(1).decode("ascii", "replace") if ticket else "")
+
+
+def _blocks(part: Message) -> list[Message | str]:
+    payload = part.get_payload()
+    return list(payload) if isinstance(payload, list) else [payload]
+
+
+def _block_bytes(block: Message | str) -> bytes:
+    if isinstance(block, Message):
+        if isinstance(block.get_payload(), list):  # the returned message itself
+            return b"".join(_block_bytes(inner) for inner in block.get_payload())
+        head = "".join(f"{name}: {value}\n" for name, value in block.raw_items())
+        body = block.get_payload()
+        return header_to_bytes(head) + b"\n" + (header_to_bytes(body) if isinstance(body, str) else b"")
+    return header_to_bytes(block)

@@ -29,7 +29,7 @@ from .headers import (
     read_headers,
 )
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, sanitize_html
-from .lenient import message_hints, repair_headers
+from .lenient import failed_delivery, message_hints, repair_headers
 from .noise import detect_auto_reason, review_reason
 from .walker import FORWARDED_MARKER, EmailLimits, ParsedAttachment, Walker
 
@@ -87,6 +87,8 @@ class ParsedEmail:
     language: str = "en"
     # Filed, but a person should check it (a subject reading like an auto-reply: noise.review_reason).
     review_reason: str | None = None
+    # A bounce: (Message-ID, X-Privacy-Desk-Ticket) of the mail it says failed (lenient.failed_delivery).
+    failed_delivery: tuple[str, str] | None = None
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -243,4 +245,5 @@ def parse_email(
         suggested_request_type=suggest_request_type(subject, body_text),
         language=language_of_text(subject, body_text),
         review_reason=None if auto_reason else review_reason(subject),
+        failed_delivery=failed_delivery(msg) if auto_reason else None,
     )
