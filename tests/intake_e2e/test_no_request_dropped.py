@@ -99,3 +99,5 @@ def test_the_desk_lists_the_mail_set_aside(client: Any, make_admin: Any) -> None
     assert page.status_code == 200
     assert b"auto_submitted" in page.content and b"caller8@example.net" in page.content
     assert b"auto_submitted" not in client.get("/desk/quarantine/").content  # not in the review queue
+    detail = client.get(f"/desk/quarantine/{Quarantine.objects.get().pk}/")
+    assert b'name="request_type"' in detail.content  # a person can still open a ticket from it
