@@ -114,10 +114,10 @@ def normalize_charset(label: str | None) -> str | None:
     return result
 
 
-def _try(data: bytes, codec: str) -> str | None:
+def _try(data: bytes, codec: str, errors: str = "strict") -> str | None:
     try:
-        return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+        return data.decode(codec, errors)
+    except (UnicodeDecodeError, LookupError, TypeError, ValueError):
         return None
 
 
@@ -188,6 +188,11 @@ def decode_bytes(data: bytes, declared: str | None = None, hints: Sequence[str] 
             text = iso2022jp_as_cp932(data)
             if text is not None:
                 return text
+        # Declared right but damaged (a multibyte character cut at the end, one stray byte): keep
+        # the declared reading rather than guess the whole text into another charset.
+        text = _try(data, codec, errors="replace") if codec != "iso2022_kr" else None
+        if text is not None and text.count("\ufffd") <= max(1, len(text) // 100):
+            return text
     found = best_decoding(data, [h for h in hints if h != codec])
     if found is not None:
         return found[1]

@@ -166,7 +166,7 @@ def best_decoding(data: bytes, hints: Sequence[str] = ()) -> tuple[str, str] | N
 
 
 # --- ISO-2022-JP with NEC / Microsoft extensions (①, ㈱, Ⅲ …): what Windows' cp50220/50221 read ---
-_ESC_SEQUENCE = re.compile(rb"\x1b(\$[@B]|\$\(D|\([BJI])")
+_ESC_SEQUENCE = re.compile(rb"\x1b(\$[@B]|\([BJI])")
 
 
 def iso2022jp_as_cp932(data: bytes) -> str | None:
@@ -188,7 +188,7 @@ def iso2022jp_as_cp932(data: bytes) -> str | None:
 
 
 def _convert(chunk: bytes, mode: bytes) -> bytes:
-    if mode in (b"$@", b"$B", b"$(D"):
+    if mode in (b"$@", b"$B"):
         out = bytearray()
         i = 0
         while i < len(chunk):
