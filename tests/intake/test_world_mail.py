@@ -225,6 +225,7 @@ def test_ascii_and_utf8_never_reach_the_guessing(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(decoding, "best_decoding", refuse)
     monkeypatch.setattr(lenient, "best_decoding", refuse)
+    monkeypatch.setattr(lenient, "message_hints", refuse)  # not even the message's charsets are gathered
     raw = _mail(b"From: =?UTF-8?B?" + base64.b64encode("김민지".encode()) + b"?= <m@example.kr>",
                 b"Subject: " + "개인정보 열람".encode(), body="본문 UTF-8\n".encode(),
                 ctype=b"text/plain; charset=utf-8")

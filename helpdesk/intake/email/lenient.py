@@ -16,12 +16,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Iterator, Sequence
 from email.message import Message
 
 from .decoding import header_to_bytes, hint_codecs
 from .guess import best_decoding
 
-__all__ = ["failed_delivery", "message_hints", "raw_param", "repair_headers", "unsplit_multipart"]
+__all__ = ["MessageHints", "failed_delivery", "message_hints", "raw_param", "repair_headers", "unsplit_multipart"]
 
 _ADDRESS_AND_SUBJECT = ("from", "subject", "to", "cc", "reply-to", "sender")
 _WORD_CHARSET = re.compile(rb"=\?([^?\s]{1,64})\?[bBqQ]\?")
@@ -61,6 +62,29 @@ def message_hints(msg: Message, raw_headers: dict[str, list[str]]) -> tuple[str,
             if found is not None and found[0] not in hints:
                 hints = (found[0], *hints)  # learnt from this very text: ahead of declarations elsewhere
     return hints
+
+
+class MessageHints(Sequence[str]):
+    """:func:`message_hints`, worked out on first use: ASCII and UTF-8 mail (nearly all of it)
+    never reaches the guessing that reads them, so it never pays for walking the message."""
+
+    def __init__(self, msg: Message, raw_headers: dict[str, list[str]]) -> None:
+        self._msg, self._raw_headers = msg, raw_headers
+        self._codecs: tuple[str, ...] | None = None
+
+    def _codecs_now(self) -> tuple[str, ...]:
+        if self._codecs is None:
+            self._codecs = message_hints(self._msg, self._raw_headers)
+        return self._codecs
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._codecs_now()[index]
+
+    def __len__(self) -> int:
+        return len(self._codecs_now())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codecs_now())
 
 
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")

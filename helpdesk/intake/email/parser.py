@@ -29,7 +29,7 @@ from .headers import (
     read_headers,
 )
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, sanitize_html
-from .lenient import failed_delivery, message_hints, repair_headers
+from .lenient import MessageHints, failed_delivery, repair_headers
 from .noise import detect_auto_reason, review_reason
 from .walker import FORWARDED_MARKER, EmailLimits, ParsedAttachment, Walker
 
@@ -166,18 +166,18 @@ def parse_email(
     assert msg is not None
     raw_headers = read_headers(msg)
     warnings: list[str] = []
-    if not addresses(raw_headers.get("from")):
+    if "from" not in raw_headers:
         # A banner line or one broken header line ended the header block early: read it leniently.
         repaired = repair_headers(raw)
         msg_again = _parse_bytes(repaired) if repaired is not None else None
-        if msg_again is not None and addresses(read_headers(msg_again).get("from")):
+        if msg_again is not None and "from" in read_headers(msg_again):
             msg, raw_headers = msg_again, read_headers(msg_again)
             warnings.append("header block repaired (a banner line or broken folding before the From)")
     if not raw_headers:
         raise _quarantine("unparseable", "no RFC 5322 header block found")
     _check_structure(msg, limits)
 
-    hints = message_hints(msg, raw_headers)
+    hints = MessageHints(msg, raw_headers)
     senders = addresses(raw_headers.get("from"), hints)
     if not senders:
         raise _quarantine("no_sender", "no usable sender address in From")

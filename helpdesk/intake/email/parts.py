@@ -60,7 +60,7 @@ def raw_filename(part: Message, hints: Sequence[str] = ()) -> str | None:
             decoded: str | bytes = decode_bytes(data, str(charset) if charset else None, hints)
         else:
             # Raw 8-bit names: the stdlib's own reading has already turned them into U+FFFD.
-            raw = raw_param(part, header, param)
+            raw = None if str(value).isascii() else raw_param(part, header, param)
             decoded = raw if raw is not None and not raw.isascii() else str(value)
         name = decode_header_value(decoded, hints)
         if name.strip():

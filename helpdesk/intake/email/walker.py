@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -77,7 +78,7 @@ class _Segment:
 @dataclass
 class Walker:
     limits: EmailLimits
-    hints: tuple[str, ...] = ()  # the message's charsets, for undeclared 8-bit text (lenient.message_hints)
+    hints: Sequence[str] = ()  # the message's charsets, for undeclared 8-bit text (lenient.message_hints)
     attachments: list[ParsedAttachment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
