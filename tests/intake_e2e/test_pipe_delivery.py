@@ -75,7 +75,7 @@ def _env_file(desk_database: DeskDatabase, tmp_path: Path) -> Path:
 def _wrapper_env(env_file: Path) -> dict[str, str]:
     # Only what the MTA gives a pipe command: no DATABASE_URL here, the wrapper reads it from the file.
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DESK_ENV_FILE": str(env_file),
-            "DESK_HOME": str(ROOT), "DESK_PYTHON": sys.executable, "DJANGO_SETTINGS_MODULE": "helpdesk.settings"}
+            "DESK_HOME": str(ROOT), "DESK_PYTHON": sys.executable}
 
 
 def test_the_wrapper_files_a_mail_from_standard_input(desk_database: DeskDatabase, tmp_path: Path) -> None:
