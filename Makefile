@@ -17,7 +17,7 @@ SYSTEM_PACKAGES := postgresql redis-server dovecot-imapd chromium chromium-drive
 SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" PYTHON="$(PYTHON)" PG_TEST_URL="$(PG_TEST_URL)" \
   DESK_TEST_REDIS_URL="$(DESK_TEST_REDIS_URL)" bash deploy/dev/services.sh
 
-.PHONY: run test setup lint services test-sqlite test-postgres system-deps load messages clean
+.PHONY: run test setup lint services test-sqlite test-postgres test-quick system-deps load messages clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Privacy Desk needs Python 3.11 or newer (python3.11, python3.12, ...)" >&2; exit 1; }
@@ -56,6 +56,10 @@ test-sqlite:
 
 test-postgres:
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider
+
+## test-quick: while working: lint, then SQLite without the tests marked slow (`make test` runs them all).
+test-quick: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not load and not slow'
 
 ## system-deps: only install the Debian packages (SYSTEM_PACKAGES) that are missing.
 system-deps:
