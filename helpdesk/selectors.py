@@ -266,7 +266,7 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     )
     events = [
         e for e in AuditEvent.objects.filter(ticket=ticket).exclude(action__in=_TIMELINE_HIDDEN_ACTIONS)
-        .order_by("at", "id")
+        .select_related("actor").order_by("at", "id")
     ]
     timeline = [TimelineEntry(at=m.sent_at, kind="message", message=m) for m in messages]
     timeline += [TimelineEntry(at=e.at, kind="event", event=e) for e in events]

@@ -182,7 +182,7 @@ def test_ticket_page_shows_one_timeline_and_logs_the_view(make_ticket: Any, admi
     assert page.status_code == 200
     body = page.content.decode()
     # Inbound mail, the acknowledgement (outbound), the note and the state change, in order.
-    expected = ("제 개인정보 열람을 요청합니다", "추가 자료 0", "내부 메모", "Received → Identity verified")
+    expected = ("제 개인정보 열람을 요청합니다", "추가 자료 0", "내부 메모", "verified the requester's identity")
     positions = [body.index(text) for text in expected]
     assert positions == sorted(positions)
     assert "KST" in body and "id-0.pdf" in body

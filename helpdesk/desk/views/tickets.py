@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
+from helpdesk.desk import timeline
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
@@ -40,6 +41,7 @@ def _ticket_page(
     user = signed_in_user(request)
     bound = bound or {}
     detail = selectors.ticket_detail(user, ticket)
+    timeline.annotate([entry.event for entry in detail.timeline if entry.event is not None])
     initial: dict[str, Any] = {"version": ticket.version}
     may_act = can_act_on_ticket(user, ticket)
     transitions = []
