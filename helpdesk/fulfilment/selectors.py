@@ -177,5 +177,6 @@ def panel(ticket: Ticket, user: User) -> Panel | None:
         second_person_needed=waits_for_second_person(prepared_by, user),
         manual=list(ManualFulfilment.objects.filter(ticket=ticket).select_related("recorded_by")),
         blocker=processing_blocker(ticket),
-        before_verification=ticket.state in (TicketState.RECEIVED, TicketState.AWAITING_REQUESTER),
+        before_verification=ticket.verified_at is None and ticket.state in (TicketState.RECEIVED,
+                                                                            TicketState.AWAITING_REQUESTER),
     )

@@ -205,7 +205,7 @@ def test_html_bodies_are_shown_sanitized(make_ticket: Any, admin_user: Any, clie
 def test_only_allowed_transitions_are_offered(make_ticket: Any, admin_user: Any, client_for: Any) -> None:
     ticket = make_ticket()
     page = client_for(admin_user).get(ticket_url(ticket))
-    offered = [t["name"] for t in page.context["transitions"]]
+    offered = [s.name for s in page.context["steps"] if s.runnable]
     assert offered == ["verify", "request_info", "reject", "withdraw"]
 
 
@@ -224,15 +224,17 @@ def test_work_a_ticket_through_the_desk(make_ticket: Any, admin_user: Any, clien
     r = post(ticket_url(ticket, "desk:transition", name="verify"),
              {"verification_method": "id_document", "note": "여권 확인"}, prefix="verify")
     assert r.status_code == 302
-    r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": ""}, prefix="process")
-    assert r.status_code == 400
-    process_form = next(t["form"] for t in r.context["transitions"] if t["name"] == "process")
-    assert "note" in process_form.errors and process_form.is_bound
-    assert process_form.errors["note"] == [korean("This field is required.")]
     r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": "자료 추출 완료"}, prefix="process")
     assert r.status_code == 400  # an access request: the package must be released or the manual work explained
+    blocked = next(s for s in r.context["steps"] if s.name == "process")
+    assert blocked.form is None and blocked.why_not  # not offered as a form that fails: it says why
     r = post(reverse("fulfilment:manual", args=[ticket.reference]), {"reason": "열람 자료를 수작업으로 추출했습니다."})
     assert r.status_code == 302
+    r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": ""}, prefix="process")
+    assert r.status_code == 400
+    process_form = next(s.form for s in r.context["steps"] if s.name == "process")
+    assert "note" in process_form.errors and process_form.is_bound
+    assert process_form.errors["note"] == [korean("This field is required.")]
     r = post(ticket_url(ticket, "desk:transition", name="process"), {"note": "자료 추출 완료"}, prefix="process")
     assert r.status_code == 302
     page = client.get(ticket_url(ticket) + f"?template={response_template.pk}:ko")
@@ -348,7 +350,7 @@ def test_unassigned_ticket_is_visible_but_not_actionable_until_taken(make_ticket
     ticket = make_ticket()
     admin = make_admin("late.joiner")
     page = client_for(admin).get(ticket_url(ticket))
-    assert page.status_code == 200 and page.context["transitions"] == [] and page.context["can_take"]
+    assert page.status_code == 200 and page.context["steps"] == [] and page.context["can_take"]
 
 
 def test_deadline_extension_form(make_ticket: Any, admin_user: Any, client_for: Any,
