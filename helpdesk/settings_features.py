@@ -98,4 +98,7 @@ DESK_ACCESS_PACKAGE_DAYS = int(os.environ.get("DESK_ACCESS_PACKAGE_DAYS", "14"))
 # access package may not also approve or release it — a second member of staff must. Off by default:
 # a two-person office would otherwise wait for the other person on every request.
 DESK_FOUR_EYES = os.environ.get("DESK_FOUR_EYES", "0").strip().lower() in {"1", "true", "yes", "on"}
+# Administrators see and may take the tickets of a colleague marked away (issue 28); 0 turns it off.
+DESK_COVER_AWAY_COLLEAGUES = os.environ.get("DESK_COVER_AWAY_COLLEAGUES", "1").strip().lower() not in {
+    "0", "false", "no", "off"}
 FEATURE_CELERY_IMPORTS += ["helpdesk.fulfilment.tasks"]

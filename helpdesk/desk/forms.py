@@ -116,7 +116,7 @@ class QueueFilterForm(forms.Form):
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("Any channel")), *Channel.choices])
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
-        ("due", _("Due date, soonest first")), ("-due", _("Due date, latest first")),
+        ("due", _("Days left, fewest first")), ("-due", _("Days left, most first")),
         ("-received", _("Newest first")), ("received", _("Oldest first")),
     ])
 

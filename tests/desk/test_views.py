@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from helpdesk import services
-from helpdesk.models import AuditEvent, Direction, Message, Ticket
+from helpdesk.models import AuditEvent, Direction, Message, Ticket, User
 from workflows.states import TicketState as S
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_non_staff_account_is_refused(client: Any, db: Any) -> None:
 
 # --- Queues -------------------------------------------------------------------------------------
 def test_queue_counts_and_visibility(make_ticket: Any, admin_user: Any, make_admin: Any, manager: Any,
-                                     client_for: Any) -> None:
+                                     client_for: Any, settings: Any) -> None:
     mine = make_ticket(subject="mine")  # the only administrator gets it
     other = make_admin("hyojoon.shim")
     services.set_away(user=admin_user, away=True, actor=admin_user)
@@ -89,8 +89,12 @@ def test_queue_counts_and_visibility(make_ticket: Any, admin_user: Any, make_adm
 
     counts = selectors.queue_counts(admin_user)
     assert counts["mine"] == 1 and counts["unassigned"] == 1 and counts["overdue"] == 1
-    assert counts["due-soon"] == 1 and counts["all"] == 2  # not the other administrator's ticket
+    # The other administrator is away: their ticket is covered (DESK_COVER_AWAY_COLLEAGUES, on by default).
+    assert counts["due-soon"] == 1 and counts["all"] == 3
     assert selectors.queue_counts(manager)["all"] == 3
+    settings.DESK_COVER_AWAY_COLLEAGUES = False
+    counts = selectors.queue_counts(User.objects.get(pk=admin_user.pk))
+    assert counts["all"] == 2  # not the other administrator's ticket
 
     client = client_for(admin_user)
     page = client.get(reverse("desk:queue_named", kwargs={"slug": "all"}))

@@ -20,7 +20,7 @@ from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
 from notifications.templates_render import rendered_choices
 from workflows import transitions as registry
-from workflows.roles import can_act_on_ticket, is_administrator, is_manager
+from workflows.roles import can_act_on_ticket, is_manager, may_take
 from workflows.states import TicketState
 
 
@@ -59,7 +59,7 @@ def _ticket_page(
         "detail": detail,
         "may_act": may_act,
         "is_manager": manager,
-        "can_take": is_administrator(user) and ticket.assignee_id is None and ticket.is_open,
+        "can_take": may_take(user, ticket),
         "steps": steps,
         "waiting_after_verification": next_steps.waiting_after_verification(ticket),
         "reply_form": bound.get("reply") or desk_forms.ReplyForm(initial=reply_initial),
