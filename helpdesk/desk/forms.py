@@ -15,6 +15,12 @@ from workflows.states import TicketState
 
 
 class DeskLoginForm(AuthenticationForm):
+    # Our own words: Django's Korean for its message reads "이름와/과 비밀번호" (issue 28).
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The username or password is not correct. Both are case-sensitive."),
+    }
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})

@@ -149,7 +149,10 @@ SENTENCES: dict[str, Sentence] = {
                                   _lazy("The ticket was reduced to what the law requires keeping.")),
     "retention.policy_changed": Sentence(_lazy("%(actor)s changed the retention policy.")),
     # Staff accounts
-    "staff.away": Sentence(_lazy("%(actor)s changed their away status.")),
+    "staff.away": Sentence(_lazy("%(actor)s set themselves away.")),
+    "staff.back": Sentence(_lazy("%(actor)s is back.")),
+    "staff.password_changed": Sentence(_lazy("%(actor)s changed their password.")),
+    "staff.password_reset": Sentence(_lazy("%(actor)s reset a staff member's password.")),
     "staff.otp_enrolled": Sentence(_lazy("%(actor)s set up two-factor sign-in.")),
     "staff.otp_verified": Sentence(_lazy("%(actor)s signed in with a one-time code.")),
     "staff.otp_failed": Sentence(_lazy("%(actor)s entered a wrong one-time code.")),

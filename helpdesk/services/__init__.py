@@ -7,6 +7,7 @@ for work that rolled back. One module per concern; the public names are re-expor
 """
 
 from helpdesk.services.access import VIEW_LOG_MINUTES, record_ticket_access, record_ticket_view
+from helpdesk.services.accounts import change_own_password, reset_password
 from helpdesk.services.assignment import (
     assign_ticket,
     assignable_administrators,
@@ -70,11 +71,12 @@ __all__ = [
     "PermissionDeniedError", "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
     "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
-    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
+    "bump", "change_own_password", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
     "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
     "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
-    "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "remember_file", "reserve_references", "reset_password", "run_transition", "save_sla_policy", "send_reply",
+    "set_away",
     "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]
