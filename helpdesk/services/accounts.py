@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import User
 from helpdesk.services.errors import PermissionDeniedError
+from helpdesk.trust import audit
 from workflows.roles import is_desk_staff, is_manager
 
 

@@ -12,9 +12,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.desk import timeline
 from helpdesk.models import AuditEvent, Ticket, User
+from helpdesk.trust import audit
 from workflows import transitions
 
 ROOT = Path(__file__).resolve().parents[2]
