@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from helpdesk import services
+from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import AccessPackage, ErasurePlan, ErasureStatus, PackageStatus
 from helpdesk.models import AuditEvent, Ticket, User
@@ -46,7 +47,7 @@ def sources(use_sources: Callable[[str], Path], crm_db: Path) -> Path:
 def previewed(ticket: Ticket, actor: User, capture: Any) -> ErasurePlan:
     with capture(execute=True):
         fulfilment.start_lookup(ticket=ticket, actor=actor)
-    return fulfilment.preview_erasure(ticket=ticket, actor=actor)
+    return fulfilment_erasure.preview_erasure(ticket=ticket, actor=actor)
 
 
 def test_erasure_asks_for_confirmation_with_numbers(sources: Path, verified_ticket: Callable[..., Ticket],
@@ -100,7 +101,7 @@ def test_four_eyes_off_by_default_one_person_may_do_both(sources: Path, verified
                                                          django_capture_on_commit_callbacks: Any) -> None:
     ticket = verified_ticket("deletion")
     plan = previewed(ticket, admin_user, django_capture_on_commit_callbacks)
-    fulfilment.approve_erasure(plan=plan, actor=admin_user)
+    fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     event = AuditEvent.objects.get(ticket=ticket, action="fulfilment.erasure_approved")
     assert event.data["four_eyes"] is False and event.data["second_person"] is False
 
@@ -112,7 +113,7 @@ def test_four_eyes_preview_and_approval_by_different_staff(sources: Path, verifi
     ticket = verified_ticket("deletion")
     plan = previewed(ticket, admin_user, django_capture_on_commit_callbacks)
     with pytest.raises(services.GuardError) as refused:
-        fulfilment.approve_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     assert "four_eyes" in refused.value.errors
     # The page tells the previewer instead of offering the button; the manager gets the button.
     assert "another member of staff must approve it" in page_text(desk(admin_user), ticket)
