@@ -243,8 +243,20 @@ def test_every_desk_page_has_unique_ids_and_no_axe_violations(browser: Any, live
             assert answer is not None and answer.status == 200, path
             assert_page_sound(page)
         if username == "manager":
-            page.goto(base + "/desk/dashboard/")
-            assert_page_sound(page)
+            for path in ("/desk/dashboard/", "/desk/staff/", "/desk/password/"):
+                page.goto(base + path)
+                assert_page_sound(page)
+            shot(page, "ko-dashboard")
+            page.goto(base + "/desk/queues/all/")
+            # The Korean request-type column breaks between words, never inside one.
+            assert page.eval_on_selector("td.type", "td => getComputedStyle(td).wordBreak") == "keep-all"
+            shot(page, "ko-queue")
+            page.goto(base + "/en/desk/queues/all/")
+            shot(page, "en-queue")
+            phone = sign_in(browser, base, username, viewport=PHONE)
+            phone.goto(base + "/desk/queues/all/")
+            assert_page_sound(phone)
+            shot(phone, "ko-queue-phone", full_page=False)
     # The check itself fails on a page that has the faults it looks for.
     page.set_content('<html lang="en"><head><title>t</title></head><body><main><img src="x.png">'
                      '<p id="twice">a</p><p id="twice">b</p></main></body></html>')
@@ -253,3 +265,20 @@ def test_every_desk_page_has_unique_ids_and_no_axe_violations(browser: Any, live
     page.set_content('<html lang="en"><head><title>t</title></head><body><main><img src="x.png"></main></body></html>')
     with pytest.raises(AssertionError, match="image-alt"):
         assert_page_sound(page)
+
+
+def test_contact_us_error_takes_focus_and_names_the_files(browser: Any, live_server: Any, tmp_path: Path) -> None:
+    """Point 8 in the browser: after a validation error the summary has the focus and names the files."""
+    context = browser.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    proof = tmp_path / "id-card.png"
+    proof.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    page.set_input_files("#id_attachments", str(proof))
+    page.fill("#id_email", "minji@example.com")
+    page.click("form button[type=submit].primary")
+    page.wait_for_selector("#form-errors")
+    assert page.evaluate("document.activeElement.id") == "form-errors"
+    assert "id-card.png" in page.locator("#form-errors").inner_text()
+    shot(page, "ko-contact-error-phone", full_page=False)
+    context.close()
