@@ -85,7 +85,9 @@ def _chart_data(figures: dict[str, Any]) -> dict[str, Any]:
             "datasets": [{"label": _("Answered on time (%)"),
                           "data": [None if w["compliance_rate"] is None else round(w["compliance_rate"] * 100, 1)
                                    for w in figures["weekly"]],
-                          "borderColor": "#009E73", "backgroundColor": "#009E73", "spanGaps": True}],
+                          "borderColor": "#009E73", "backgroundColor": "#009E73", "spanGaps": True,
+                          # A period of one week is one point, not a line: draw it big enough to see.
+                          "pointRadius": 5, "pointHoverRadius": 7}],
         },
         "workload": {
             "labels": [row["name"] for row in load],

@@ -96,3 +96,12 @@ def test_durations_read_as_a_person_says_them(seconds: float | None, english: st
         assert _hours(seconds) == english
     with translation.override("ko"):
         assert _hours(seconds) == korean
+
+
+def test_a_one_week_period_still_shows_its_point(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    charts = chart_data(client.get("/desk/dashboard/?from=2026-03-02&to=2026-03-08"))
+    compliance = charts["compliance"]
+    assert len(compliance["labels"]) == 1
+    assert compliance["datasets"][0]["pointRadius"] >= 4  # a visible dot, not a line of length zero
