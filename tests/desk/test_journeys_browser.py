@@ -25,7 +25,7 @@ from tests.fulfilment.conftest import crm_toml
 from tests.support.pagecheck import assert_page_sound
 from workflows.states import TicketState as S
 
-pytestmark = [pytest.mark.browser, pytest.mark.services]
+pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots" / "desk"
