@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 
 ADMINISTRATOR_GROUP = "privacy_administrator"
@@ -101,8 +102,37 @@ def ticket_scope(user: Any, *, unassigned: bool = True) -> TicketScope:
     if is_manager(user) or is_auditor(user):
         return TicketScope(everything=True)
     if is_administrator(user):
-        return TicketScope(everything=False, assignees=frozenset({user.pk, None} if unassigned else {user.pk}))
+        if not unassigned:
+            return TicketScope(everything=False, assignees=frozenset({user.pk}))
+        return TicketScope(everything=False, assignees=frozenset({user.pk, None, *covered_colleagues(user)}))
     return NOTHING
+
+
+def covers_away_colleagues() -> bool:
+    """DESK_COVER_AWAY_COLLEAGUES (on by default): administrators see the tickets of an administrator
+    marked away, and may take them — someone covers while a colleague is on leave."""
+    return bool(getattr(settings, "DESK_COVER_AWAY_COLLEAGUES", True))
+
+
+def covered_colleagues(user: Any) -> frozenset[int]:
+    """The away administrators whose tickets this administrator covers (cached on the user object)."""
+    cached: frozenset[int] | None = getattr(user, "_desk_covered", None)
+    if cached is None:
+        cached = frozenset()
+        if covers_away_colleagues() and user.pk:
+            # The user's own model class: the domain layer imports no tables.
+            cached = frozenset(user._meta.model._default_manager.filter(
+                is_away=True, is_active=True, groups__name=ADMINISTRATOR_GROUP).exclude(pk=user.pk)
+                .values_list("pk", flat=True))
+        user._desk_covered = cached
+    return cached
+
+
+def may_take(user: Any, ticket: Any) -> bool:
+    """An administrator takes an open ticket nobody has, or one of an away colleague they cover."""
+    if not is_administrator(user) or not ticket.is_open or ticket.assignee_id == user.pk:
+        return False
+    return ticket.assignee_id is None or ticket.assignee_id in covered_colleagues(user)
 
 
 def can_view_ticket(user: Any, ticket: Any) -> bool:

@@ -198,7 +198,7 @@ def test_desk_queue_and_ticket_in_korean(
         assert text in queue, text
     page = client.get(f"/desk/tickets/{ticket.reference}/").content.decode()
     assert ticket.reference in page
-    for text in ("처리 기한", "처리 이력", "답장 보내기", "내부 메모", "(자동 배정)"):
+    for text in ("처리 기한", "처리 이력", "답장 보내기", "내부 메모", "자동으로 배정되었습니다"):
         assert text in page, text  # the timeline's assignment is automatic: the admin is the only one
     for english in ("Send reply", "Timeline", "Deadline"):
         assert f">{english}<" not in page, english
