@@ -48,10 +48,12 @@ test-sqlite:
 test-postgres:
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider
 
-## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts).
+## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts), WeasyPrint's
+## Pango for the notice PDFs and poppler-utils (pdftotext) to read them back in tests.
 system-deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd chromium chromium-driver fonts-noto-cjk gettext
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd chromium chromium-driver fonts-noto-cjk gettext \
+		libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 
 ## load: the load and fault tests (minutes; bounded, loopback only).
 load: setup
