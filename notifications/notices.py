@@ -15,7 +15,7 @@ from typing import Any
 from django.template import Context
 from django.utils import timezone, translation
 
-from helpdesk.models import Ticket
+from helpdesk.models import FeeQuote, Ticket
 from notifications import notice_texts as texts
 from notifications.mail import mail_templates
 from workflows.notices import ARTICLES, OUTSIDE_REMEDIES, NoticeKind, family_of
@@ -40,8 +40,23 @@ def notice_inputs(ticket: Ticket, kind: str, *, issued_at: datetime, **details: 
         "request_type": ticket.request_type,
         "received_on": local_day(ticket.received_at),
         "issued_on": local_day(issued_at),
+        "fee": fee_line(ticket),
         **details,
     }
+
+
+def fee_line(ticket: Ticket) -> dict[str, str] | None:
+    """The fee and postage quoted to the requester (Decree 47), as the notice states them."""
+    quote = FeeQuote.objects.filter(ticket=ticket).order_by("-quoted_at", "-id").first()
+    if quote is None:
+        return None
+    if quote.company_cause:
+        return {"ko": f"없음 (회사에 사유가 있는 요구, 시행령 제47조제2항) — {quote.basis}",
+                "en": f"None (the request was caused by the company, Enforcement Decree Art. 47(2)) — {quote.basis}"}
+    if not quote.total:
+        return {"ko": f"없음 — {quote.basis}", "en": f"None — {quote.basis}"}
+    return {"ko": f"수수료 {quote.fee:,}원, 우송료 {quote.postage:,}원 (합계 {quote.total:,}원) — {quote.basis}",
+            "en": f"Fee KRW {quote.fee:,}, postage KRW {quote.postage:,} (total KRW {quote.total:,}) — {quote.basis}"}
 
 
 def _day(value: str, language: str) -> str:

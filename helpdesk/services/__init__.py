@@ -24,6 +24,7 @@ from helpdesk.services.errors import (
     ServiceError,
     TransitionNotAllowedError,
 )
+from helpdesk.services.fees import latest_quote, quote_fee
 from helpdesk.services.files import (
     FileWriter,
     TransactionOutcome,
@@ -73,8 +74,9 @@ __all__ = [
     "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
     "database_files_together", "deal_assignees",
     "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
-    "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
-    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
+    "get_or_create_requester", "insert_rows", "latest_quote", "lock_for_staff", "lock_ticket", "next_reference",
+    "normalize_email", "pick_assignee", "quarantine_message", "quote_fee", "received_event", "reclassify",
+    "record_ticket_access", "record_ticket_view",
     "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
     "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
 ]
