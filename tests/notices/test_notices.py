@@ -185,3 +185,21 @@ def test_complaints_and_inquiries_get_no_statutory_result_notice(
     _respond(ticket, admin_user, django_capture_on_commit_callbacks)
     assert not StatutoryNotice.objects.filter(ticket=ticket).exists()
     assert all(not m.attachments for m in mail.outbox)
+
+
+def test_a_notice_given_by_post_is_kept_on_the_ticket_with_how_it_was_given(
+        ticket_at: Callable[..., Ticket], admin_user: User) -> None:
+    from helpdesk.services.notices import record_notice_given
+    from notifications.notices import notice_inputs
+
+    ticket = ticket_at(seoul(2026, 9, 14, 10), request_type="suspension")
+    inputs = notice_inputs(ticket, "suspension_done", issued_at=seoul(2026, 9, 16, 10), action="우편 신청 처리",
+                           done_on="2026-09-16")
+    notice = record_notice_given(ticket=ticket, kind="suspension_done", inputs=inputs, delivery="post",
+                                 actor=admin_user)
+    assert notice.delivery == "post" and notice.message.direction == "note" and mail.outbox == []
+    with notice.attachment.file.open("rb") as handle:
+        data = handle.read()
+    assert data == render_pdf(inputs)
+    _has(pdf_text(data), "처리정지 요구에 대한 결과 통지서", "우편 신청 처리", *OBJECTION)
+    assert AuditEvent.objects.filter(ticket=ticket, action="notice.given", data__delivery="post").exists()
