@@ -177,7 +177,7 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
             "ticket": ticket, "lookup": lookup, "generated_at": generated_at, "languages": ("ko", "en"),
             "sources": lookup.sources, "tables": tables, "processing": processing,
         }))
-    return buffer.getvalue(), {"tables": tables, "files": files, "processing": [e.name for e in processing]}
+    return buffer.getvalue(), {"tables": tables, "files": files, "processing": document["processing"]}
 
 
 def register_entries(found_tables: set[str]) -> list[Processing]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.test import Client
+from django.urls import reverse
 
 from helpdesk import services
 from helpdesk.fulfilment import services as fulfilment
@@ -104,6 +106,11 @@ retention = { ko = "1년", en = "1 year" }
     summary = archive.read("summary.html").decode()
     assert "Sending the newsletter" in summary and "뉴스레터 발송" in summary and "Stibee Co., Ltd." in summary
     assert "Event invitations" not in summary
+    reviewer = Client()
+    reviewer.force_login(admin_user)
+    review = reviewer.get(reverse("fulfilment:review_package", kwargs={"reference": ticket.reference,
+                                                                        "pk": package.pk})).content.decode()
+    assert "Sending the newsletter" in review and "뉴스레터 발송" in review  # what the requester will get
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.release_access_package(package=package, actor=admin_user)
         services.transition_ticket(ticket=ticket, name="process", actor=admin_user, note="사본 제공")
