@@ -161,3 +161,11 @@ def test_managers_export_a_periods_records_as_one_zip(
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == sorted(f"{t.reference}-case-record.pdf" for t in (first, second))
     assert first.reference in pdf_text(archive.read(f"{first.reference}-case-record.pdf"))
+    # The dashboard links to it for the period shown, and the link works with the desk's session.
+    desk = Client()
+    desk.force_login(manager)
+    page = desk.get("/desk/dashboard/?from=2026-09-01&to=2026-09-30").content.decode()
+    assert "/api/v1/exports/records/?" in page
+    link = page.split('href="/api/v1/exports/records/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    zipped = desk.get(f"/api/v1/exports/records/?{link}")
+    assert zipped.status_code == 200 and len(zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()) == 2
