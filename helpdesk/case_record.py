@@ -20,9 +20,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from helpdesk import services
-from helpdesk.audit_verify import verify_ticket_chain
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan, ManualFulfilment
 from helpdesk.models import AuditEvent, Direction, FeeQuote, Message, Ticket, User
+from helpdesk.trust.audit_verify import verify_ticket_chain
 from notifications.models import StatutoryNotice
 from workflows.notices import NoticeKind
 from workflows.request_types import RequestType

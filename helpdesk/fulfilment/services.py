@@ -24,7 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.base_url import desk_base_url
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.common import (
@@ -54,6 +54,7 @@ from helpdesk.fulfilment.models import (
 )
 from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.models import Ticket, User
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 
 __all__ = [

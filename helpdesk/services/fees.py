@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import FeeQuote, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 from notifications.services import queue_outbound_message
 

@@ -15,12 +15,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.fulfilment.config import ConfigError
 from helpdesk.fulfilment.models import AccessPackage, PackageStatus
 from helpdesk.fulfilment.register import entries_for
 from helpdesk.models import Attachment, AuditEvent, Direction, Message, MessageKind, Ticket, User
 from helpdesk.services.files import store_new_file
+from helpdesk.trust import audit
 from notifications import notices as documents
 from notifications import services as notify
 from notifications.models import NoticeDelivery, StatutoryNotice
