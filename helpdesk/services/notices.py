@@ -26,6 +26,7 @@ from notifications import services as notify
 from notifications.models import NoticeDelivery, StatutoryNotice
 from notifications.notice_texts import TITLES
 from workflows.notices import NoticeKind, Outcome, notice_for
+from workflows.request_types import RequestType
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def attach_if_due(*, ticket: Ticket, outcome: str, message: Message, actor: User
 
 def outcome_details(ticket: Ticket, *, withheld: str = "", withheld_reason: str = "") -> tuple[str, dict[str, Any]]:
     """The outcome of a processed request and what its notice shows (what, when and how; what was done)."""
-    if ticket.request_type == "access":
+    if ticket.request_type == RequestType.ACCESS:
         package = (AccessPackage.objects.filter(ticket=ticket, status=PackageStatus.RELEASED)
                    .order_by("-released_at").first())
         details: dict[str, Any] = {"items": package.contents.get("tables", []) if package else []}
