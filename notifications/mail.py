@@ -93,10 +93,14 @@ def build_email(message: Message) -> EmailMessage:
         headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
     elif message.kind == MessageKind.NOTICE:
         headers["Auto-Submitted"] = "auto-generated"
-    return EmailMessage(
+    email = EmailMessage(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(message.recipients),
         headers=headers,
     )
+    for attachment in message.attachments.all():  # statutory notices (PDF); prefetched by the senders
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return email

@@ -146,3 +146,12 @@ def queue_rejection_notice(*, ticket: Ticket, reason: str, explanation: str, aut
 def queue_withdrawal_notice(*, ticket: Ticket) -> Message:
     body = render_bilingual("withdrawal", _context(ticket), ticket.requester.language)
     return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE)
+
+
+def queue_statutory_notice_mail(*, ticket: Ticket, title: dict[str, str], author: User | None) -> Message:
+    """The mail that carries a result notice (the PDF is attached by ``helpdesk.services.notices``)."""
+    body = render_bilingual("statutory_notice", _context(ticket, title_ko=title["ko"], title_en=title["en"]),
+                            ticket.requester.language)
+    subject = f"[{ticket.reference}] {title['ko']} / {title['en']}"
+    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE, author=author,
+                                  subject=subject)

@@ -88,7 +88,7 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     result = _SendResult()
     # Only what build_email reads: whole rows (ticket and requester too) were two thirds of the time
     # intake's in-process delivery took on SQLite, most of it building their instances.
-    messages = Message.objects.select_related("ticket").only(*MAIL_FIELDS).filter(
+    messages = Message.objects.select_related("ticket").only(*MAIL_FIELDS).prefetch_related("attachments").filter(
         pk__in=message_pks, delivery_status=DeliveryStatus.PENDING).order_by("pk")
     _send_and_mark(list(messages), smtp, result)
     return result

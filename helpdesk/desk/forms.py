@@ -147,3 +147,14 @@ class QuarantineAttachForm(forms.Form):
 
 class QuarantineDiscardForm(forms.Form):
     reason = forms.CharField(label=_("Why discard it?"), required=False, max_length=500)
+
+
+class FeeForm(VersionedForm):
+    """Fee and postage (Enforcement Decree Art. 47), mailed to the requester before they are incurred."""
+
+    fee = forms.IntegerField(label=_("Fee (won)"), min_value=0, max_value=1_000_000, initial=0)
+    postage = forms.IntegerField(label=_("Postage (won), only for a copy sent by post"), min_value=0,
+                                 max_value=1_000_000, initial=0)
+    company_cause = forms.BooleanField(label=_("The company caused this request: charge nothing"), required=False)
+    basis = forms.CharField(label=_("What it pays for, or why nothing is charged (told to the requester)"),
+                            max_length=500)

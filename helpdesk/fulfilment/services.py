@@ -37,7 +37,7 @@ from helpdesk.fulfilment.common import (
     require_second_person,
     require_verified,
 )
-from helpdesk.fulfilment.config import configured_sources
+from helpdesk.fulfilment.config import ConfigError, configured_sources
 from helpdesk.fulfilment.connectors import lookup_source
 from helpdesk.fulfilment.models import (
     STALE_AFTER,
@@ -47,6 +47,7 @@ from helpdesk.fulfilment.models import (
     ManualFulfilment,
     PackageStatus,
 )
+from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
@@ -145,7 +146,10 @@ def _csv(records: list[dict[str, Any]]) -> bytes:
 
 
 def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tuple[bytes, dict[str, Any]]:
-    """The ZIP: data.json (everything), one CSV per table, summary.html (Korean and English)."""
+    """The ZIP: data.json (everything), one CSV per table, summary.html (Korean and English).
+
+    Both also carry the processing register's entries that concern this requester (Decree 41(1)
+    2-5: purposes, retention, third parties, processors, consent)."""
     tables = []
     files = ["data.json", "summary.html"]
     buffer = io.BytesIO()
@@ -159,14 +163,29 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
                 files.append(name)
                 tables.append({"source": source["name"], "table": table["name"], "records": len(table["records"]),
                                "file": name})
+        processing = register_entries({f"{t['source']}.{t['table']}" for t in tables})
         document = {"reference": ticket.reference, "email": lookup.email,
-                    "generated_at": generated_at.isoformat(), "sources": lookup.sources}
+                    "generated_at": generated_at.isoformat(), "sources": lookup.sources,
+                    "processing": [entry_document(entry) for entry in processing]}
         archive.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2))
         archive.writestr("summary.html", render_to_string("fulfilment/package_summary.html", {
             "ticket": ticket, "lookup": lookup, "generated_at": generated_at, "languages": ("ko", "en"),
-            "sources": lookup.sources, "tables": tables,
+            "sources": lookup.sources, "tables": tables, "processing": processing,
         }))
-    return buffer.getvalue(), {"tables": tables, "files": files}
+    return buffer.getvalue(), {"tables": tables, "files": files, "processing": document["processing"]}
+
+
+def register_entries(found_tables: set[str]) -> list[Processing]:
+    """The register's entries for a requester found in these tables; a broken register is a clear error."""
+    try:
+        known = {source.name for source in configured_sources()}
+        return entries_for(found_tables, load_register(known_sources=known or None))
+    except ConfigError as exc:
+        raise services.GuardError({"register": str(exc)}) from exc
+
+
+def entry_document(entry: Processing) -> dict[str, Any]:
+    return {"name": entry.name, "policy_section": entry.policy_section, "lines": entry.lines()}
 
 
 def build_access_package(*, ticket: Ticket, actor: User) -> AccessPackage:

@@ -1,5 +1,6 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
+from helpdesk.models.fees import FeeQuote
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
 from helpdesk.models.records import (
     AuditEvent,
@@ -33,7 +34,7 @@ from helpdesk.models.tickets import (
 
 __all__ = [
     "Attachment", "AuditEvent", "AuditEventQuerySet", "Channel", "DatabaseStorage", "DeliveryStatus", "Direction",
-    "FigureDay", "FigureDirtyDay", "Language", "Message",
+    "FeeQuote", "FigureDay", "FigureDirtyDay", "Language", "Message",
     "MessageKind", "Quarantine", "QuarantineStatus", "Requester", "RequesterToken", "RetentionCategory",
     "RetentionPolicy", "StoredFile", "Ticket", "TicketCounter", "TicketQuerySet", "TicketStatistic", "User",
     "WebRequestDetails",

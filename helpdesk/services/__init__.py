@@ -16,6 +16,7 @@ from helpdesk.services.errors import (
     ServiceError,
     TransitionNotAllowedError,
 )
+from helpdesk.services.fees import latest_quote, quote_fee
 from helpdesk.services.files import (
     TransactionOutcome,
     atomic_removing_files,
@@ -55,9 +56,9 @@ __all__ = [
     "add_inbound_message", "add_note", "add_system_note", "assign_ticket", "assignable_administrators",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign",
     "bump", "change_own_password", "check_version", "convert_quarantine_to_ticket", "create_ticket",
-    "discard_quarantine", "extend_deadline", "files_removed_on_error",
+    "discard_quarantine", "extend_deadline", "files_removed_on_error", "latest_quote",
     "lock_for_staff", "lock_ticket", "normalize_email",
-    "open_tickets", "pick_assignee", "quarantine_message", "reclassify", "record_bounce",
+    "open_tickets", "pick_assignee", "quarantine_message", "quote_fee", "reclassify", "record_bounce",
     "record_ticket_access", "record_ticket_view",
     "remember_file", "reset_password", "run_transition", "save_sla_policy", "send_reply", "set_away",
     "store_message", "store_new_file", "transition_ticket",

@@ -14,12 +14,15 @@ from django.utils.translation import gettext as _
 from helpdesk.models import Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff
+from helpdesk.services.notices import attach_if_due
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
+from notifications.notices import local_day
 from notifications.services import queue_outbound_message
 from workflows import sla
 from workflows.calendar import LegalCalendar, end_of_day, iso_local, local_date
 from workflows.models import SlaPolicy
+from workflows.notices import Outcome
 from workflows.request_types import RequestType
 from workflows.roles import is_manager
 
@@ -65,7 +68,8 @@ def extend_deadline(
 ) -> Ticket:
     """Extend the deadline once per the policy's rule; the requester is told why and until when.
 
-    PIPA (Enforcement Decree Art. 41(4)) lets the desk postpone with a notice giving the reason;
+    PIPA (Act 35(3); Enforcement Decree Art. 42(2)) lets the desk postpone access with a notice giving the
+    reason and how to object (the notice PDF is attached: ``helpdesk.services.notices``);
     GDPR Art. 12(3) and CCPA 1798.130(a)(2) allow one extension, again with a notice and reasons.
     """
     reason = (reason or "").strip()
@@ -85,6 +89,8 @@ def extend_deadline(
     locked.extension_count += 1
 
     notice = _queue_extension_notice(ticket=locked, reason=reason, due_before=due_before, author=actor)
+    attach_if_due(ticket=locked, outcome=Outcome.POSTPONED, message=notice, actor=actor, now=timezone.now(),
+                  reason=reason, due_before=local_day(due_before), due_after=local_day(locked.due_at))
     audit.record_event(
         ticket=locked,
         actor=actor,

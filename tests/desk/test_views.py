@@ -249,7 +249,9 @@ def test_work_a_ticket_through_the_desk(make_ticket: Any, admin_user: Any, clien
     ticket.refresh_from_db()
     assert ticket.state == S.RESPONDED
     sent = [m for m in mail.outbox if ticket.reference in m.subject and "Request received" not in m.subject]
-    assert len(sent) == 1 and sent[0].body == filled and sent[0].extra_headers["In-Reply-To"]
+    # The reply, then the access notice the law prescribes (Decree 41(5)) with its PDF.
+    assert len(sent) == 2 and sent[0].body == filled and sent[0].extra_headers["In-Reply-To"]
+    assert "개인정보 열람 통지서" in sent[1].subject and sent[1].attachments[0][2] == "application/pdf"
 
 
 def test_notes_are_never_mailed(make_ticket: Any, admin_user: Any, client_for: Any,

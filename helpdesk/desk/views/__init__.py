@@ -8,10 +8,12 @@ Views stay thin: reads come from :mod:`helpdesk.selectors`, writes go through
 from helpdesk.desk.views.files import attachment_download, raw_message_download
 from helpdesk.desk.views.quarantine import quarantine_action, quarantine_detail, quarantine_list, quarantine_raw
 from helpdesk.desk.views.queues import DeskLoginView, DeskLogoutView, away, queue
+from helpdesk.desk.views.records import case_record, fee
 from helpdesk.desk.views.tickets import assign, extend, note, reclassify, reply, take, ticket_detail, transition
 
 __all__ = [
-    "DeskLoginView", "DeskLogoutView", "assign", "attachment_download", "away", "extend", "note", "quarantine_action",
+    "DeskLoginView", "DeskLogoutView", "assign", "attachment_download", "away", "case_record", "extend", "fee", "note",
+    "quarantine_action",
     "quarantine_detail", "quarantine_list", "quarantine_raw", "queue", "raw_message_download", "reclassify",
     "reply", "take", "ticket_detail", "transition",
 ]

@@ -73,6 +73,10 @@ def _ticket_page(
         "template_choices": template_choices,
         "can_respond_in_one_step": may_act and ticket.state == TicketState.PROCESSED,
         "fulfilment": panel,
+        # issue 27: the statutory notices given, the fee quoted, the case record
+        "notices": ticket.statutory_notices.select_related("attachment").order_by("created_at", "id"),
+        "fee_quote": services.latest_quote(ticket),
+        "fee_form": (bound.get("fee") or desk_forms.FeeForm(initial=initial)) if may_act and ticket.is_open else None,
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)
