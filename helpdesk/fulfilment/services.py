@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk import audit, services
 from helpdesk.base_url import desk_base_url
+from helpdesk.cells import safe_row
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.common import (
     LOOKUP_TASK,
@@ -52,6 +53,7 @@ from helpdesk.fulfilment.models import (
     ManualFulfilment,
     PackageStatus,
 )
+from helpdesk.fulfilment.records import record_grid
 from helpdesk.models import Ticket, User
 from notifications.mail import render_bilingual
 
@@ -137,15 +139,12 @@ def run_lookup(lookup_pk: int, *, only_failed: bool = False) -> DataLookup:
 
 # --- Access package ------------------------------------------------------------------------------
 def _csv(records: list[dict[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for record in records:
-        columns += [key for key in record if key not in columns]
+    """One table as CSV: the company's data is untrusted text, so no cell or header can be a formula."""
+    grid = record_grid(records)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                         for k, v in record.items()})
+    writer = csv.writer(out)
+    writer.writerow(safe_row(grid.columns))
+    writer.writerows(safe_row(row) for row in grid.values(flatten=True))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Korean CSV correctly
 
 
