@@ -18,6 +18,7 @@ from datetime import datetime
 from email.message import Message
 
 from .attachments import safe_filename, sniff_content_type
+from .authresults import sender_authentication
 from .classify import find_ticket_references, language_of_text, strip_subject_prefixes, suggest_request_type
 from .decoding import collapse_whitespace, decode_header_value
 from .headers import (
@@ -107,6 +108,8 @@ class ParsedEmail:
     # Worked out here, with the parsing (in intake's helper process, on another core).
     suggested_request_type: str = "other"
     language: str = "en"
+    # The receiving MTA's verdict on the From domain (authresults.py): "" when not checked.
+    authentication: str = ""
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -272,6 +275,7 @@ def parse_email(
     limits: EmailLimits = _DEFAULT_LIMITS,
     own_addresses: Iterable[str] = (),
     own_message_id_domain: str = "privacy-desk.local",
+    trusted_authserv_id: str = "",
 ) -> ParsedEmail:
     """Parse raw message bytes; raise :class:`QuarantineError` for mail a human must triage."""
     if not raw or not raw.strip():
@@ -356,4 +360,5 @@ def parse_email(
         warnings=walker.warnings,
         suggested_request_type=suggest_request_type(subject, body_text),
         language=language_of_text(subject, body_text),
+        authentication=sender_authentication(msg.raw_items(), sender_email, trusted_authserv_id),
     )
