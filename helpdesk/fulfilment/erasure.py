@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.common import (
     ERASURE_TASK,
@@ -27,6 +27,7 @@ from helpdesk.fulfilment.models import (
     StepStatus,
 )
 from helpdesk.models import Ticket, User
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 
 

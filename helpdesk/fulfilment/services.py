@@ -24,7 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.base_url import desk_base_url
 from helpdesk.cells import safe_row
 from helpdesk.fulfilment import selectors
@@ -55,6 +55,7 @@ from helpdesk.fulfilment.models import (
 )
 from helpdesk.fulfilment.records import record_grid
 from helpdesk.models import Ticket, User
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 
 __all__ = [

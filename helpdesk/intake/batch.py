@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.intake.decide import Duplicate, FollowUp, IgnoreAuto, NewTicket, Quarantine, decide, dedupe_key
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import IngestResult, Outcome, inbound_message, ingest_message, parse
@@ -51,6 +51,7 @@ from helpdesk.models import (
     Ticket,
     User,
 )
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
 from workflows.calendar import LegalCalendar, local_date

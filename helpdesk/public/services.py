@@ -17,9 +17,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from helpdesk import audit, services, tasking
+from helpdesk import services, tasking
 from helpdesk.models import Channel, Requester, RequesterToken, Ticket, WebRequestDetails
 from helpdesk.public import tokens
+from helpdesk.trust import audit
 from notifications.models import SentNotification, StaffMailStatus
 from workflows.request_types import EMAIL_PROOF_SUFFICES, RequestType
 from workflows.states import TicketState, VerificationMethod

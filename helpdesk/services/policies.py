@@ -12,11 +12,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from helpdesk import audit
 from helpdesk.models import Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff
 from helpdesk.services.transitions import run_transition
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 from notifications.services import queue_outbound_message
 from workflows import sla

@@ -8,11 +8,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk import audit
 from helpdesk.models import Channel, Direction, MessageKind, Requester, Ticket, User
 from helpdesk.services.assignment import auto_assign
 from helpdesk.services.messages import InboundMessage, store_message
 from helpdesk.services.requesters import get_or_create_requester, next_reference
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
 from workflows.calendar import LegalCalendar

@@ -16,11 +16,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from helpdesk import metrics, retention, services
+from helpdesk import metrics, services
 from helpdesk.intake.batch import ingest_messages
 from helpdesk.metrics import report, summary
 from helpdesk.models import FigureDay, FigureDirtyDay, Ticket
 from helpdesk.models.figures import HISTOGRAM_EDGES, histogram_field
+from helpdesk.trust import retention
 from tests.api.conftest import NOW, DataSet
 from workflows.states import OPEN_STATES
 

@@ -30,7 +30,7 @@ FUZZ = settings(max_examples=25, deadline=None, database=None, derandomize=True,
 
 
 def _load(mode: GenerationMode) -> Any:
-    from helpdesk.wsgi import application
+    from config.wsgi import application
 
     loaded = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
     loaded.config.generation.update(modes=[mode], database="none")

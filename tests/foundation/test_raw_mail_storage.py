@@ -11,8 +11,9 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk import retention, services
+from helpdesk import services
 from helpdesk.models import Message, Quarantine, StoredFile, raw_mail_storage
+from helpdesk.trust import retention
 
 RAW = b"From: a@example.com\r\nSubject: =?UTF-8?B?7JWI64WV?=\r\n\r\n\xec\x95\x88\xeb\x85\x95 \x00\xff"
 

@@ -172,12 +172,12 @@ def test_policy_changes_from_the_api_and_the_admin_are_audited(manager: Any, dja
 
 def test_processes_that_serve_no_pages_do_not_load_the_admin() -> None:
     """SimpleAdminConfig: the admin modules load with the URLs (``admin.autodiscover()`` in
-    helpdesk/urls.py), not in every ``django.setup()`` — an MTA starts ``ingest_email`` per mail."""
+    config/urls.py), not in every ``django.setup()`` — an MTA starts ``ingest_email`` per mail."""
     code = ("import sys, django; django.setup(); import helpdesk.management.commands.ingest_email; "
             "print(sorted(m for m in ('helpdesk.admin', 'helpdesk.policy_admin') if m in sys.modules)); "
-            "import helpdesk.urls; from django.contrib import admin; from helpdesk.models import Ticket; "
+            "import config.urls; from django.contrib import admin; from helpdesk.models import Ticket; "
             "print(admin.site.is_registered(Ticket))")
-    env = {"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "DESK_LOCMEM_CACHE": "1", "PATH": "/usr/bin:/bin"}
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DESK_LOCMEM_CACHE": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["[]", "True"]

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk import retention, services
+from helpdesk import services
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import (
@@ -31,6 +31,7 @@ from helpdesk.fulfilment.models import (
 )
 from helpdesk.models import AuditEvent, Direction, Ticket, User
 from helpdesk.public import tokens
+from helpdesk.trust import retention
 from tests.fulfilment.conftest import HttpService, crm_toml, http_toml
 
 pytestmark = pytest.mark.django_db

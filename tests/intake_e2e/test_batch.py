@@ -21,12 +21,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
-from helpdesk.audit_verify import verify_audit_trail
 from helpdesk.fulfilment.services import record_manual_fulfilment
 from helpdesk.intake import ahead, batch
 from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
 from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, StoredFile, Ticket, User
+from helpdesk.trust.audit_verify import verify_audit_trail
 from tests.intake_e2e.conftest import CORPUS
 from tests.intake_e2e.mailgen import generate
 

@@ -124,7 +124,7 @@ def test_only_one_poll_at_a_time(settings: Any, tmp_path: Path) -> None:
 
 
 def test_task_is_registered_and_scheduled_only_with_imap(settings: Any) -> None:
-    from helpdesk.celery import app
+    from config.celery import app
 
     app.loader.import_default_modules()
     assert "helpdesk.intake.tasks.poll_mailbox" in app.tasks
@@ -133,7 +133,7 @@ def test_task_is_registered_and_scheduled_only_with_imap(settings: Any) -> None:
     import subprocess
     import sys
 
-    code = ("import os; os.environ['DESK_IMAP_HOST']={!r}; from helpdesk import settings as s; "
+    code = ("import os; os.environ['DESK_IMAP_HOST']={!r}; from config import settings as s; "
             "print('poll-mailbox' in s.CELERY_BEAT_SCHEDULE)")
     for host, expected in (("imap.example.com", "True"), ("", "False")):
         out = subprocess.run([sys.executable, "-c", code.format(host)], capture_output=True, text=True,

@@ -12,8 +12,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from helpdesk import erasure, services
+from helpdesk import services
 from helpdesk.models import Attachment, AuditEvent, Quarantine, Requester, Ticket
+from helpdesk.trust import erasure
 from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db

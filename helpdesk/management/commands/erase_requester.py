@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpdesk.erasure import erase_personal_data, preview_erasure
 from helpdesk.models import Ticket, User
 from helpdesk.services import ServiceError
+from helpdesk.trust.erasure import erase_personal_data, preview_erasure
 
 
 class Command(BaseCommand):

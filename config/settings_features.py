@@ -1,6 +1,6 @@
 """The desk's own settings (DESK_*) for mail intake, the requester side, deadlines and fulfilment.
 
-Read from the environment like everything in :mod:`helpdesk.settings`, which imports this module;
+Read from the environment like everything in :mod:`config.settings`, which imports this module;
 beat entries and task modules are collected here and merged there.
 """
 
@@ -10,7 +10,7 @@ import os
 
 from celery.schedules import crontab
 
-from helpdesk.settings_env import PRODUCTION, VAR_DIR, env_list
+from config.settings_env import PRODUCTION, VAR_DIR, env_list
 
 FEATURE_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 

@@ -32,9 +32,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk import audit, retention
 from helpdesk.models import Attachment, Message, Quarantine, Requester, Ticket, User
 from helpdesk.services import ConflictError, GuardError, PermissionDeniedError
+from helpdesk.trust import audit, retention
 from workflows.request_types import RequestType
 from workflows.roles import can_act_on_ticket
 

@@ -30,7 +30,6 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
-from helpdesk import audit
 from helpdesk.models import (
     Attachment,
     AuditEvent,
@@ -44,6 +43,7 @@ from helpdesk.models import (
     Ticket,
     TicketStatistic,
 )
+from helpdesk.trust import audit
 from workflows.calendar import local_date
 from workflows.request_types import RequestType
 from workflows.states import CLOSED_STATES, TicketState
@@ -401,7 +401,7 @@ def purge_expired(*, now: datetime | None = None, dry_run: bool = False,
     return report
 
 
-@shared_task(name="helpdesk.retention.purge_expired")
+@shared_task(name="helpdesk.trust.retention.purge_expired")
 def purge_expired_task() -> dict[str, Any]:
     """Daily (Celery beat). Safe to run twice at once: rows are locked with SKIP LOCKED."""
     return purge_expired().as_dict()
