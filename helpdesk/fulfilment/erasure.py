@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk import services
 from helpdesk.fulfilment import selectors
+from helpdesk.fulfilment.after_erasure import forget_requester_copies
 from helpdesk.fulfilment.common import (
     ERASURE_TASK,
     complete_lookup,
@@ -20,7 +21,6 @@ from helpdesk.fulfilment.common import (
 from helpdesk.fulfilment.config import configured_sources
 from helpdesk.fulfilment.connectors import SourceError, connector
 from helpdesk.fulfilment.models import (
-    DataLookup,
     ErasurePlan,
     ErasureStatus,
     ErasureStep,
@@ -146,24 +146,13 @@ def run_erasure(plan_pk: int) -> ErasurePlan:
         row.status = ErasureStatus.DONE if ok else ErasureStatus.PARTIAL
         row.finished_at = timezone.now()
         row.save(update_fields=["status", "finished_at"])
-        if ok:
-            _redact_lookups(ticket)
         audit.record_event(ticket=ticket, actor=None, actor_name="fulfilment", action="fulfilment.erasure_finished",
                            data={"plan": row.pk, "status": row.status, "steps": [
                                {"source": s.source, "table": s.table, "action": s.action, "status": s.status,
                                 "affected": s.affected} for s in steps]})
+        if ok:  # no copy of the erased data stays on this or any other ticket of the requester
+            forget_requester_copies(requester_id=ticket.requester_id, erasure=ticket)
     return row
-
-
-def _redact_lookups(ticket: Ticket) -> None:
-    """After the erasure the desk keeps no copy of what it erased: the lookups keep only counts."""
-    for lookup in DataLookup.objects.select_for_update().filter(ticket=ticket):
-        lookup.result = {"sources": [
-            {**source, "tables": [{**{k: v for k, v in table.items() if k != "records"}, "records": [],
-                                   "count": table.get("count", len(table.get("records", []))), "redacted": True}
-                                  for table in source.get("tables", [])]}
-            for source in lookup.sources]}
-        lookup.save(update_fields=["result"])
 
 
 def _finish_step(plan: ErasurePlan, step: ErasureStep, *, status: str, affected: int | None = None,
