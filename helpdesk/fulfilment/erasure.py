@@ -178,7 +178,7 @@ def send_erasure_report(*, plan: ErasurePlan, actor: User) -> None:
         raise services.GuardError({"erasure": _("The erasure is not complete yet.")})
     steps = list(row.steps.all())
     body = render_bilingual("erasure_report", {
-        "ticket": locked,
+        "ticket": locked, "requester_name": locked.name_for_mail(),
         "erased": [s for s in steps if s.status == StepStatus.DONE],
         "kept": [s for s in steps if s.status == StepStatus.KEPT],
     }, primary=locked.requester.language)

@@ -217,6 +217,7 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
                        data={"package": row.pk, "sha256": row.sha256, "files": row.contents.get("files", []),
                              "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat()})
     body = render_bilingual("access_package_ready", {"ticket": locked, "package": row,
+                                                     "requester_name": locked.name_for_mail(),
                                                      "lost_link_url": desk_base_url() + "/lost-link/"},
                             primary=locked.requester.language)
     services.send_reply(ticket=locked, author=actor, body_text=body)

@@ -85,13 +85,14 @@ def _queue_extension_notice(*, ticket: Ticket, reason: str, due_before: datetime
     context = {
         "ticket": ticket,
         "requester": ticket.requester,
+        "requester_name": ticket.name_for_mail(),
         "reason": reason,
         "due_before": timezone.localtime(due_before),
         "due_at": timezone.localtime(ticket.due_at),
         "desk_email": settings.DESK_EMAIL,
     }
     body = render_bilingual("extension", context, ticket.requester.language)
-    subject = f"[{ticket.reference}] 처리 기한 연장 안내 / Deadline extended: {ticket.subject}"
+    subject = f"[{ticket.reference}] 처리 기한 연장 안내 / Deadline extended: {ticket.subject_for_mail()}"
     return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE, author=author,
                                   subject=subject)
 
