@@ -2,7 +2,7 @@
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
                            [--parallel 1,2,4] [--worker [REDIS_URL]] [--profile N]
-                           [--against DIR] [--ahead] [--rounds N]
+                           [--against DIR] [--rounds N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -30,9 +30,8 @@ every acknowledgement was sent.
 DIR REV``) is run on the same files, alternating with this one run by run, and the medians of both
 are printed: on a shared machine, only figures taken side by side can be compared.
 
-``--ahead --rounds N``: this version with its parsing helper process (the default: the next batch is
-parsed on another core, ``helpdesk.intake.ahead``) and without it (``DESK_INTAKE_PARSE_AHEAD=0``,
-strictly one process), alternating; combine with ``--against`` for three columns.
+Intake runs strictly in one process (issue 24 removed the parse-ahead helper); ``--against`` a
+version from before still runs it with its helper, as that version ships.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int 
                extra_env: dict[str, str] | None = None) -> tuple[float, float]:
     """One ingest_email process of ``root``'s code given all files; prints and returns (wall, CPU) msg/s.
 
-    CPU counts the process and its parsing helper (helpdesk.intake.ahead), both waited for."""
+    CPU counts the process and any children it waited for (a version's parsing helper)."""
     env = {**_prepare(url, work, root), **(extra_env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -266,8 +265,6 @@ def main() -> None:
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="a checkout of another version (git worktree add DIR REV): run both, alternating")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each version (with --against)")
-    parser.add_argument("--ahead", action="store_true",
-                        help="compare this version with and without its parsing helper process, alternating")
     parser.add_argument("--worker", nargs="?", const="redis://127.0.0.1:6379/14", metavar="REDIS_URL",
                         help="also PostgreSQL as in production: a Redis broker and a Celery worker send the mail")
     args = parser.parse_args()
@@ -307,7 +304,7 @@ def main() -> None:
     for root in {ROOT, *([args.against.resolve()] if args.against else [])}:
         _compile_bytecode(root)
     try:
-        if args.against or args.ahead:
+        if args.against:
             compare(args, files, work)
             return
         if not args.postgres_only:
@@ -330,8 +327,6 @@ def compare(args: argparse.Namespace, files: list[str], work: Path) -> None:
     versions: dict[str, tuple[Path, dict[str, str]]] = {"this": (ROOT, {})}
     if args.against:
         versions["against"] = (args.against.resolve(), {})
-    if args.ahead:
-        versions["one-proc"] = (ROOT, {"DESK_INTAKE_PARSE_AHEAD": "0"})
     figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
     kinds = [k for k, skip in (("SQLite", args.postgres_only), ("PostgreSQL", args.sqlite_only)) if not skip]
     for round_ in range(args.rounds):

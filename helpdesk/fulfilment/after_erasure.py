@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, PackageStatus
+from helpdesk.fulfilment.shapes import LookupResult
 from helpdesk.models import AuditEvent, Ticket
 from helpdesk.trust import audit
-from helpdesk.trust.retention import destroy_stored_file
+from helpdesk.trust.destroy import destroy_stored_file
 
 __all__ = ["forget_requester_copies", "on_ticket_events", "redact_lookups"]
 
@@ -27,13 +28,13 @@ def redact_lookups(ticket: Ticket) -> int:
     """The ticket's lookups keep only what was found per table (counts), never the records."""
     redacted = 0
     for lookup in DataLookup.objects.select_for_update().filter(ticket=ticket):
-        if all(table.get("redacted") for source in lookup.sources for table in source.get("tables", [])):
+        if all(table.get("redacted") for source in lookup.sources for table in source["tables"]):
             continue
-        lookup.result = {"sources": [
-            {**source, "tables": [{**{k: v for k, v in table.items() if k != "records"}, "records": [],
-                                   "count": table.get("count", len(table.get("records", []))), "redacted": True}
-                                  for table in source.get("tables", [])]}
+        result: LookupResult = {"sources": [
+            {**source, "tables": [{**table, "records": [], "count": table.get("count", len(table["records"])),
+                                   "redacted": True} for table in source["tables"]]}
             for source in lookup.sources]}
+        lookup.result = result
         lookup.save(update_fields=["result"])
         redacted += 1
     return redacted

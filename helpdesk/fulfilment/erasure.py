@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,17 +24,19 @@ from helpdesk.fulfilment.models import (
     ErasureStep,
     StepStatus,
 )
+from helpdesk.fulfilment.shapes import TableResult
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
+from workflows.request_types import RequestType
 
 
 # --- Erasure -------------------------------------------------------------------------------------
-def _step_action(table: dict[str, Any], request_type: str) -> str:
+def _step_action(table: TableResult, request_type: str) -> str:
     """Consent withdrawal only changes "set" tables (e.g. the marketing opt-in); others leave data as is."""
-    if request_type == "consent_withdrawal" and table["erase"] != "set":
+    if request_type == RequestType.CONSENT_WITHDRAWAL and table["erase"] != "set":
         return "none"
-    return str(table["erase"])
+    return table["erase"]
 
 
 @transaction.atomic

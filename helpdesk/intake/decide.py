@@ -1,4 +1,4 @@
-"""What becomes of one mail: the intake rules as ONE pure function, :func:`decide`.
+"""What becomes of one mail: the intake rules as ONE pure function, :func:`decide_mail`.
 
 Both intake paths call it: ``ingest.ingest_message`` (one mail, its lookups read in its own
 transaction) and ``batch.ingest_messages`` (many mails, the lookups read once per batch and
@@ -42,8 +42,8 @@ __all__ = [
     "IgnoreAuto",
     "Lookups",
     "NewTicket",
-    "Quarantine",
-    "decide",
+    "ToQuarantine",
+    "decide_mail",
     "dedupe_key",
     "looked_up_ids",
     "thread_ids",
@@ -84,7 +84,7 @@ class Lookups(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Quarantine:
+class ToQuarantine:
     reason: str
     detail: str
 
@@ -112,12 +112,12 @@ class NewTicket:
     language: str  # a new requester's language
 
 
-Decision = Quarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
+Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
 
 
-def decide(parsed: ParsedEmail | Quarantine, lookups: Lookups[T]) -> Decision[T]:
+def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Decision[T]:
     """The rules of the module docstring; reads nothing but its arguments."""
-    if isinstance(parsed, Quarantine):
+    if isinstance(parsed, ToQuarantine):
         return parsed
     if lookups.duplicate_of is not None:
         return Duplicate(lookups.duplicate_of)
@@ -125,7 +125,7 @@ def decide(parsed: ParsedEmail | Quarantine, lookups: Lookups[T]) -> Decision[T]
         return IgnoreAuto(parsed.auto_reason, _continued(parsed, lookups, thread_from_anyone=True))
     ticket = _continued(parsed, lookups)
     if ticket is not None and parsed.authentication in FAILED:
-        return Quarantine("unauthenticated_reply",
+        return ToQuarantine("unauthenticated_reply",
                           f"a reply from {parsed.sender_email} to a ticket, but the receiving MTA's "
                           f"Authentication-Results say: {parsed.authentication} (DMARC/DKIM/SPF)")
     if ticket is not None:

@@ -24,6 +24,7 @@ from helpdesk.models import (
     TicketStatistic,
 )
 from helpdesk.trust import retention
+from helpdesk.trust.destroy import destroy_stored_file
 from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -152,9 +153,9 @@ def test_destroy_overwrites_before_deleting(tmp_path: Any) -> None:
 
     storage = FileSystemStorage(location=str(tmp_path))
     name = storage.save("secret.txt", __import__("io").BytesIO(b"secret personal data"))
-    assert retention.destroy_stored_file(storage, name) is True
+    assert destroy_stored_file(storage, name) is True
     assert not storage.exists(name)
-    assert retention.destroy_stored_file(storage, "") is False
+    assert destroy_stored_file(storage, "") is False
 
 
 def test_beat_schedule_runs_the_purge_daily(settings: Any) -> None:
