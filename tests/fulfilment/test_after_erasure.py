@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, PackageStatus
 from helpdesk.models import AuditEvent, Ticket, User
@@ -71,8 +72,8 @@ def test_the_erasure_at_the_sources_withdraws_older_tickets_copies(
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.start_lookup(ticket=deletion, actor=admin_user)
     with django_capture_on_commit_callbacks(execute=True):
-        plan = fulfilment.preview_erasure(ticket=deletion, actor=admin_user)
-        fulfilment.approve_erasure(plan=plan, actor=admin_user)
+        plan = fulfilment_erasure.preview_erasure(ticket=deletion, actor=admin_user)
+        fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     plan.refresh_from_db()
     assert plan.status == "done"
     assert_no_copy_left(released, deletion)
