@@ -31,7 +31,7 @@ from helpdesk.models import (
     User,
 )
 from workflows.calendar import local_date
-from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager, ticket_scope
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_auditor, is_manager, ticket_scope
 from workflows.states import OPEN_STATES, TicketState
 
 DUE_SOON_DAYS = 3
@@ -64,7 +64,7 @@ SORTS = {"due": ("due_at", "id"), "-due": ("-due_at", "-id"), "received": ("rece
 
 
 def default_queue(user: Any) -> str:
-    return "all" if is_manager(user) else "mine"
+    return "all" if is_manager(user) or is_auditor(user) else "mine"
 
 
 def visible_tickets(user: Any) -> QuerySet[Ticket]:

@@ -16,7 +16,7 @@ from helpdesk import metrics
 from helpdesk.metrics import exports
 from helpdesk.metrics.query import MetricsQuerySerializer
 from workflows.request_types import RequestType
-from workflows.roles import is_desk_staff, is_manager
+from workflows.roles import can_read_figures, can_use_desk, is_manager
 
 # Chart colours: one per request type, colour-blind friendly (Okabe–Ito + greys).
 TYPE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
@@ -93,7 +93,7 @@ def _chart_data(figures: dict[str, Any]) -> dict[str, Any]:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    if not is_manager(request.user):
+    if not can_read_figures(request.user):
         raise PermissionDenied
     query, errors = _query(request)
     metrics_filter = query.to_filter()
@@ -137,7 +137,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _export(request: HttpRequest, kind: str) -> HttpResponse:
-    if not is_desk_staff(request.user) or (kind == "figures" and not is_manager(request.user)):
+    if not can_use_desk(request.user) or (kind == "figures" and not can_read_figures(request.user)):
         raise PermissionDenied
     query = MetricsQuerySerializer(data=request.GET)
     if not query.is_valid():

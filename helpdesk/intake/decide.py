@@ -13,14 +13,17 @@ The rules, in order:
    ``[PRIV-YYYY-NNNN]`` in the subject — on every path only a ticket the sender is a **party** to
    (its requester, or they mailed on it; internal notes do not count): a stranger quoting someone's
    reference or Message-ID must not get into their conversation;
-4. **automatic mail** (auto-replies, bounces, lists, our own mail) never opens a ticket; it is
-   kept as a note on the ticket it answers, if any (a bounce comes from a mailer daemon, never a party);
+4. **automatic mail** (RFC 3834 headers, bounces, lists, our own mail — never the subject alone)
+   never opens a ticket; it is kept as a note on the ticket it answers (a bounce comes from a mailer
+   daemon, never a party), else in the quarantine list as "ignored" (``ingest``), where staff can
+   still open a ticket from it;
 5. a mail continuing a ticket whose sender the receiving MTA did not authenticate (its
    ``Authentication-Results`` say DMARC/DKIM/SPF failed, or it has none: ``authresults.py``) is
    **quarantined** — a forged From: of the requester must not be filed as them;
 6. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
    when it is awaiting the requester or answered;
-7. anything else is a **new ticket**, with a suggested request type and the requester's language.
+7. anything else is a **new ticket**, with a suggested request type and the requester's language,
+   flagged for review (``review``) when its subject reads like an auto-reply.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ class FollowUp(Generic[T]):
 class NewTicket:
     request_type: str  # suggested from Korean/English keywords
     language: str  # a new requester's language
+    review: str | None = None  # why a person should check it (e.g. "autoreply_subject")
 
 
 Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
@@ -130,7 +134,7 @@ def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Deci
                           f"Authentication-Results say: {parsed.authentication} (DMARC/DKIM/SPF)")
     if ticket is not None:
         return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
-    return NewTicket(parsed.suggested_request_type, parsed.language)
+    return NewTicket(parsed.suggested_request_type, parsed.language, parsed.review_reason)
 
 
 def _continued(parsed: ParsedEmail, lookups: Lookups[T], *, thread_from_anyone: bool = False) -> T | None:
