@@ -80,6 +80,8 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # 15 mi
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "desk/locked_out.html"
+# Behind the proxy: the client address from the same trusted header as the rate limits.
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
 # No "AXES: BEGIN …" line at every start: an MTA keeps ~100 characters of ingest_email's output.
 AXES_VERBOSE = False
 

@@ -34,6 +34,10 @@ DESK_IMAP_FOLDER = os.environ.get("DESK_IMAP_FOLDER", "INBOX")
 DESK_IMAP_PROCESSED_FOLDER = os.environ.get("DESK_IMAP_PROCESSED_FOLDER", "")
 DESK_IMAP_KEYWORD = os.environ.get("DESK_IMAP_KEYWORD", "$PrivacyDeskFiled")
 DESK_IMAP_TIMEOUT = int(os.environ.get("DESK_IMAP_TIMEOUT", "60"))
+# The authserv-id our receiving MTA writes in Authentication-Results (RFC 8601), e.g.
+# "mx.micube.co.kr": a reply whose DMARC/DKIM/SPF failed there (or that has no such field) is
+# quarantined instead of joining a ticket (docs/trust.md). Empty: not checked (development only).
+DESK_TRUSTED_AUTHSERV_ID = os.environ.get("DESK_TRUSTED_AUTHSERV_ID", "").strip()
 FEATURE_CELERY_IMPORTS = ["helpdesk.intake.tasks"]
 if DESK_IMAP_HOST:
     FEATURE_BEAT_SCHEDULE["poll-mailbox"] = {"task": "helpdesk.intake.tasks.poll_mailbox", "schedule": 60.0}

@@ -55,6 +55,19 @@ EMAIL_PROOF_SUFFICES = frozenset(
 )
 
 
+# Verification methods that prove only control of the e-mail address (a guardian confirms by a link too).
+EMAIL_ONLY_PROOF = frozenset({"email_link", "guardian_consent"})
+
+
+def proof_suffices(request_type: str, verification_method: str) -> bool:
+    """Whether the way identity was verified is enough for this request type (issue 25).
+
+    Checked again wherever data is looked up or released, since a ticket can be reclassified after
+    it was verified: an inquiry confirmed by e-mail link that becomes an access request is not.
+    """
+    return request_type in EMAIL_PROOF_SUFFICES or verification_method not in EMAIL_ONLY_PROOF
+
+
 class Jurisdiction(models.TextChoices):
     KR = "kr", _("Korea (PIPA)")
     GDPR = "gdpr", _("EU / UK (GDPR)")

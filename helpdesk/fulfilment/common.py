@@ -13,6 +13,7 @@ from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.config import SourceConfig, configured_sources
 from helpdesk.fulfilment.models import DataLookup
 from helpdesk.models import Ticket, User
+from workflows.request_types import proof_suffices
 
 LOOKUP_TASK = "helpdesk.fulfilment.tasks.run_lookup"
 ERASURE_TASK = "helpdesk.fulfilment.tasks.run_erasure"
@@ -29,10 +30,13 @@ def lock_ticket_for(ticket: Ticket, actor: User) -> Ticket:
 
 
 def require_verified(ticket: Ticket) -> None:
+    """Verified, not yet processed, and by a proof strong enough for the request type as it is now."""
     if ticket.state not in selectors.FULFILMENT_STATES:
         raise services.TransitionNotAllowedError(
             _("Personal data is looked up and released or erased only while the ticket is verified "
               "(identity checked) and not yet processed."))
+    if not proof_suffices(ticket.request_type, ticket.verification_method):
+        raise services.GuardError({"verification": str(selectors.WEAK_PROOF)})
 
 
 def four_eyes_on() -> bool:

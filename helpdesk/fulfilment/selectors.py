@@ -19,7 +19,7 @@ from helpdesk.fulfilment.models import (
     PackageStatus,
 )
 from helpdesk.models import Ticket, User
-from workflows.request_types import RequestType
+from workflows.request_types import RequestType, proof_suffices
 from workflows.roles import can_act_on_ticket
 from workflows.states import TicketState
 from workflows.transitions import Guard
@@ -30,6 +30,8 @@ ERASE_TYPES = frozenset({RequestType.DELETION, RequestType.CONSENT_WITHDRAWAL, R
 # The request types that cannot reach "processed" without a fulfilment or a reason (issue 13).
 GUARDED_TYPES = frozenset({RequestType.ACCESS, RequestType.DELETION})
 FULFILMENT_STATES = frozenset({TicketState.VERIFIED})
+WEAK_PROOF = _lazy("Identity was confirmed only by an e-mail link, which is not enough for this request type: "
+                   "check a stronger proof (e.g. an identity document) and verify the ticket again.")
 
 
 def latest_lookup(ticket: Ticket) -> DataLookup | None:
@@ -147,6 +149,7 @@ class Panel:
     erasure_impact: ErasureImpact | None = None
     release_impact: ReleaseImpact | None = None
     second_person_needed: bool = False  # four eyes: this user prepared the step shown
+    weak_proof: bool = False  # verified by e-mail link only, not enough for this request type
 
     @property
     def can_look_up(self) -> bool:
@@ -179,4 +182,6 @@ def panel(ticket: Ticket, user: User) -> Panel | None:
         blocker=processing_blocker(ticket),
         before_verification=ticket.verified_at is None and ticket.state in (TicketState.RECEIVED,
                                                                             TicketState.AWAITING_REQUESTER),
+        weak_proof=ticket.state in FULFILMENT_STATES and not proof_suffices(ticket.request_type,
+                                                                             ticket.verification_method),
     )

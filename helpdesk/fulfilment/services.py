@@ -48,6 +48,8 @@ from helpdesk.fulfilment.models import (
     PackageStatus,
 )
 from helpdesk.fulfilment.register import Processing, entries_for, load_register
+from helpdesk.fulfilment.records import record_grid
+from helpdesk.metrics.cells import safe_row
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
@@ -133,15 +135,12 @@ def run_lookup(lookup_pk: int, *, only_failed: bool = False) -> DataLookup:
 
 # --- Access package ------------------------------------------------------------------------------
 def _csv(records: list[dict[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for record in records:
-        columns += [key for key in record if key not in columns]
+    """One table as CSV: the company's data is untrusted text, so no cell or header can be a formula."""
+    grid = record_grid(records)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                         for k, v in record.items()})
+    writer = csv.writer(out)
+    writer.writerow(safe_row(grid.columns))
+    writer.writerows(safe_row(row) for row in grid.values(flatten=True))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Korean CSV correctly
 
 
@@ -234,6 +233,7 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
                              "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat(),
                              **four_eyes_record(row.built_by, actor)})
     body = render_bilingual("access_package_ready", {"ticket": locked, "package": row,
+                                                     "requester_name": locked.name_for_mail(),
                                                      "lost_link_url": desk_base_url() + "/lost-link/"},
                             primary=locked.requester.language)
     services.send_reply(ticket=locked, author=actor, body_text=body)

@@ -94,6 +94,7 @@ def intake_config() -> ParseSettings:
         ),
         own_addresses=tuple(a.strip().lower() for a in settings.DESK_OWN_ADDRESSES),
         own_domain=settings.DESK_MESSAGE_ID_DOMAIN,
+        trusted_authserv_id=settings.DESK_TRUSTED_AUTHSERV_ID,
     )
 
 

@@ -17,11 +17,19 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from helpdesk.fulfilment.records import RecordGrid
+from helpdesk.fulfilment.records import record_grid as _record_grid
 from helpdesk.intake.email.htmltext import REMOTE_IMAGE_BLOCKED, has_blocked_remote_images
 from workflows.roles import is_administrator, is_manager
 from workflows.states import TicketState, VerificationMethod
 
 register = template.Library()
+
+
+@register.filter
+def record_grid(records: list[dict[str, Any]]) -> RecordGrid:
+    """Found records as columns and aligned (column, value) rows: never a dict lookup in a template."""
+    return _record_grid(records)
 
 
 @register.filter

@@ -19,6 +19,7 @@ class ParseSettings:
     limits: EmailLimits
     own_addresses: tuple[str, ...]
     own_domain: str
+    trusted_authserv_id: str = ""  # DESK_TRUSTED_AUTHSERV_ID: whose Authentication-Results count
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Unparsed:
 def parse_or_reason(raw: bytes, config: ParseSettings) -> ParsedEmail | Unparsed:
     try:
         return parse_email(raw, limits=config.limits, own_addresses=config.own_addresses,
-                           own_message_id_domain=config.own_domain)
+                           own_message_id_domain=config.own_domain,
+                           trusted_authserv_id=config.trusted_authserv_id)
     except QuarantineError as exc:
         return Unparsed(exc.reason, exc.message)
     except Exception as exc:  # a parser bug must not lose the mail or block the queue

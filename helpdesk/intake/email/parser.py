@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 
+from .authresults import sender_authentication
 from .classify import find_ticket_references, language_of_text, strip_subject_prefixes, suggest_request_type
 from .decoding import collapse_whitespace, decode_header_value
 from .headers import (
@@ -85,6 +86,8 @@ class ParsedEmail:
     # Worked out here, with the parsing.
     suggested_request_type: str = "other"
     language: str = "en"
+    # The receiving MTA's verdict on the From domain (authresults.py): "" when not checked.
+    authentication: str = ""
     # Filed, but a person should check it (a subject reading like an auto-reply: noise.review_reason).
     review_reason: str | None = None
     # A bounce: (Message-ID, X-Privacy-Desk-Ticket) of the mail it says failed (lenient.failed_delivery).
@@ -156,6 +159,7 @@ def parse_email(
     limits: EmailLimits = _DEFAULT_LIMITS,
     own_addresses: Iterable[str] = (),
     own_message_id_domain: str = "privacy-desk.local",
+    trusted_authserv_id: str = "",
 ) -> ParsedEmail:
     """Parse raw message bytes; raise :class:`QuarantineError` for mail a human must triage."""
     if not raw or not raw.strip():
@@ -244,6 +248,7 @@ def parse_email(
         warnings=walker.warnings,
         suggested_request_type=suggest_request_type(subject, body_text),
         language=language_of_text(subject, body_text),
+        authentication=sender_authentication(msg.raw_items(), sender_email, trusted_authserv_id),
         review_reason=None if auto_reason else review_reason(subject),
         failed_delivery=failed_delivery(msg) if auto_reason else None,
     )
