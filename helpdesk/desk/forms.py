@@ -152,6 +152,7 @@ class QuarantineDiscardForm(forms.Form):
 class FeeForm(VersionedForm):
     """Fee and postage (Enforcement Decree Art. 47), mailed to the requester before they are incurred."""
 
+    id_prefix = "fee"
     fee = forms.IntegerField(label=_("Fee (won)"), min_value=0, max_value=1_000_000, initial=0)
     postage = forms.IntegerField(label=_("Postage (won), only for a copy sent by post"), min_value=0,
                                  max_value=1_000_000, initial=0)
