@@ -101,8 +101,7 @@ def build_email(message: Message) -> EmailMessage:
         cc=list(message.recipients)[1:],  # the ticket's participants (issue 26)
         headers=headers,
     )
-    if message.kind == MessageKind.REPLY:  # only staff replies carry files; acknowledgements skip the query
-        for attachment in message.attachments.order_by("pk"):
-            with attachment.file.open("rb") as stored:
-                email.attach(attachment.filename, stored.read(), attachment.content_type)
+    for attachment in message.attachments.all():  # statutory notices (PDF); prefetched by the senders
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
     return email

@@ -145,3 +145,39 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id}"
+
+
+class NoticeDelivery(models.TextChoices):
+    """How a statutory notice reached the requester (Decree 41(5) etc. say "in writing or the like")."""
+
+    EMAIL = "email", _("Attached to an e-mail")
+    POST = "post", _("Given by post")
+    PHONE = "phone", _("Given by phone (and recorded)")
+    IN_PERSON = "in_person", _("Handed over in person")
+
+
+class StatutoryNotice(models.Model):
+    """One notice the law prescribes (``workflows.notices.NoticeKind``), as given to the requester.
+
+    ``inputs`` holds everything the document is rendered from, so the same PDF can be rendered again
+    from the row (``notifications.notices.render_notice``); the PDF itself is the ``attachment`` of
+    the ``message`` that carried it (an outbound mail, or an internal note for post and phone).
+    """
+
+    ticket = models.ForeignKey("helpdesk.Ticket", on_delete=models.CASCADE, related_name="statutory_notices")
+    message = models.ForeignKey("helpdesk.Message", on_delete=models.CASCADE, related_name="statutory_notices")
+    attachment = models.OneToOneField("helpdesk.Attachment", on_delete=models.CASCADE, related_name="notice")
+    kind = models.CharField(max_length=40)
+    inputs = models.JSONField()
+    delivery = models.CharField(max_length=12, choices=NoticeDelivery.choices, default=NoticeDelivery.EMAIL)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="notice_ticket_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} notice for ticket {self.ticket_id}"

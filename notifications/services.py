@@ -31,7 +31,7 @@ ACK_LIMIT_PER_HOUR = 3
 
 
 def _context(ticket: Ticket, **extra: object) -> dict[str, object]:
-    return {
+    context: dict[str, object] = {
         "ticket": ticket,
         "requester": ticket.requester,
         "due_at": timezone.localtime(ticket.due_at),
@@ -39,6 +39,9 @@ def _context(ticket: Ticket, **extra: object) -> dict[str, object]:
         "base_url": desk_base_url(),
         **extra,
     }
+    if "requester_name" not in context:  # the greeting: never an unconfirmed stranger's words
+        context["requester_name"] = ticket.name_for_mail()
+    return context
 
 
 def queue_outbound_message(
@@ -80,7 +83,7 @@ def outbound_message(
         sender_name=str(author) if author else "Privacy Desk",
         author=author,
         recipients=[ticket.requester.email] if ticket.requester.email else [],
-        subject=subject_with_reference(ticket, subject or f"Re: {ticket.subject}"),
+        subject=subject_with_reference(ticket, subject or f"Re: {ticket.subject_for_mail()}"),
         body_text=body_text,
         message_id=message_id,
         in_reply_to=in_reply_to,
@@ -125,10 +128,10 @@ def acknowledgements(tickets: Sequence[tuple[Ticket, tuple[str, list[str]] | Non
     # TypeError: a third of a render).
     bodies = render_bilingual_many("acknowledgement", [
         (_context(ticket, request_type=RequestType(ticket.request_type).label, reference=ticket.reference,
-                  requester_name=ticket.requester.name), ticket.requester.language)
+                  requester_name=ticket.name_for_mail()), ticket.requester.language)
         for ticket, _thread in tickets])
     return [outbound_message(ticket=ticket, body_text=body, kind=MessageKind.ACKNOWLEDGEMENT, thread=thread,
-                             subject=f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject}")
+                             subject=f"[{ticket.reference}] 접수 확인 / Request received: {ticket.subject_for_mail()}")
             for (ticket, thread), body in zip(tickets, bodies, strict=True)]
 
 
@@ -173,3 +176,12 @@ def queue_subject_notice(*, ticket: Ticket, subject_email: str, subject_name: st
     message.save()
     _enqueue_if_mailed(message)
     return message
+
+
+def queue_statutory_notice_mail(*, ticket: Ticket, title: dict[str, str], author: User | None) -> Message:
+    """The mail that carries a result notice (the PDF is attached by ``helpdesk.services.notices``)."""
+    body = render_bilingual("statutory_notice", _context(ticket, title_ko=title["ko"], title_en=title["en"]),
+                            ticket.requester.language)
+    subject = f"[{ticket.reference}] {title['ko']} / {title['en']}"
+    return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE, author=author,
+                                  subject=subject)

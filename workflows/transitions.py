@@ -47,6 +47,7 @@ class Effect(enum.Enum):
     MAIL_QUESTION = "mail_question"  # the question goes to the requester (counts as a first response)
     MAIL_REJECTION = "mail_rejection"  # the reasoned refusal is mailed: it is the answer
     MAIL_WITHDRAWAL = "mail_withdrawal"  # the requester is told the request was withdrawn
+    MAIL_RESULT_NOTICE = "mail_result_notice"  # the statutory result notice (PDF) goes to the requester
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _process(ticket: Any, *, note: str) -> None:
     ticket.processed_at = timezone.now()
 
 
-def _respond(ticket: Any) -> None:
+def _respond(ticket: Any, *, withheld: str = "", withheld_reason: str = "") -> None:
     mark_answered(ticket)
 
 
@@ -167,6 +168,14 @@ def _reopen(ticket: Any, *, reason: str = "") -> str:
 def _other_needs_note(data: dict[str, Any], errors: dict[str, str]) -> None:
     if data.get("verification_method") == VerificationMethod.OTHER and not data.get("note", "").strip():
         errors["note"] = str(_("Describe how identity was verified."))
+
+
+def _withheld_needs_reason(data: dict[str, Any], errors: dict[str, str]) -> None:
+    """Partial access (Decree 42(1)): what is withheld and on which ground go together."""
+    if data.get("withheld", "").strip() and not data.get("withheld_reason"):
+        errors["withheld_reason"] = str(_("Choose the legal reason for withholding part of the information."))
+    if data.get("withheld_reason") and not data.get("withheld", "").strip():
+        errors["withheld"] = str(_("Say which information is withheld."))
 
 
 REASON = DataField("reason", _("Reason"), rows=2)
@@ -192,8 +201,16 @@ REGISTRY: dict[str, TransitionSpec] = {spec.name: spec for spec in (
     ),
     TransitionSpec(
         "respond", _("Mark responded"), order=30, source=(S.PROCESSED,), target=S.RESPONDED, apply=_respond,
+        fields=(
+            DataField("withheld", _("Access only: information withheld from the requester (partial access)"),
+                      rows=2, help_text=_("Leave empty when everything was given. Named in the access notice.")),
+            DataField("withheld_reason", _("Access only: legal reason for withholding it"),
+                      choices=RejectionReason.choices, max_length=200),
+        ),
+        check=_withheld_needs_reason,
         guards=(Guard(lambda t: t.has_outbound_reply(), "reply",
                       _("Send the answer to the requester before marking the ticket responded."), hides=True),),
+        effects=(Effect.MAIL_RESULT_NOTICE,),
     ),
     TransitionSpec(
         "request_info", _("Ask the requester"), order=40, source=(S.RECEIVED, S.VERIFIED, S.PROCESSED),

@@ -175,6 +175,17 @@ def _transition_data_fields() -> dict[str, serializers.Field]:
 TransitionSerializer = type("TransitionSerializer", (VersionSerializer,), _transition_data_fields())
 
 
+class FeeQuoteSerializer(VersionSerializer):
+    fee = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0,
+                                   help_text="Fee in won (Enforcement Decree Art. 47(1): at most the actual cost).")
+    postage = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0,
+                                       help_text="Postage in won, only when a copy is to be mailed (Act 38(3)).")
+    company_cause = serializers.BooleanField(
+        required=False, default=False, help_text="The company caused the request: nothing may be charged (47(2)).")
+    basis = serializers.CharField(max_length=500, help_text="What the amount pays for, or why nothing is charged.")
+    quoted_at = serializers.DateTimeField(read_only=True)
+
+
 class ReplySerializer(VersionSerializer):
     body_text = serializers.CharField(max_length=100_000, allow_blank=True)
     attachments = serializers.ListField(

@@ -19,6 +19,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("metrics/response-times/", views.ResponseTimesView.as_view(), name="metrics-response-times"),
     path("exports/tickets/", views.TicketExportView.as_view(), name="export-tickets"),
     path("exports/figures/", views.FiguresExportView.as_view(), name="export-figures"),
+    path("exports/records/", views.RecordsExportView.as_view(), name="export-records"),
+    # A contract: no trailing slash, as the file name it is (issue 27).
+    path("tickets/<str:reference>/record.pdf", views.TicketViewSet.as_view({"get": "record"}), name="ticket-record"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from helpdesk import metrics, services
+from helpdesk import case_record, metrics, services
 from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
@@ -29,10 +29,11 @@ from helpdesk.api.intake_serializers import (
     TicketCreateSerializer,
 )
 from helpdesk.api.pagination import DeskPagination
-from helpdesk.api.permissions import CanViewTicket, IsDeskStaff, IsManager, StaffReadManagerWrite
+from helpdesk.api.permissions import CanReadFigures, CanViewTicket, IsDeskStaff, IsManager, StaffReadManagerWrite
 from helpdesk.api.serializers import (
     AssignmentSerializer,
     ErrorSerializer,
+    FeeQuoteSerializer,
     MessageSerializer,
     NoteSerializer,
     QuarantineSerializer,
@@ -233,6 +234,29 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         return self._detail(ticket)
 
 
+    @extend_schema(summary="Quote the fee and postage (mailed to the requester first)", parameters=[REFERENCE],
+                   request=FeeQuoteSerializer, responses={201: FeeQuoteSerializer, **WRITE_ERRORS},
+                   description="PIPA Art. 38(3), Enforcement Decree Art. 47: the requester is mailed the amounts "
+                               "before anything is incurred; with `company_cause` nothing may be charged.")
+    @action(detail=True, methods=["post"])
+    def fee(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        data = _valid(FeeQuoteSerializer, request)
+        quote = services.quote_fee(ticket=ticket, actor=_user(request), fee=data["fee"], postage=data["postage"],
+                                   company_cause=data["company_cause"], basis=data["basis"],
+                                   expected_version=data.get("expected_version"))
+        return Response(FeeQuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+
+
+    @extend_schema(summary="The ticket's case record (PDF, for the regulator)", parameters=[REFERENCE],
+                   responses={(200, "application/pdf"): OpenApiTypes.BINARY, **READ_ERRORS},
+                   description="Request, identity check, notices and mail, transitions, fulfilment, fees, the audit "
+                               "chain verified now, the deadline and whether it was met. The export is audited.")
+    def record(self, request: Request, reference: str) -> HttpResponse:
+        ticket = self.get_object()
+        return case_record.record_response(ticket, _user(request))
+
+
 def _valid(serializer_class: type[BaseSerializer], request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -304,7 +328,7 @@ class QuarantineViewSet(DeskAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 # --- Figures and exports -----------------------------------------------------------------------
 class ResponseTimesView(DeskAPIMixin, APIView):
-    permission_classes = [IsManager]
+    permission_classes = [CanReadFigures]
 
     @extend_schema(summary="Response-time figures (managers)", parameters=[MetricsQuerySerializer],
                    responses={200: ResponseTimesSerializer, **READ_ERRORS},
@@ -345,7 +369,7 @@ class TicketExportView(DeskAPIMixin, APIView):
 
 
 class FiguresExportView(DeskAPIMixin, APIView):
-    permission_classes = [IsManager]
+    permission_classes = [CanReadFigures]
 
     @extend_schema(summary="Export the figures (CSV/XLSX, managers)", parameters=[MetricsQuerySerializer,
                                                                                    *EXPORT_PARAMS],
@@ -355,3 +379,30 @@ class FiguresExportView(DeskAPIMixin, APIView):
         query.is_valid(raise_exception=True)
         options = exports.ExportOptions.from_params(request.query_params, manager=True)
         return exports.figures_response(metrics_filter=query.to_filter(), options=options)
+
+
+class RecordsExportView(DeskAPIMixin, APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(summary="Case records of a period (ZIP of PDFs, managers)", parameters=[MetricsQuerySerializer],
+                   responses={(200, "application/zip"): OpenApiTypes.BINARY, **READ_ERRORS},
+                   description="One case record per ticket received in the period (see `record.pdf`).")
+    def get(self, request: Request) -> HttpResponse:
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        metrics_filter = query.to_filter()
+        tickets = list(metrics.cohort(metrics_filter, Ticket.objects.select_related("requester"))
+                       .order_by("received_at", "pk")[:RECORDS_PER_EXPORT + 1])
+        if len(tickets) > RECORDS_PER_EXPORT:
+            raise services.GuardError({"from": gettext("More than %(n)s tickets in the period: export a shorter one.")
+                                       % {"n": RECORDS_PER_EXPORT}})
+        for ticket in tickets:
+            services.record_ticket_access(ticket=ticket, actor=_user(request), action="record.exported")
+        response = HttpResponse(case_record.records_zip(tickets), content_type="application/zip")
+        period = f"{metrics_filter.date_from:%Y%m%d}-{metrics_filter.date_to:%Y%m%d}"
+        response["Content-Disposition"] = f'attachment; filename="case-records-{period}.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+RECORDS_PER_EXPORT = 500  # ~1 s a record: a longer period is several exports

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from helpdesk.desk import views
+from helpdesk.desk.views import accounts
 
 app_name = "desk"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -10,6 +11,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", views.DeskLoginView.as_view(), name="login"),
     path("logout/", views.DeskLogoutView.as_view(), name="logout"),
     path("away/", views.away, name="away"),
+    path("password/", accounts.change_password, name="password"),
+    path("staff/", accounts.staff_list, name="staff"),
+    path("staff/<int:pk>/password/", accounts.reset_password, name="reset_password"),
     path("queues/<slug:slug>/", views.queue, name="queue_named"),
     path("tickets/new/", views.new_ticket, name="new_ticket"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
@@ -23,6 +27,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets/<str:reference>/notices/<int:pk>/given/", views.notice_given, name="notice_given"),
     path("tickets/<str:reference>/representation/", views.representation_check, name="representation_check"),
     path("tickets/<str:reference>/participants/", views.participants, name="participants"),
+    path("tickets/<str:reference>/fee/", views.fee, name="fee"),
+    path("tickets/<str:reference>/record.pdf", views.case_record, name="case_record"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("messages/<int:pk>/raw/", views.raw_message_download, name="raw_message"),
     path("quarantine/", views.quarantine_list, name="quarantine"),

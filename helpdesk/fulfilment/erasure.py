@@ -8,23 +8,25 @@ from django.utils.translation import gettext as _
 
 from helpdesk import services
 from helpdesk.fulfilment import selectors
+from helpdesk.fulfilment.after_erasure import forget_requester_copies
 from helpdesk.fulfilment.common import (
     ERASURE_TASK,
     complete_lookup,
     enqueue_after_commit,
+    four_eyes_record,
     lock_ticket_for,
+    require_second_person,
     require_verified,
 )
 from helpdesk.fulfilment.config import configured_sources
 from helpdesk.fulfilment.connectors import SourceError, connector
 from helpdesk.fulfilment.models import (
-    DataLookup,
     ErasurePlan,
     ErasureStatus,
     ErasureStep,
     StepStatus,
 )
-from helpdesk.fulfilment.shapes import LookupResult, TableResult
+from helpdesk.fulfilment.shapes import TableResult
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
@@ -81,9 +83,12 @@ def approve_erasure(*, plan: ErasurePlan, actor: User) -> ErasurePlan:
     row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
     if row.status != ErasureStatus.PREVIEWED:
         raise services.ConflictError(_("This erasure was already approved."))
+    require_second_person(row.created_by, actor, _(
+        "Four eyes: you previewed this erasure, so another member of staff must approve it."))
     row.status, row.approved_by, row.approved_at = ErasureStatus.APPROVED, actor, timezone.now()
     row.save(update_fields=["status", "approved_by", "approved_at"])
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_approved", data={"plan": row.pk})
+    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_approved",
+                       data={"plan": row.pk, **four_eyes_record(row.created_by, actor)})
     enqueue_after_commit(ERASURE_TASK, row.pk)
     return row
 
@@ -146,24 +151,13 @@ def run_erasure(plan_pk: int) -> ErasurePlan:
         row.status = ErasureStatus.DONE if ok else ErasureStatus.PARTIAL
         row.finished_at = timezone.now()
         row.save(update_fields=["status", "finished_at"])
-        if ok:
-            _redact_lookups(ticket)
         audit.record_event(ticket=ticket, actor=None, actor_name="fulfilment", action="fulfilment.erasure_finished",
                            data={"plan": row.pk, "status": row.status, "steps": [
                                {"source": s.source, "table": s.table, "action": s.action, "status": s.status,
                                 "affected": s.affected} for s in steps]})
+        if ok:  # no copy of the erased data stays on this or any other ticket of the requester
+            forget_requester_copies(requester_id=ticket.requester_id, erasure=ticket)
     return row
-
-
-def _redact_lookups(ticket: Ticket) -> None:
-    """After the erasure the desk keeps no copy of what it erased: the lookups keep only counts."""
-    for lookup in DataLookup.objects.select_for_update().filter(ticket=ticket):
-        result: LookupResult = {"sources": [
-            {**source, "tables": [{**table, "records": [], "count": table.get("count", len(table["records"])),
-                                   "redacted": True} for table in source["tables"]]}
-            for source in lookup.sources]}
-        lookup.result = result
-        lookup.save(update_fields=["result"])
 
 
 def _finish_step(plan: ErasurePlan, step: ErasureStep, *, status: str, affected: int | None = None,
@@ -189,7 +183,7 @@ def send_erasure_report(*, plan: ErasurePlan, actor: User) -> None:
         raise services.GuardError({"erasure": _("The erasure is not complete yet.")})
     steps = list(row.steps.all())
     body = render_bilingual("erasure_report", {
-        "ticket": locked,
+        "ticket": locked, "requester_name": locked.name_for_mail(),
         "erased": [s for s in steps if s.status == StepStatus.DONE],
         "kept": [s for s in steps if s.status == StepStatus.KEPT],
     }, primary=locked.requester.language)

@@ -79,6 +79,7 @@ class DataLookup(models.Model):
 class PackageStatus(models.TextChoices):
     DRAFT = "draft", _("Built, to review")
     RELEASED = "released", _("Released to the requester")
+    WITHDRAWN = "withdrawn", _("Withdrawn after an erasure")
 
 
 class AccessPackage(models.Model):

@@ -32,10 +32,12 @@ from helpdesk.fulfilment.common import (
     complete_lookup,
     data_sources,
     enqueue_after_commit,
+    four_eyes_record,
     lock_ticket_for,
+    require_second_person,
     require_verified,
 )
-from helpdesk.fulfilment.config import configured_sources
+from helpdesk.fulfilment.config import ConfigError, configured_sources
 from helpdesk.fulfilment.connectors import lookup_source
 from helpdesk.fulfilment.models import (
     STALE_AFTER,
@@ -45,6 +47,9 @@ from helpdesk.fulfilment.models import (
     ManualFulfilment,
     PackageStatus,
 )
+from helpdesk.fulfilment.register import Processing, entries_for, load_register
+from helpdesk.fulfilment.records import record_grid
+from helpdesk.metrics.cells import safe_row
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
@@ -130,20 +135,20 @@ def run_lookup(lookup_pk: int, *, only_failed: bool = False) -> DataLookup:
 
 # --- Access package ------------------------------------------------------------------------------
 def _csv(records: list[dict[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for record in records:
-        columns += [key for key in record if key not in columns]
+    """One table as CSV: the company's data is untrusted text, so no cell or header can be a formula."""
+    grid = record_grid(records)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                         for k, v in record.items()})
+    writer = csv.writer(out)
+    writer.writerow(safe_row(grid.columns))
+    writer.writerows(safe_row(row) for row in grid.values(flatten=True))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Korean CSV correctly
 
 
 def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tuple[bytes, dict[str, Any]]:
-    """The ZIP: data.json (everything), one CSV per table, summary.html (Korean and English)."""
+    """The ZIP: data.json (everything), one CSV per table, summary.html (Korean and English).
+
+    Both also carry the processing register's entries that concern this requester (Decree 41(1)
+    2-5: purposes, retention, third parties, processors, consent)."""
     tables = []
     files = ["data.json", "summary.html"]
     buffer = io.BytesIO()
@@ -157,14 +162,29 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
                 files.append(name)
                 tables.append({"source": source["name"], "table": table["name"], "records": len(table["records"]),
                                "file": name})
+        processing = register_entries({f"{t['source']}.{t['table']}" for t in tables})
         document = {"reference": ticket.reference, "email": lookup.email,
-                    "generated_at": generated_at.isoformat(), "sources": lookup.sources}
+                    "generated_at": generated_at.isoformat(), "sources": lookup.sources,
+                    "processing": [entry_document(entry) for entry in processing]}
         archive.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2))
         archive.writestr("summary.html", render_to_string("fulfilment/package_summary.html", {
             "ticket": ticket, "lookup": lookup, "generated_at": generated_at, "languages": ("ko", "en"),
-            "sources": lookup.sources, "tables": tables,
+            "sources": lookup.sources, "tables": tables, "processing": processing,
         }))
-    return buffer.getvalue(), {"tables": tables, "files": files}
+    return buffer.getvalue(), {"tables": tables, "files": files, "processing": document["processing"]}
+
+
+def register_entries(found_tables: set[str]) -> list[Processing]:
+    """The register's entries for a requester found in these tables; a broken register is a clear error."""
+    try:
+        known = {source.name for source in configured_sources()}
+        return entries_for(found_tables, load_register(known_sources=known or None))
+    except ConfigError as exc:
+        raise services.GuardError({"register": str(exc)}) from exc
+
+
+def entry_document(entry: Processing) -> dict[str, Any]:
+    return {"name": entry.name, "policy_section": entry.policy_section, "lines": entry.lines()}
 
 
 def build_access_package(*, ticket: Ticket, actor: User) -> AccessPackage:
@@ -202,14 +222,18 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
     row = AccessPackage.objects.select_for_update().get(pk=package.pk)
     if row.status != PackageStatus.DRAFT:
         raise services.ConflictError(_("This package was already released."))
+    require_second_person(row.built_by, actor, _(
+        "Four eyes: you built this package, so another member of staff must release it."))
     now = timezone.now()
     row.status, row.released_by, row.released_at = PackageStatus.RELEASED, actor, now
     row.expires_at = now + timedelta(days=settings.DESK_ACCESS_PACKAGE_DAYS)
     row.save(update_fields=["status", "released_by", "released_at", "expires_at"])
     audit.record_event(ticket=locked, actor=actor, action="fulfilment.package_released",
                        data={"package": row.pk, "sha256": row.sha256, "files": row.contents.get("files", []),
-                             "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat()})
+                             "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat(),
+                             **four_eyes_record(row.built_by, actor)})
     body = render_bilingual("access_package_ready", {"ticket": locked, "package": row,
+                                                     "requester_name": locked.name_for_mail(),
                                                      "lost_link_url": desk_base_url() + "/lost-link/"},
                             primary=locked.requester.language)
     services.send_reply(ticket=locked, author=actor, body_text=body)

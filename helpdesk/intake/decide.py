@@ -10,23 +10,31 @@ The rules, in order:
 2. a mail whose dedupe key is already stored is a **duplicate** of it;
 3. the ticket it continues: In-Reply-To, then References newest first, naming a stored message
    (ours or theirs, at most ``THREAD_IDS_MAX`` distinct ids looked up); else the first
-   ``[PRIV-YYYY-NNNN]`` in the subject naming a ticket the sender is a party to (its requester, or
-   they wrote on it) — a stranger quoting someone's reference must not get into their conversation;
-4. **automatic mail** (auto-replies, bounces, lists, our own mail) never opens a ticket; it is
-   kept as a note on the ticket it continues, if any;
-5. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
+   ``[PRIV-YYYY-NNNN]`` in the subject — on every path only a ticket the sender is a **party** to
+   (its requester, or they mailed on it; internal notes do not count): a stranger quoting someone's
+   reference or Message-ID must not get into their conversation;
+4. **automatic mail** (RFC 3834 headers, bounces, lists, our own mail — never the subject alone)
+   never opens a ticket; it is kept as a note on the ticket it answers (a bounce comes from a mailer
+   daemon, never a party), else in the quarantine list as "ignored" (``ingest``), where staff can
+   still open a ticket from it;
+5. a mail continuing a ticket whose sender the receiving MTA did not authenticate (its
+   ``Authentication-Results`` say DMARC/DKIM/SPF failed, or it has none: ``authresults.py``) is
+   **quarantined** — a forged From: of the requester must not be filed as them;
+6. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
    when it is awaiting the requester or answered;
-6. anything else is a **new ticket**, with a suggested request type and the requester's language.
+7. anything else is a **new ticket**, with a suggested request type and the requester's language,
+   flagged for review (``review``) when its subject reads like an auto-reply.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from helpdesk import services
+from helpdesk.intake.email.authresults import FAILED
 from helpdesk.intake.email.parser import ParsedEmail
 
 __all__ = [
@@ -60,6 +68,10 @@ class TicketLike(Protocol):
 T = TypeVar("T", bound=TicketLike)
 
 
+def _nobody(ticket: object) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Lookups(Generic[T]):
     """What the database (and, in a batch, the mails decided before this one) says about a mail."""
@@ -70,8 +82,8 @@ class Lookups(Generic[T]):
     by_message_id: Mapping[str, T] = field(default_factory=dict)
     # Tickets named by a ``[PRIV-…]`` reference in the subject → the ticket.
     by_reference: Mapping[str, T] = field(default_factory=dict)
-    # The references among those whose ticket the sender is a party to.
-    sender_is_party: Container[str] = frozenset()
+    # Whether the sender is a party to a ticket of those two maps (its requester, or mailed on it).
+    sender_is_party: Callable[[T], bool] = _nobody
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class FollowUp(Generic[T]):
 class NewTicket:
     request_type: str  # suggested from Korean/English keywords
     language: str  # a new requester's language
+    review: str | None = None  # why a person should check it (e.g. "autoreply_subject")
 
 
 Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
@@ -112,22 +125,33 @@ def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Deci
         return parsed
     if lookups.duplicate_of is not None:
         return Duplicate(lookups.duplicate_of)
-    ticket = _continued(parsed, lookups)
     if parsed.auto_reason:
-        return IgnoreAuto(parsed.auto_reason, ticket)
+        return IgnoreAuto(parsed.auto_reason, _continued(parsed, lookups, thread_from_anyone=True))
+    ticket = _continued(parsed, lookups)
+    if ticket is not None and parsed.authentication in FAILED:
+        return ToQuarantine("unauthenticated_reply",
+                          f"a reply from {parsed.sender_email} to a ticket, but the receiving MTA's "
+                          f"Authentication-Results say: {parsed.authentication} (DMARC/DKIM/SPF)")
     if ticket is not None:
         return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
-    return NewTicket(parsed.suggested_request_type, parsed.language)
+    return NewTicket(parsed.suggested_request_type, parsed.language, parsed.review_reason)
 
 
-def _continued(parsed: ParsedEmail, lookups: Lookups[T]) -> T | None:
+def _continued(parsed: ParsedEmail, lookups: Lookups[T], *, thread_from_anyone: bool = False) -> T | None:
+    """The first ticket the mail's thread ids, then its subject references, name — a party's only.
+
+    ``thread_from_anyone``: automatic mail (a bounce from a mailer daemon) may answer our message
+    by its id; it is kept as an invisible note and makes nobody a party.
+    """
     ids = thread_ids(parsed)
     looked_up = set(looked_up_ids(ids))
     for message_id in ids:
         if message_id in looked_up and message_id in lookups.by_message_id:
-            return lookups.by_message_id[message_id]
+            ticket = lookups.by_message_id[message_id]
+            if thread_from_anyone or lookups.sender_is_party(ticket):
+                return ticket
     for reference in parsed.ticket_references:
-        if reference in lookups.by_reference and reference in lookups.sender_is_party:
+        if reference in lookups.by_reference and lookups.sender_is_party(lookups.by_reference[reference]):
             return lookups.by_reference[reference]
     return None
 

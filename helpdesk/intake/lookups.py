@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from helpdesk import services
 from helpdesk.intake.decide import Lookups, TicketLike, ToQuarantine, dedupe_key, looked_up_ids, thread_ids
 from helpdesk.intake.email.parser import ParsedEmail
-from helpdesk.models import Message, Participant, Ticket
+from helpdesk.models import Direction, Message, MessageKind, Participant, Ticket
 
 __all__ = ["BatchLookups", "lookups", "stored_reference"]
 
@@ -34,18 +34,30 @@ def lookups(parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket]:
         tickets = Ticket.objects.select_related("requester").in_bulk(set(found.values()))
         by_message_id = {message_id: tickets[pk] for message_id, pk in found.items() if pk in tickets}
     by_reference: dict[str, Ticket] = {}
-    party: set[str] = set()
     if parsed.ticket_references:
-        sender = services.normalize_email(parsed.sender_email)
         by_reference = {t.reference: t for t in Ticket.objects.filter(reference__in=parsed.ticket_references)
                         .select_related("requester")}
-        wrote = set(Message.objects.filter(ticket__in=list(by_reference.values()), sender=sender)
-                    .values_list("ticket_id", flat=True))
-        wrote |= set(Participant.objects.filter(ticket__in=list(by_reference.values()), email=sender,
-                                                removed_at__isnull=True).values_list("ticket_id", flat=True))
-        party = {r for r, t in by_reference.items() if t.requester.email == sender or t.pk in wrote}
+    candidates = {t.pk: t for t in [*by_message_id.values(), *by_reference.values()]}
+    sender = services.normalize_email(parsed.sender_email)
+    party = {pk for pk, t in candidates.items() if t.requester.email == sender}
+    if candidates.keys() - party:
+        party |= set(_mailed_by(sender).filter(ticket_id__in=candidates.keys() - party)
+                     .values_list("ticket_id", flat=True))
+    if candidates.keys() - party:  # people in Cc (issue 26) answer too
+        party |= set(_participating(sender).filter(ticket_id__in=candidates.keys() - party)
+                     .values_list("ticket_id", flat=True))
     return Lookups(duplicate_of=stored_reference(dedupe_key(parsed)), by_message_id=by_message_id,
-                   by_reference=by_reference, sender_is_party=party)
+                   by_reference=by_reference, sender_is_party=lambda ticket: ticket.pk in party)
+
+
+def _mailed_by(*senders: str) -> QuerySet[Message]:
+    """Mail these addresses sent on tickets: what makes them a party (never notes, nor automatic mail)."""
+    return Message.objects.filter(sender__in=senders, direction=Direction.INBOUND, kind=MessageKind.MAIL)
+
+
+def _participating(*addresses: str) -> QuerySet[Participant]:
+    """Current participants (Cc) with these addresses: they receive the replies and may answer."""
+    return Participant.objects.filter(email__in=addresses, removed_at__isnull=True)
 
 
 def stored_reference(key: str) -> str | None:
@@ -76,16 +88,14 @@ class BatchLookups(Generic[P]):
                   .filter(Q(pk__in=set(stored.values())) | Q(reference__in=named)).order_by("pk")}
         self.by_message_id: dict[str, Ticket | P] = {mid: locked[pk] for mid, pk in stored.items() if pk in locked}
         self.by_reference: dict[str, Ticket] = {t.reference: t for t in locked.values() if t.reference in named}
-        # (reference, address): the address is a party to that stored ticket (its requester, or wrote on it).
-        self.parties = {(t.reference, t.requester.email) for t in locked.values() if t.reference in named}
-        senders = {services.normalize_email(p.sender_email) for p in mails if p.ticket_references}
-        if self.by_reference and senders:
-            self.parties |= {(locked[pk].reference, sender) for pk, sender in Message.objects.filter(
-                ticket_id__in=[t.pk for t in self.by_reference.values()], sender__in=senders,
-            ).values_list("ticket_id", "sender").distinct()}
-            self.parties |= {(locked[pk].reference, email) for pk, email in Participant.objects.filter(
-                ticket_id__in=[t.pk for t in self.by_reference.values()], email__in=senders, removed_at__isnull=True,
-            ).values_list("ticket_id", "email")}
+        # (ticket key, address): the address is a party to that ticket (its requester, or mailed on it).
+        self.parties = {(_key(t), t.requester.email) for t in locked.values()}
+        senders = {services.normalize_email(p.sender_email) for p in mails}
+        if locked and senders:
+            self.parties |= {(_key(locked[pk]), sender) for pk, sender in _mailed_by(*senders).filter(
+                ticket_id__in=list(locked)).values_list("ticket_id", "sender").distinct()}
+            self.parties |= {(_key(locked[pk]), email) for pk, email in _participating(*senders).filter(
+                ticket_id__in=list(locked)).values_list("ticket_id", "email")}
 
     def of(self, parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket | P]:
         if isinstance(parsed, ToQuarantine):
@@ -93,7 +103,7 @@ class BatchLookups(Generic[P]):
         sender = services.normalize_email(parsed.sender_email)
         return Lookups(duplicate_of=self.keys.get(dedupe_key(parsed)), by_message_id=self.by_message_id,
                        by_reference=self.by_reference,
-                       sender_is_party={r for r in parsed.ticket_references if (r, sender) in self.parties})
+                       sender_is_party=lambda ticket: (_key(ticket), sender) in self.parties)
 
     def complete_for(self, parsed: ParsedEmail | ToQuarantine, opened: bool) -> bool:
         """False when a reference the mail names may be a ticket this segment ``opened`` (not yet known)."""
@@ -105,5 +115,10 @@ class BatchLookups(Generic[P]):
         self.keys[key] = target
         if parsed.message_id:  # later mail in this batch may answer this one
             self.by_message_id[parsed.message_id[:998]] = target
-        if isinstance(target, Ticket):
-            self.parties.add((target.reference, services.normalize_email(parsed.sender_email)))
+        if not parsed.auto_reason:  # the sender opened it or passed the party check
+            self.parties.add((_key(target), services.normalize_email(parsed.sender_email)))
+
+
+def _key(ticket: object) -> tuple[str, int]:
+    """A stored ticket by id; one a batch opened (not written yet) by the object itself."""
+    return ("stored", ticket.pk) if isinstance(ticket, Ticket) else ("opened", id(ticket))

@@ -3,8 +3,10 @@
 Subjects, names and addresses in an export come from strangers' mail and forms. A cell that
 begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return, which some programs skip
 before reading such a sign) is a formula to Excel, LibreOffice and Google Sheets:
-``=WEBSERVICE(...)`` would send the sheet's data elsewhere when a manager opens it. Every export
-passes every cell through :func:`safe_cell`, which prefixes such text with a single quote — the
+``=WEBSERVICE(...)`` would send the sheet's data elsewhere when a manager opens it. The same holds
+for the company's own records in a requester's access package (``=HYPERLINK(...)`` in a CRM field,
+a key an HTTP source chose). Every export and every CSV of the package passes every cell and header
+through :func:`safe_cell`, which prefixes such text with a single quote — the
 OWASP advice — so it reads as text in CSV and is stored as a string, never a formula, in XLSX.
 """
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import tablib
 from django.db.models import BooleanField as BooleanOutput
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import HttpResponse
 from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
 from helpdesk.metrics.cells import safe_row
-from helpdesk.models import Ticket
+from helpdesk.models import FeeQuote, Ticket
 from workflows.calendar import desk_tz
 from workflows.roles import ticket_scope
 from workflows.states import OPEN_STATES
@@ -34,6 +34,7 @@ TICKET_COLUMNS = [
     "reference", "request_type", "state", "channel", "jurisdiction", "assignee", "subject", "received_at",
     "due_at", "first_response_at", "responded_at", "closed_at", "overdue", "on_time",
     "first_response_hours", "resolution_hours", "paused_hours", "extension_count",
+    "fee_krw", "postage_krw", "fee_company_cause",  # the latest quote (Decree 47); empty: none quoted
 ]
 
 
@@ -69,6 +70,7 @@ def _hours(seconds: float | None) -> float | str:
 def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options: ExportOptions) -> tablib.Dataset:
     """One row per ticket received in the period; durations computed by the database."""
     now = metrics_filter.now
+    latest_quotes = FeeQuote.objects.filter(ticket=OuterRef("pk")).order_by("-quoted_at", "-id")
     qs = (
         metrics.cohort(metrics_filter, exportable_tickets(user))
         .annotate(
@@ -76,6 +78,9 @@ def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options
             _res=metrics.resolution_seconds(),
             _overdue=Case(When(Q(state__in=OPEN_STATES, due_at__lt=now), then=Value(True)), default=Value(False),
                           output_field=BooleanOutput()),
+            _fee=Subquery(latest_quotes.values("fee")[:1]),
+            _postage=Subquery(latest_quotes.values("postage")[:1]),
+            _company_cause=Subquery(latest_quotes.values("company_cause")[:1]),
             _on_time=Case(When(responded_at__isnull=True, then=Value(None)),
                           When(responded_at__lte=F("due_at"), then=Value(True)), default=Value(False),
                           output_field=BooleanOutput(null=True)),
@@ -84,7 +89,7 @@ def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options
     )
     fields = ["reference", "request_type", "state", "channel", "jurisdiction", "assignee__username", "subject",
               "received_at", "due_at", "first_response_at", "responded_at", "closed_at", "_overdue", "_on_time",
-              "_fr", "_res", "paused_seconds", "extension_count"]
+              "_fr", "_res", "paused_seconds", "extension_count", "_fee", "_postage", "_company_cause"]
     headers = list(TICKET_COLUMNS)
     if options.include_emails:
         fields += ["requester__email", "requester__name"]
@@ -98,6 +103,7 @@ def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options
         values[13] = "" if values[13] is None else values[13]
         values[14], values[15] = _hours(values[14]), _hours(values[15])
         values[16] = _hours(values[16])
+        values[18:21] = ["" if value is None else value for value in values[18:21]]
         data.append(values)
     return data
 

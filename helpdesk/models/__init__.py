@@ -1,5 +1,6 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
+from helpdesk.models.fees import FeeQuote
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
 from helpdesk.models.parties import (
     AuthorityCheck,
@@ -53,6 +54,7 @@ __all__ = [
     "DatabaseStorage",
     "DeliveryStatus",
     "Direction",
+    "FeeQuote",
     "FigureDay",
     "FigureDirtyDay",
     "GivenBy",

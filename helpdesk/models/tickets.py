@@ -183,6 +183,26 @@ class Ticket(TicketWorkflowMixin):
         return Ticket.objects.filter(pk=self.pk, representation__isnull=False,
                                      representation__checked_at__isnull=True).exists()
 
+    # --- What outbound mail may repeat of the requester's own words (issue 25) -----------------
+    def address_confirmed(self) -> bool:
+        """Whether the requester's address is known to be theirs.
+
+        Anyone can type any address into Contact Us: until its one-time link is opened (or staff
+        verified the requester), mail to it must not repeat the form's free text (name, subject),
+        or the desk relays a stranger's words — a phishing text — from our own domain.
+        """
+        if self.channel != Channel.WEB or self.verified_at is not None:
+            return True
+        return WebRequestDetails.objects.filter(ticket=self, email_verified_at__isnull=False).exists()
+
+    def name_for_mail(self) -> str:
+        """The requester's name for a greeting, or "" (the templates say "requester")."""
+        return self.requester.name if self.address_confirmed() else ""
+
+    def subject_for_mail(self) -> str:
+        """The ticket's subject for an outbound subject line, or the request type's label."""
+        return self.subject if self.address_confirmed() else str(RequestType(self.request_type).label)
+
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
@@ -211,6 +231,8 @@ class DeliveryStatus(models.TextChoices):
     # The requester has no e-mail address: the desk gives it by phone or post and records how.
     TO_GIVE = "to_give", _("To give by phone or post")
     GIVEN = "given", _("Given by phone or post")
+    # A delivery report said the address does not take mail: never retried (issue 29).
+    BOUNCED = "bounced", _("Bounced")
 
 
 def private_upload_to(instance: Any, filename: str) -> str:

@@ -48,6 +48,7 @@ def _ticket_context(ticket: Ticket, language: str) -> dict[str, Any]:
     return {
         "ticket": ticket,
         "requester": ticket.requester,
+        "requester_name": ticket.name_for_mail(),
         "due_at": timezone.localtime(ticket.due_at),
         "status_url": link(tokens.STATUS, tokens.status_token(ticket), language),
         "desk_email": settings.DESK_EMAIL,
@@ -74,6 +75,7 @@ def build_mail(template: str, *, token_pk: int | None = None, email: str = "") -
         language = found[0].requester.language
         context: dict[str, Any] = {
             "requester": found[0].requester,
+            "requester_name": found[0].name_for_mail(),
             "items": [
                 {"ticket": t, "status_url": link(tokens.STATUS, tokens.status_token(t), language),
                  "confirm_url": _fresh_confirm_link(t, language)} for t in found

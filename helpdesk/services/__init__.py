@@ -7,6 +7,7 @@ for work that rolled back. One module per concern; the public names are re-expor
 """
 
 from helpdesk.services.access import VIEW_LOG_MINUTES, record_ticket_access, record_ticket_view
+from helpdesk.services.accounts import change_own_password, reset_password
 from helpdesk.services.assignment import assign_ticket, assignable_administrators, auto_assign, pick_assignee, set_away
 from helpdesk.services.errors import (
     ConflictError,
@@ -15,6 +16,7 @@ from helpdesk.services.errors import (
     ServiceError,
     TransitionNotAllowedError,
 )
+from helpdesk.services.fees import latest_quote, quote_fee
 from helpdesk.services.files import (
     TransactionOutcome,
     atomic_removing_files,
@@ -22,7 +24,7 @@ from helpdesk.services.files import (
     remember_file,
     store_new_file,
 )
-from helpdesk.services.hand_delivery import record_notice_given
+from helpdesk.services.hand_delivery import record_hand_delivery
 from helpdesk.services.locking import bump, check_version, lock_for_staff, lock_ticket
 from helpdesk.services.messages import (
     STATES_A_MAIL_MOVES,
@@ -30,6 +32,8 @@ from helpdesk.services.messages import (
     NewAttachment,
     add_inbound_message,
     add_note,
+    add_system_note,
+    record_bounce,
     send_reply,
     store_message,
 )
@@ -57,13 +61,13 @@ __all__ = [
     "STATES_A_MAIL_MOVES", "SUBJECT_NOT_TOLD", "TRANSITIONS", "VIEW_LOG_MINUTES",
     "ConflictError", "GuardError", "InboundMessage", "MailOnTicket", "MessageReader", "NewAttachment", "OnBehalfOf",
     "PermissionDeniedError", "ServiceError", "TicketToOpen", "TransactionOutcome", "TransitionNotAllowedError",
-    "add_inbound_message", "add_note", "add_participant", "assign_ticket", "assignable_administrators",
-    "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign",
-    "bump", "check_on_behalf_of", "check_reachable", "check_representation", "check_version",
-    "convert_quarantine_to_ticket", "create_ticket",
-    "discard_quarantine", "extend_deadline", "files_removed_on_error",
-    "lock_for_staff", "lock_ticket", "normalize_email", "offered_from_cc",
-    "open_tickets", "pick_assignee", "quarantine_message", "reclassify", "record_notice_given", "record_ticket_access",
-    "record_ticket_view", "remember_file", "remove_participant", "run_transition", "save_sla_policy", "send_reply",
-    "set_away", "staff_received_at", "store_message", "store_new_file", "transition_ticket",
+    "add_inbound_message", "add_note", "add_participant", "add_system_note", "assign_ticket",
+    "assignable_administrators", "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "bump",
+    "change_own_password", "check_on_behalf_of", "check_reachable", "check_representation", "check_version",
+    "convert_quarantine_to_ticket", "create_ticket", "discard_quarantine", "extend_deadline",
+    "files_removed_on_error", "latest_quote", "lock_for_staff", "lock_ticket", "normalize_email",
+    "offered_from_cc", "open_tickets", "pick_assignee", "quarantine_message", "quote_fee", "reclassify",
+    "record_bounce", "record_hand_delivery", "record_ticket_access", "record_ticket_view", "remember_file",
+    "remove_participant", "reset_password", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "staff_received_at", "store_message", "store_new_file", "transition_ticket",
 ]

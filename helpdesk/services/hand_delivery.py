@@ -16,7 +16,7 @@ from helpdesk.trust import audit
 
 
 @transaction.atomic
-def record_notice_given(
+def record_hand_delivery(
     *, ticket: Ticket, message: Message, method: str, given_at: datetime, actor: User, note: str = ""
 ) -> NoticeDelivery:
     """Record how and when a notice that could not be mailed reached the requester, and who gave it."""
@@ -35,7 +35,7 @@ def record_notice_given(
     given = NoticeDelivery.objects.create(message=row, method=method, given_at=given_at, given_by=actor,
                                           note=note.strip()[:500])
     Message.objects.filter(pk=row.pk).update(delivery_status=DeliveryStatus.GIVEN)
-    audit.record_event(ticket=locked, actor=actor, action="notice.given",
+    audit.record_event(ticket=locked, actor=actor, action="message.given_by_hand",
                        data={"message": row.pk, "method": method, "given_at": given_at.isoformat()})
     bump(locked)
     return given

@@ -8,20 +8,26 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.forms.models import model_to_dict
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from helpdesk.models import Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff
+from helpdesk.services.notices import attach_if_due
+from helpdesk.services.transitions import run_transition
 from helpdesk.trust import audit
 from notifications.mail import render_bilingual
+from notifications.notices import local_day
 from notifications.services import queue_outbound_message
 from workflows import sla
 from workflows.calendar import LegalCalendar, end_of_day, iso_local, local_date
 from workflows.models import SlaPolicy
-from workflows.request_types import RequestType
+from workflows.notices import Outcome
+from workflows.request_types import RequestType, proof_suffices
 from workflows.roles import is_manager
+from workflows.states import TicketState
 
 
 @transaction.atomic
@@ -39,8 +45,42 @@ def reclassify(*, ticket: Ticket, request_type: str, actor: User, expected_versi
         data={"from": old_type, "to": request_type, "due_before": old_due.isoformat(),
               "due_after": locked.due_at.isoformat()},
     )
+    if locked.verified_at and not proof_suffices(request_type, locked.verification_method):
+        _back_to_verification(locked, actor)
     ticket.refresh_from_db()
     return locked
+
+
+def _back_to_verification(ticket: Ticket, actor: User) -> None:
+    """The new type needs more than the e-mail proof the ticket was verified with (issue 25).
+
+    The verification is withdrawn (audited with the old method) and an active ticket is sent back:
+    the requester is asked for proof (``request_info``: clock paused, question mailed, on the
+    timeline), and the ticket resumes as *received*, so only a new ``verify`` lets data out.
+    """
+    method = ticket.verification_method
+    ticket.verified_at, ticket.verification_method, ticket.verification_note = None, "", ""
+    audit.record_event(ticket=ticket, actor=actor, action="ticket.verification_withdrawn",
+                       data={"method": method, "request_type": ticket.request_type})
+    if ticket.state in (TicketState.VERIFIED, TicketState.PROCESSED):
+        run_transition(ticket, "request_info", actor=actor, as_requester=False,
+                       data={"question": _proof_question(ticket)})
+    if ticket.resume_state in (TicketState.VERIFIED, TicketState.PROCESSED):
+        ticket.resume_state = TicketState.RECEIVED
+    bump(ticket)
+
+
+def _proof_question(ticket: Ticket) -> str:
+    text = gettext_noop("Your request is now handled as: %(type)s. Before we look up or release personal "
+                        "information for it, we must check your identity with more than your e-mail address: "
+                        "please send a copy of an identity document through your status page or by replying "
+                        "to this e-mail (you may hide the back part of your resident registration number).")
+    languages = ["ko", "en"] if ticket.requester.language != "en" else ["en", "ko"]
+    parts = []
+    for language in languages:
+        with translation.override(language):
+            parts.append(_(text) % {"type": RequestType(ticket.request_type).label})
+    return "\n\n".join(parts)
 
 
 def _queue_extension_notice(*, ticket: Ticket, reason: str, due_before: datetime, author: User) -> Message:
@@ -48,13 +88,14 @@ def _queue_extension_notice(*, ticket: Ticket, reason: str, due_before: datetime
     context = {
         "ticket": ticket,
         "requester": ticket.requester,
+        "requester_name": ticket.name_for_mail(),
         "reason": reason,
         "due_before": timezone.localtime(due_before),
         "due_at": timezone.localtime(ticket.due_at),
         "desk_email": settings.DESK_EMAIL,
     }
     body = render_bilingual("extension", context, ticket.requester.language)
-    subject = f"[{ticket.reference}] 처리 기한 연장 안내 / Deadline extended: {ticket.subject}"
+    subject = f"[{ticket.reference}] 처리 기한 연장 안내 / Deadline extended: {ticket.subject_for_mail()}"
     return queue_outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE, author=author,
                                   subject=subject)
 
@@ -65,7 +106,8 @@ def extend_deadline(
 ) -> Ticket:
     """Extend the deadline once per the policy's rule; the requester is told why and until when.
 
-    PIPA (Enforcement Decree Art. 41(4)) lets the desk postpone with a notice giving the reason;
+    PIPA (Act 35(3); Enforcement Decree Art. 42(2)) lets the desk postpone access with a notice giving the
+    reason and how to object (the notice PDF is attached: ``helpdesk.services.notices``);
     GDPR Art. 12(3) and CCPA 1798.130(a)(2) allow one extension, again with a notice and reasons.
     """
     reason = (reason or "").strip()
@@ -85,6 +127,8 @@ def extend_deadline(
     locked.extension_count += 1
 
     notice = _queue_extension_notice(ticket=locked, reason=reason, due_before=due_before, author=actor)
+    attach_if_due(ticket=locked, outcome=Outcome.POSTPONED, message=notice, actor=actor, now=timezone.now(),
+                  reason=reason, due_before=local_day(due_before), due_after=local_day(locked.due_at))
     audit.record_event(
         ticket=locked,
         actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from workflows.request_types import Jurisdiction
 OLDEST_RECEIPT = timedelta(days=366)
 
 
+@transaction.atomic  # its own savepoint: a caller's transaction stays usable if it loses a race
 def create_ticket(
     *,
     message: InboundMessage,

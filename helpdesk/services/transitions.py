@@ -18,10 +18,12 @@ from django_fsm import TransitionNotAllowed
 from helpdesk.models import MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
+from helpdesk.services.notices import attach_if_due, queue_outcome_notice
 from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
 from workflows import transitions as registry
+from workflows.notices import Outcome
 from workflows.transitions import Effect
 
 TRANSITIONS = registry.NAMES
@@ -111,12 +113,19 @@ def _mail_question(ticket: Ticket, actor: User | None, data: dict[str, Any], now
 
 
 def _mail_rejection(ticket: Ticket, actor: User | None, data: dict[str, Any], now: datetime) -> None:
-    notify.queue_rejection_notice(ticket=ticket, reason=data["reason"], explanation=data["explanation"],
-                                  author=actor)
+    message = notify.queue_rejection_notice(ticket=ticket, reason=data["reason"], explanation=data["explanation"],
+                                            author=actor)
+    attach_if_due(ticket=ticket, outcome=Outcome.REFUSED, message=message, actor=actor, now=now,
+                  reason=data["reason"], explanation=data["explanation"])
 
 
 def _mail_withdrawal(ticket: Ticket, actor: User | None, data: dict[str, Any], now: datetime) -> None:
     notify.queue_withdrawal_notice(ticket=ticket)
+
+
+def _mail_result_notice(ticket: Ticket, actor: User | None, data: dict[str, Any], now: datetime) -> None:
+    queue_outcome_notice(ticket=ticket, actor=actor, now=now, withheld=data.get("withheld", ""),
+                         withheld_reason=data.get("withheld_reason", ""))
 
 
 EFFECTS: dict[Effect, Callable[[Ticket, User | None, dict[str, Any], datetime], None]] = {
@@ -126,5 +135,6 @@ EFFECTS: dict[Effect, Callable[[Ticket, User | None, dict[str, Any], datetime], 
     Effect.MAIL_QUESTION: _mail_question,
     Effect.MAIL_REJECTION: _mail_rejection,
     Effect.MAIL_WITHDRAWAL: _mail_withdrawal,
+    Effect.MAIL_RESULT_NOTICE: _mail_result_notice,
 }
 assert set(EFFECTS) == set(Effect), "every declared effect has its implementation"

@@ -62,3 +62,11 @@ def verify_audit_trail(*, chunk_size: int = 5000) -> tuple[int, list[Problem]]:
             .iterator(chunk_size=chunk_size):
         problems.append(Problem(reference, None, "no_chain", f"ticket {ticket_id} has no audit events"))
     return checked, problems
+
+
+def verify_ticket_chain(ticket: Ticket) -> tuple[int, list[Problem]]:
+    """One ticket's chain: (events checked, problems) — what its case record states."""
+    events = list(AuditEvent.objects.filter(ticket=ticket).order_by("seq"))
+    if not events:
+        return 0, [Problem(ticket.reference, None, "no_chain", f"ticket {ticket.pk} has no audit events")]
+    return len(events), list(_chain_problems(ticket.reference, events))

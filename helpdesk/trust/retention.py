@@ -60,6 +60,9 @@ REQUEST_TYPE_CATEGORY: dict[str, str] = {
     RequestType.CORRECTION: RetentionCategory.COMPLAINT_DISPUTE,
     RequestType.DELETION: RetentionCategory.COMPLAINT_DISPUTE,
     RequestType.SUSPENSION: RetentionCategory.COMPLAINT_DISPUTE,
+    RequestType.AUTOMATED_REFUSAL: RetentionCategory.COMPLAINT_DISPUTE,
+    RequestType.AUTOMATED_EXPLANATION: RetentionCategory.COMPLAINT_DISPUTE,
+    RequestType.AUTOMATED_REVIEW: RetentionCategory.COMPLAINT_DISPUTE,
     # Withdrawing consent or membership ends (part of) a contract with us.
     RequestType.CONSENT_WITHDRAWAL: RetentionCategory.CONTRACT_WITHDRAWAL,
     RequestType.MEMBERSHIP_WITHDRAWAL: RetentionCategory.CONTRACT_WITHDRAWAL,

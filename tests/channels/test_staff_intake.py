@@ -141,7 +141,7 @@ def test_recording_how_a_notice_was_given(admin_user: User, other_admin: User,
     given = NoticeDelivery.objects.get()
     assert (given.method, given.given_by, given.given_at) == ("phone", admin_user, when)
     assert Message.objects.get(pk=ack.pk).delivery_status == DeliveryStatus.GIVEN
-    event = AuditEvent.objects.get(ticket=ticket, action="notice.given")
+    event = AuditEvent.objects.get(ticket=ticket, action="message.given_by_hand")
     assert event.actor == admin_user and event.data["method"] == "phone"
     page = desk(admin_user).get(f"/en/desk/tickets/{ticket.reference}/").content.decode()
     assert "Given by Phone call on" in page and "본인 확인 후 안내" in page

@@ -23,6 +23,10 @@ class FakeTicket:
     state: str = "received"
 
 
+def party(ticket: FakeTicket) -> bool:
+    return True  # the sender is the requester of every ticket (the party check is tested on its own)
+
+
 def _mail(*, subject: str = "Access request", headers: str = "", body: str = "Please send my data.") -> ParsedEmail:
     raw = (f"From: Kim <kim@example.com>\nTo: micube@micube.co.kr\nSubject: {subject}\n"
            f"Message-ID: <m1@example.com>\nDate: Thu, 08 Jan 2026 09:00:00 +0900\n{headers}"
@@ -53,9 +57,11 @@ def test_new_ticket_with_suggested_type_and_language() -> None:
 def test_headers_thread_in_reply_to_first_then_references_newest_first() -> None:
     a, b, c = FakeTicket("A"), FakeTicket("B"), FakeTicket("C")
     mail = _mail(headers="In-Reply-To: <x@desk>\nReferences: <old@desk> <new@desk>\n")
-    assert decide_mail(mail, Lookups(by_message_id={"x@desk": a, "old@desk": b, "new@desk": c})) == FollowUp(a, False)
-    assert decide_mail(mail, Lookups(by_message_id={"old@desk": b, "new@desk": c})) == FollowUp(c, False)
-    assert decide_mail(mail, Lookups(by_message_id={"old@desk": b})) == FollowUp(b, False)
+    assert decide_mail(mail, Lookups(by_message_id={"x@desk": a, "old@desk": b, "new@desk": c},
+                                sender_is_party=party)) == FollowUp(a, False)
+    assert decide_mail(mail, Lookups(by_message_id={"old@desk": b, "new@desk": c},
+                                sender_is_party=party)) == FollowUp(c, False)
+    assert decide_mail(mail, Lookups(by_message_id={"old@desk": b}, sender_is_party=party)) == FollowUp(b, False)
 
 
 def test_only_the_first_thread_ids_max_distinct_ids_are_looked_up() -> None:
@@ -63,16 +69,16 @@ def test_only_the_first_thread_ids_max_distinct_ids_are_looked_up() -> None:
     mail = _mail(headers=f"References: {references}\n")
     far = FakeTicket("FAR")
     # References newest first: the oldest five ids are beyond the bound.
-    assert decide_mail(mail, Lookups(by_message_id={"r0@x": far})) == NewTicket("access", "en")
-    assert decide_mail(mail, Lookups(by_message_id={"r5@x": far})) == FollowUp(far, False)
+    assert decide_mail(mail, Lookups(by_message_id={"r0@x": far}, sender_is_party=party)) == NewTicket("access", "en")
+    assert decide_mail(mail, Lookups(by_message_id={"r5@x": far}, sender_is_party=party)) == FollowUp(far, False)
 
 
 def test_subject_reference_only_from_a_party_to_that_ticket() -> None:
     ticket = FakeTicket("PRIV-2026-0007")
     mail = _mail(subject="Re: [PRIV-2026-0007] my request")
     assert isinstance(decide_mail(mail, Lookups(by_reference={"PRIV-2026-0007": ticket})), NewTicket)
-    assert decide_mail(mail, Lookups(by_reference={"PRIV-2026-0007": ticket}, sender_is_party={"PRIV-2026-0007"})) == \
-        FollowUp(ticket, False)
+    assert decide_mail(mail, Lookups(by_reference={"PRIV-2026-0007": ticket},
+                                     sender_is_party=lambda t: t is ticket)) == FollowUp(ticket, False)
 
 
 def test_a_mail_moves_a_ticket_awaiting_the_requester_or_answered() -> None:
@@ -80,7 +86,8 @@ def test_a_mail_moves_a_ticket_awaiting_the_requester_or_answered() -> None:
     for state, moves in [("received", False), ("verified", False), ("processed", False),
                          ("awaiting_requester", True), ("responded", True), ("rejected", True)]:
         ticket = FakeTicket("T", state)
-        assert decide_mail(mail, Lookups(by_message_id={"x@desk": ticket})) == FollowUp(ticket, moves), state
+        assert decide_mail(mail, Lookups(by_message_id={"x@desk": ticket}, sender_is_party=party)) == \
+            FollowUp(ticket, moves), state
 
 
 def test_automatic_mail_never_opens_a_ticket_and_is_kept_on_the_one_it_continues() -> None:
@@ -88,3 +95,44 @@ def test_automatic_mail_never_opens_a_ticket_and_is_kept_on_the_one_it_continues
     mail = _mail(headers="Auto-Submitted: auto-replied\nIn-Reply-To: <x@desk>\n")
     assert decide_mail(mail, Lookups[FakeTicket]()) == IgnoreAuto("auto_submitted", None)
     assert decide_mail(mail, Lookups(by_message_id={"x@desk": ticket})) == IgnoreAuto("auto_submitted", ticket)
+
+
+def test_every_threading_path_needs_a_party_to_that_ticket() -> None:
+    """In-Reply-To, References and a subject reference alike (issue 25): a stranger who knows a
+    Message-ID of someone's conversation opens a ticket of their own."""
+    theirs, mine = FakeTicket("PRIV-2026-0001"), FakeTicket("PRIV-2026-0002")
+    mail = _mail(subject="Re: [PRIV-2026-0001] [PRIV-2026-0002]",
+                 headers="In-Reply-To: <theirs@desk>\nReferences: <older@desk> <theirs@desk>\n")
+    stranger = Lookups(by_message_id={"theirs@desk": theirs, "older@desk": theirs},
+                       by_reference={"PRIV-2026-0001": theirs}, sender_is_party=lambda t: False)
+    assert decide_mail(mail, stranger) == NewTicket("other", "en")
+    # Where the sender is a party, the first ticket they may continue is taken.
+    assert decide_mail(mail, Lookups(by_message_id={"theirs@desk": theirs}, by_reference={"PRIV-2026-0002": mine},
+                                sender_is_party=lambda t: t is mine)) == FollowUp(mine, False)
+    # A bounce answers our message from a mailer daemon: kept on that ticket as a note all the same.
+    bounce = _mail(headers="Auto-Submitted: auto-replied\nIn-Reply-To: <theirs@desk>\n")
+    assert decide_mail(bounce, stranger) == IgnoreAuto("auto_submitted", theirs)
+
+
+AUTH = ("Authentication-Results: mx.micube.co.kr; spf=pass smtp.mailfrom=example.com; "
+        "dmarc={dmarc} header.from=example.com\n")
+
+
+def _authenticated(dmarc: str, on_top: bool = True) -> ParsedEmail:
+    trace = AUTH.format(dmarc=dmarc) + "Received: from a.example by mx.micube.co.kr; Thu, 08 Jan 2026 09:00:01 +0900\n"
+    body = "From: Kim <kim@example.com>\nSubject: Re: [PRIV-2026-0007]\nIn-Reply-To: <x@desk>\n\nhello\n"
+    raw = trace + body if on_top else body.replace("\n\n", "\n" + trace + "\n", 1)
+    return parse_email(raw.encode(), trusted_authserv_id="mx.micube.co.kr")
+
+
+def test_a_reply_the_receiving_mta_did_not_authenticate_is_quarantined() -> None:
+    ticket = FakeTicket("PRIV-2026-0007", "responded")
+    lookups = Lookups(by_message_id={"x@desk": ticket}, sender_is_party=party)
+    assert decide_mail(_authenticated("pass"), lookups) == FollowUp(ticket, True)
+    failed = decide_mail(_authenticated("fail"), lookups)
+    assert isinstance(failed, ToQuarantine) and failed.reason == "unauthenticated_reply"
+    # A field lower down was written by the sender, not our MTA: as if there were none.
+    assert _authenticated("pass", on_top=False).authentication == "missing"
+    assert isinstance(decide_mail(_authenticated("pass", on_top=False), lookups), ToQuarantine)
+    # The same failed mail that continues no ticket is a new request (its requester is asked to verify).
+    assert isinstance(decide_mail(_authenticated("fail"), Lookups[FakeTicket]()), NewTicket)

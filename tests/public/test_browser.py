@@ -19,7 +19,7 @@ import pytest
 from helpdesk.models import AuditEvent, Direction, Ticket
 from tests.support.realservices import require
 
-pytestmark = [pytest.mark.browser, pytest.mark.services,
+pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def test_requester_journey_in_korean_on_a_phone(browser: Any, live_server: Any, 
     verification = next(m for m in mails if "Confirm your e-mail address" in str(m["Subject"]))
     assert verification["To"] == "minji@example.com"
     body = mail_text(verification)
-    assert body.startswith("김민지님, 안녕하세요.")
+    assert body.startswith("고객님, 안녕하세요.")  # address not confirmed yet: no typed name (issue 25)
     confirm_url = re.search(r"https?://\S+/confirm/\S+/", body)
     assert confirm_url is not None and confirm_url.group(0).startswith(live_server.url)
 

@@ -17,11 +17,19 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from helpdesk.fulfilment.records import RecordGrid
+from helpdesk.fulfilment.records import record_grid as _record_grid
 from helpdesk.intake.email.htmltext import REMOTE_IMAGE_BLOCKED, has_blocked_remote_images
 from workflows.roles import is_administrator, is_manager
 from workflows.states import TicketState, VerificationMethod
 
 register = template.Library()
+
+
+@register.filter
+def record_grid(records: list[dict[str, Any]]) -> RecordGrid:
+    """Found records as columns and aligned (column, value) rows: never a dict lookup in a template."""
+    return _record_grid(records)
 
 
 @register.filter
@@ -50,10 +58,22 @@ def days_left_label(days: int) -> str:
 
 
 @register.filter
+def days_left(ticket: Any) -> str:
+    """The queue's "days left" cell: paused, due today, n days left / overdue (in the desk's calendar)."""
+    if not getattr(ticket, "is_open", False):
+        return _("closed")
+    if getattr(ticket, "paused_at", None) is not None:
+        return _("paused")
+    return days_left_label((timezone.localtime(ticket.due_at).date() - timezone.localdate()).days)
+
+
+@register.filter
 def due_class(ticket: Any) -> str:
     """CSS class for a deadline: overdue, due soon or fine (open tickets only)."""
     if not getattr(ticket, "is_open", False):
         return "due-closed"
+    if getattr(ticket, "paused_at", None) is not None:
+        return "due-paused"  # the clock is stopped while we wait for the requester: not "fine", not urgent
     remaining = (ticket.due_at - timezone.now()).total_seconds()
     if remaining < 0:
         return "due-overdue"

@@ -59,7 +59,7 @@ def notice_given(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     form = NoticeGivenForm(request.POST, message_pk=message.pk)
     if form.is_valid():
         try:
-            services.record_notice_given(ticket=ticket, message=message, method=form.cleaned_data["method"],
+            services.record_hand_delivery(ticket=ticket, message=message, method=form.cleaned_data["method"],
                                          given_at=form.cleaned_data["given_at"], actor=signed_in_user(request),
                                          note=form.cleaned_data["note"])
         except services.ServiceError as exc:

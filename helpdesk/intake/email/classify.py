@@ -31,6 +31,9 @@ REQUEST_TYPES: tuple[str, ...] = (
     "suspension",
     "consent_withdrawal",
     "membership_withdrawal",
+    "automated_refusal",
+    "automated_explanation",
+    "automated_review",
     "complaint",
     "inquiry",
     "other",
@@ -120,6 +123,23 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("complaint", re.compile(r"민원|불만|신고|항의|\bcomplain", re.IGNORECASE)),
     ("inquiry", re.compile(r"문의|질문|궁금|\bquestions?\b|\binquir|\benquir", re.IGNORECASE)),
 )
+# Automated decisions (PIPA Art. 37-2) come first: a mail about one names it, and what it asks
+# (refuse it, have it reviewed with new information, or have it explained) picks the right.
+_AUTOMATED_DECISION = re.compile(
+    r"자동화된?\s*(?:결정|판단|처리|시스템)|자동\s*(?:결정|심사|판정)|(?:인공지능|AI)\s*(?:가|이|의|로)?\s*(?:결정|판단|심사)"
+    r"|automated\s+(?:decision|processing|system)|automatic\s+decision|decided\s+by\s+(?:an?\s+)?(?:algorithm|AI|computer)"
+    r"|\bprofiling\b",
+    re.IGNORECASE,
+)
+_AUTOMATED_RIGHTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("automated_refusal", re.compile(
+        r"거부|거절|적용\s*(?:하지|받지)\s*않|원하지\s*않|인적\s*개입|사람이\s*(?:직접|다시)|refus|\bobject\b|opt[\s-]?out"
+        r"|not\s+(?:to\s+)?be\s+subject|human\s+(?:intervention|decision)", re.IGNORECASE)),
+    ("automated_review", re.compile(
+        r"재?검토|재심사|다시\s*(?:판단|심사)|의견|반영|추가\s*(?:정보|자료)|\breview|reconsider|re-?assess|contest"
+        r"|additional\s+information", re.IGNORECASE)),
+    ("automated_explanation", re.compile(r".", re.DOTALL)),  # naming the decision at all: explain it
+)
 _QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 
 
@@ -130,6 +150,8 @@ def suggest_request_type(subject: str, body: str) -> str:
     anywhere in subject or (the first 8000 characters of) body wins.
     """
     text = subject + "\n" + _QUOTED_LINE.sub("", body[:8000])
+    if _AUTOMATED_DECISION.search(text):
+        return next(right for right, pattern in _AUTOMATED_RIGHTS if pattern.search(text))
     for request_type, pattern in _RULES:
         if pattern.search(text):
             return request_type

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from helpdesk.fulfilment.register import DEFAULT_REGISTER, FILENAME
+
 PEOPLE = [
     ("홍길동", "requester@example.com", "010-1234-5678", "길동상사"),
     ("김민지", "minji.kim@example.co.kr", "010-2222-3333", "미래전자"),
@@ -93,3 +95,15 @@ class Command(BaseCommand):
         if not toml.exists():
             toml.write_text(TOML.format(db=db), encoding="utf-8")
             self.stdout.write(f"Data sources: {toml} (DESK_DATA_SOURCES)")
+        register = folder / FILENAME
+        if not register.exists():
+            register.write_text(demo_register(), encoding="utf-8")
+            self.stdout.write(f"Processing register: {register} (beside the data sources)")
+
+
+def demo_register() -> str:
+    """The shipped register (the privacy policy's entries), tied to the demo CRM's tables."""
+    text = DEFAULT_REGISTER.read_text(encoding="utf-8")
+    text = text.replace('name = "customer-support"\n',
+                        'name = "customer-support"\ntables = ["demo-crm.customers", "demo-crm.orders"]\n')
+    return text.replace('name = "marketing"\n', 'name = "marketing"\ntables = ["demo-crm.newsletter"]\n')
