@@ -30,6 +30,7 @@ from .headers import (
     read_headers,
 )
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, html_to_text, sanitize_html
+from .mime import LinearMessage
 from .noise import detect_auto_reason
 from .parts import part_disposition, part_payload, part_text, raw_filename
 
@@ -279,7 +280,7 @@ def parse_email(
     if len(raw) > limits.max_bytes:
         raise _quarantine("too_large", f"message is {len(raw)} bytes, limit {limits.max_bytes}")
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = email.message_from_bytes(raw, _class=LinearMessage, policy=email.policy.compat32)
     except (RecursionError, MemoryError) as exc:
         raise _quarantine("unparseable", f"MIME structure too complex: {type(exc).__name__}") from exc
     except Exception as exc:  # stdlib parser bugs on hostile input
