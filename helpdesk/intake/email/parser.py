@@ -33,6 +33,7 @@ from .htmltext import MAX_HTML_CHARS, html_is_too_complex, html_to_text, sanitiz
 from .mime import LinearMessage
 from .noise import detect_auto_reason
 from .parts import part_disposition, part_payload, part_text, raw_filename
+from .typednames import typed_filename
 
 __all__ = [
     "FORWARDED_MARKER",
@@ -242,7 +243,7 @@ class _Walker:
         is_inline = disposition == "inline" or (disposition is None and content_id is not None)
         self.attachments.append(
             ParsedAttachment(
-                filename=safe_filename(filename, index, content_type),
+                filename=typed_filename(safe_filename(filename, index, content_type), content_type),
                 content_type=content_type,
                 data=data,
                 content_id=content_id,
