@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from helpdesk.api import views
+from helpdesk.api.permissions import IsDeskStaff
+
+# The schema and its two viewers list every endpoint and field of the desk: staff only (issue 25.15).
+STAFF_ONLY = {"permission_classes": [IsDeskStaff]}
 
 app_name = "api"
 
@@ -19,8 +23,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("metrics/response-times/", views.ResponseTimesView.as_view(), name="metrics-response-times"),
     path("exports/tickets/", views.TicketExportView.as_view(), name="export-tickets"),
     path("exports/figures/", views.FiguresExportView.as_view(), name="export-figures"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", SpectacularAPIView.as_view(**STAFF_ONLY), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **STAFF_ONLY), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", **STAFF_ONLY), name="redoc"),
     *router.urls,
 ]

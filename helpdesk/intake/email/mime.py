@@ -49,7 +49,7 @@ class LinearMessage(Message):
         if value is missing:
             return failobj
         params = []
-        for param in split_params(value):
+        for param in split_params(str(value)):
             name, equals, val = param.partition("=")
             params.append((name.strip(), val.strip()) if equals else (param.strip(), ""))
         return utils.decode_params(params)  # RFC 2231 continuations, as the stdlib does
