@@ -48,10 +48,10 @@ test-sqlite:
 test-postgres:
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider
 
-## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts).
+## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts, valgrind).
 system-deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd chromium chromium-driver fonts-noto-cjk gettext
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd chromium chromium-driver fonts-noto-cjk gettext valgrind
 
 ## load: the load and fault tests (minutes; bounded, loopback only).
 load: setup
