@@ -39,7 +39,7 @@ test: setup lint test-sqlite test-postgres
 
 lint:
 	$(PY) -m ruff check .
-	$(PY) -m mypy helpdesk workflows notifications
+	$(PY) -m mypy config helpdesk workflows notifications
 	$(VENV)/bin/lint-imports
 
 test-sqlite:

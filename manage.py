@@ -7,7 +7,7 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Start-up builds a few hundred thousand objects that live as long as the process (Django,
     # Celery, the models). The cyclic garbage collector walked them again and again while they were
     # built, and once more at exit: together ~0.3 s of a 0.7 s one-mail `ingest_email`, which an MTA

@@ -2,7 +2,7 @@
 
     python bench/ingest.py [-n 2000] [--sqlite-only | --postgres-only] [--pg-url postgres://postgres@127.0.0.1:5432]
                            [--parallel 1,2,4] [--worker [REDIS_URL]] [--profile N]
-                           [--against DIR] [--ahead] [--rounds N]
+                           [--against DIR] [--rounds N]
 
 Generates N realistic messages (half Korean, UTF-8 and EUC-KR, multipart/alternative, ~20% with a
 PDF/PNG attachment, ~30% replies threading to earlier ones), then for SQLite and PostgreSQL each:
@@ -30,9 +30,8 @@ every acknowledgement was sent.
 DIR REV``) is run on the same files, alternating with this one run by run, and the medians of both
 are printed: on a shared machine, only figures taken side by side can be compared.
 
-``--ahead --rounds N``: this version with its parsing helper process (the default: the next batch is
-parsed on another core, ``helpdesk.intake.ahead``) and without it (``DESK_INTAKE_PARSE_AHEAD=0``,
-strictly one process), alternating; combine with ``--against`` for three columns.
+Intake runs strictly in one process (issue 24 removed the parse-ahead helper); ``--against`` a
+version from before still runs it with its helper, as that version ships.
 """
 
 from __future__ import annotations
@@ -59,10 +58,13 @@ import pgdb  # noqa: E402
 
 
 def _env(url: str, work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_IMAP", "CELERY_", "REDIS_URL"))}
+    # No DJANGO_SETTINGS_MODULE: each checkout's manage.py names its own (``--against`` may be a
+    # version from before the settings moved to config/).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DESK_IMAP", "CELERY_", "REDIS_URL", "DJANGO_SETTINGS_MODULE"))}
     env.update(DATABASE_URL=url, DESK_VAR_DIR=str(work / "var"), PRIVATE_STORAGE_ROOT=str(work / "private"),
                EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", DEBUG="0", LOG_LEVEL="WARNING",
-               DESK_LOCMEM_CACHE="1", DJANGO_SETTINGS_MODULE="helpdesk.settings")
+               DESK_LOCMEM_CACHE="1")
     return env
 
 
@@ -82,7 +84,7 @@ def run_ingest(label: str, url: str, files: list[str], work: Path, profile: int 
                extra_env: dict[str, str] | None = None) -> tuple[float, float]:
     """One ingest_email process of ``root``'s code given all files; prints and returns (wall, CPU) msg/s.
 
-    CPU counts the process and its parsing helper (helpdesk.intake.ahead), both waited for."""
+    CPU counts the process and any children it waited for (a version's parsing helper)."""
     env = {**_prepare(url, work, root), **(extra_env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -150,7 +152,7 @@ def run_with_worker(pg_url: str, redis_url: str, files: list[str], work: Path) -
         env = {**_prepare(url, work / "worker"), "CELERY_BROKER_URL": redis_url}
         log = (work / "worker.log").open("wb")
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo", "--loglevel", "INFO",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO",
              "--without-heartbeat", "--without-gossip", "--without-mingle",
              "--hostname", f"bench-{os.getpid()}@localhost"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -263,13 +265,11 @@ def main() -> None:
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="a checkout of another version (git worktree add DIR REV): run both, alternating")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each version (with --against)")
-    parser.add_argument("--ahead", action="store_true",
-                        help="compare this version with and without its parsing helper process, alternating")
     parser.add_argument("--worker", nargs="?", const="redis://127.0.0.1:6379/14", metavar="REDIS_URL",
                         help="also PostgreSQL as in production: a Redis broker and a Celery worker send the mail")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
@@ -304,7 +304,7 @@ def main() -> None:
     for root in {ROOT, *([args.against.resolve()] if args.against else [])}:
         _compile_bytecode(root)
     try:
-        if args.against or args.ahead:
+        if args.against:
             compare(args, files, work)
             return
         if not args.postgres_only:
@@ -327,8 +327,6 @@ def compare(args: argparse.Namespace, files: list[str], work: Path) -> None:
     versions: dict[str, tuple[Path, dict[str, str]]] = {"this": (ROOT, {})}
     if args.against:
         versions["against"] = (args.against.resolve(), {})
-    if args.ahead:
-        versions["one-proc"] = (ROOT, {"DESK_INTAKE_PARSE_AHEAD": "0"})
     figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
     kinds = [k for k, skip in (("SQLite", args.postgres_only), ("PostgreSQL", args.sqlite_only)) if not skip]
     for round_ in range(args.rounds):
@@ -352,9 +350,9 @@ def compare(args: argparse.Namespace, files: list[str], work: Path) -> None:
 def _compile_bytecode(root: Path) -> None:
     """Compile the desk's modules first, as a deployment does: where PYTHONDONTWRITEBYTECODE is set
     (this machine sets it), every process would otherwise compile them again at start (~0.1 s)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(root / package) for package in
-                    ("helpdesk", "workflows", "notifications"))], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+    packages = [root / name for name in ("config", "helpdesk", "workflows", "notifications") if (root / name).is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *map(str, packages)], check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
 
 
 def _file_creation_us(work: Path, count: int = 300) -> float:

@@ -44,7 +44,7 @@ def setup_django(name: str, server: str = SERVER) -> None:
     """Production-like settings (DEBUG off, quiet logs) on the benchmark database."""
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = f"{server}/{name}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("DESK_LOCMEM_CACHE", "true")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -1,4 +1,4 @@
-"""gunicorn settings for the Privacy Desk web nodes: ``gunicorn -c deploy/gunicorn.conf.py helpdesk.wsgi``.
+"""gunicorn settings for the Privacy Desk web nodes: ``gunicorn -c deploy/gunicorn.conf.py config.wsgi``.
 
 Every value can be overridden from the environment (see privacy-desk.env.example). The web nodes
 are stateless: sessions, rate limits and locks live in PostgreSQL/Redis, so any number of nodes
@@ -27,12 +27,12 @@ limit_request_field_size = 8190
 preload_app = False  # each worker opens its own database connections
 accesslog = "-"
 errorlog = "-"
-# One JSON object per line, like the application's own logs (helpdesk.logging.JsonFormatter).
+# One JSON object per line, like the application's own logs (config.logging.JsonFormatter).
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "helpdesk.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},

@@ -1,5 +1,1 @@
-"""Privacy Desk: the Django project and the ticket domain."""
-
-from helpdesk.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""Privacy Desk: the ticket domain (the Django project around it is ``config``)."""

@@ -120,4 +120,4 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-from helpdesk import trust_admin  # noqa: E402, F401  retention and statistics pages (issue 8)
+from helpdesk.trust import admin as trust_admin  # noqa: E402, F401  retention and statistics pages (issue 8)

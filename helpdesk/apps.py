@@ -8,9 +8,10 @@ class HelpdeskConfig(AppConfig):
 
     def ready(self) -> None:
         # Django's idiom: app modules that need models load once the registry is ready.
-        from helpdesk import retention  # noqa: F401 - registers the purge task
         from helpdesk.intake import tasks as intake_tasks  # noqa: F401 - registers the polling task
+        from helpdesk.metrics import tasks as metrics_tasks  # noqa: F401 - registers the figures refresh
         from helpdesk.public import tasks as public_tasks  # noqa: F401 - registers the requester mail tasks
         from helpdesk.reference_data import ensure_reference_data
+        from helpdesk.trust import retention  # noqa: F401 - registers the purge task
 
         post_migrate.connect(ensure_reference_data, dispatch_uid="privacy_desk_reference_data")

@@ -1,7 +1,6 @@
 """Creating a new file with given bytes under a name nobody has: plain, DB-free, any process may use it.
 
-``helpdesk.services.store_new_file`` writes with it, and so does intake's parsing helper process
-(``helpdesk.intake.ahead``) when it writes a batch's files for the process filing them.
+``helpdesk.services.store_new_file`` writes with it.
 """
 
 from __future__ import annotations

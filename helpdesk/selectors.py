@@ -285,11 +285,6 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     )
 
 
-def recently_viewed(user: Any, ticket: Ticket, minutes: int = 10) -> bool:
-    since = timezone.now() - timedelta(minutes=minutes)
-    return AuditEvent.objects.filter(ticket=ticket, action="ticket.viewed", actor_id=user.pk, at__gte=since).exists()
-
-
 # --- Quarantine --------------------------------------------------------------------------------
 def quarantine_list(status: str = QuarantineStatus.PENDING) -> QuerySet[Quarantine]:
     qs = Quarantine.objects.select_related("ticket", "resolved_by")

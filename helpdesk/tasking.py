@@ -3,6 +3,8 @@
 Services and sweeps enqueue work without importing the task modules: the tasks import the
 services they wrap, never the other way round. Each app imports its own task module in
 ``AppConfig.ready()`` so the names are registered in every process (web, worker, commands).
+The app is the current one (``config.celery``, loaded with the settings): the domain never imports
+the project package.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from helpdesk.celery import app
+from celery import current_app
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> bool:
     Every caller has a sweep that retries work left pending, so a broker outage loses nothing.
     """
     try:
-        app.tasks[task_name].delay(*args, **kwargs)
+        current_app.tasks[task_name].delay(*args, **kwargs)
     except Exception:
         logger.exception("could not enqueue %s%r", task_name, args)
         return False

@@ -9,7 +9,7 @@ devices") enrols a device, or ``manage.py enrol_totp USERNAME`` prints the otpau
 
 Wiring (already done in settings): ``django_otp`` and ``django_otp.plugins.otp_totp`` in
 INSTALLED_APPS; ``django_otp.middleware.OTPMiddleware`` then this middleware right after
-AuthenticationMiddleware; the ``two_factor_verify`` route in helpdesk/urls.py. A login view that
+AuthenticationMiddleware; the ``two_factor_verify`` route in config/urls.py. A login view that
 wants to ask for the code on the same page can use :class:`OTPTokenForm` and call
 :func:`verify_token` itself.
 """
@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from helpdesk import audit
+from helpdesk.trust import audit
 
 # Paths that must work before the second factor: the code step itself, signing out, language,
 # static files and health checks. Matched after the optional /en/ language prefix.

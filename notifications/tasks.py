@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import shared_task
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
@@ -88,25 +88,13 @@ def _send_each(message_pks: list[int], smtp: Any = None) -> _SendResult:
     return result
 
 
-def _claim_statement() -> str:
-    quote = connection.ops.quote_name
-    table, status, pk = (quote(str(name)) for name in (
-        Message._meta.db_table, Message._meta.get_field("delivery_status").column, Message._meta.pk.column))
-    return f"UPDATE {table} SET {status} = %s WHERE {pk} = %s AND {status} = %s"  # noqa: S608
-
-
 def _send_and_mark(messages: list[Message], smtp: Any, result: _SendResult) -> None:
-    if _can_chain_transactions():
-        _send_and_mark_chained(messages, smtp, result)
-        return
-    # Message.objects.filter(pk=…, delivery_status=PENDING).update(…), as one plain statement: building
-    # the ORM query for every message was most of a batch's delivery time after intake.
-    claim = _claim_statement()
     for message in messages:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(claim, [DeliveryStatus.SENT.value, message.pk, DeliveryStatus.PENDING.value])
-                if not cursor.rowcount:
+            with transaction.atomic():
+                claimed = Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.PENDING).update(
+                    delivery_status=DeliveryStatus.SENT)
+                if not claimed:
                     continue  # sent by another worker meanwhile
                 _send(message, smtp)
         except Exception as exc:
@@ -121,70 +109,6 @@ def _send(message: Message, smtp: Any) -> None:
         email.connection = smtp
     if not email.send(fail_silently=False):
         raise OSError("the mail backend accepted nothing")
-
-
-def _can_chain_transactions() -> bool:
-    """PostgreSQL with client-side binding (several statements per execute), outside any transaction."""
-    return (connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block
-            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
-
-
-def _send_and_mark_chained(messages: list[Message], smtp: Any, result: _SendResult) -> None:
-    """:func:`_send_and_mark`'s transactions, one round trip per message instead of three.
-
-    Each message still gets its own transaction, its mark committed right after its send and
-    before the next send; but that COMMIT, or the ROLLBACK of a failed send, travels with the next
-    message's BEGIN and mark in one execute (psycopg runs the statements in order). BEGIN, mark and
-    COMMIT as three round trips were a quarter of a PostgreSQL intake run.
-
-    The marks are committed without waiting for their flush to disk (``synchronous_commit = off``
-    for these transactions only): a crash of the database server itself can lose the marks of
-    the last fraction of a second, and the retry sweep then sends those messages again, as when
-    a worker dies between a send and its commit. Waiting for each flush was a third of the time
-    a mark took. SQLite's WAL with ``synchronous=NORMAL`` makes a similar trade for every commit.
-    """
-    claim = f"SET LOCAL synchronous_commit = off; {_claim_statement()}"
-    params: list[str | int] = [DeliveryStatus.SENT.value, 0, DeliveryStatus.PENDING.value]
-    ending = ""  # how the previous message's transaction ends: "COMMIT; " (sent) or "ROLLBACK; "
-    with connection.cursor() as cursor:
-        try:
-            for message in messages:
-                params[1] = message.pk
-                # Until this message is sent, its transaction ends in ROLLBACK; so does it if the
-                # execute is interrupted (Ctrl-C) after the server has run it: the claim is open then,
-                # and a COMMIT in ``finally`` would mark a message that was never sent. (Interrupted
-                # before the server ran it, the ROLLBACK undoes the previous mark: sent again later.)
-                previous, ending = ending, "ROLLBACK; "
-                try:
-                    cursor.execute(f"{previous}BEGIN; {claim}", params)
-                except Exception as exc:  # the database failed: the previous mark may be lost too
-                    _unsure(result, previous, exc)
-                    result.failed[message.pk] = exc
-                    continue
-                while cursor.nextset():  # to the mark's result
-                    pass
-                if cursor.rowcount != 1:
-                    continue  # sent by another worker meanwhile
-                try:
-                    _send(message, smtp)
-                except Exception as exc:
-                    result.failed[message.pk] = exc
-                else:
-                    result.sent.append(message.pk)
-                    ending = "COMMIT; "
-        finally:  # also when interrupted mid-send: that message's mark is rolled back, it stays pending
-            if ending:
-                try:
-                    cursor.execute(ending.removesuffix("; "))
-                except Exception as exc:
-                    _unsure(result, ending, exc)
-
-
-def _unsure(result: _SendResult, ending: str, exc: Exception) -> None:
-    """The COMMIT of the last message sent may not have happened: count it failed, so it is retried
-    (a resend, as when a worker dies between its send and its commit)."""
-    if ending == "COMMIT; " and result.sent:
-        result.failed[result.sent.pop()] = exc
 
 
 @shared_task(acks_late=True)

@@ -74,7 +74,7 @@ def _wanted(action: str, filters: list[str]) -> bool:
 
 
 def on_ticket_events(sender: Any, events: Iterable[Any], **kwargs: Any) -> None:
-    """Receiver of ``helpdesk.audit.ticket_events_recorded`` (connected in NotificationsConfig.ready)."""
+    """Receiver of ``helpdesk.trust.audit.ticket_events_recorded`` (connected in NotificationsConfig.ready)."""
     queue_for_events(events)
 
 

@@ -40,9 +40,14 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
     settings.DESK_DATA_SOURCES = ""  # never the developer's var/data_sources.toml; fulfilment tests set one
     settings.AXES_ENABLED = False  # client.login() passes no request; tests/desk re-enables it
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from notifications.webhooks import forget_endpoints
+    # The cache of this process only, empty for each test: the file cache under var/ is shared by
+    # every pytest-xdist worker, so one worker's "no webhook endpoints" flag (or rate-limit count)
+    # reached another worker's test.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "privacy-desk-tests"}}
+    from django.core.cache import cache
 
-    forget_endpoints()  # a cached "there are endpoints" must not outlive the test that made them
+    cache.clear()
 
 
 def _make_staff(username: str, group: str, **extra: Any) -> User:

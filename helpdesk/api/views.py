@@ -29,7 +29,6 @@ from helpdesk.api.serializers import (
     AssignmentSerializer,
     ErrorSerializer,
     MessageSerializer,
-    MetricsQuerySerializer,
     NoteSerializer,
     QuarantineSerializer,
     ReplySerializer,
@@ -42,7 +41,8 @@ from helpdesk.api.serializers import (
     TicketListSerializer,
     TransitionSerializer,
 )
-from helpdesk.dashboard import exports
+from helpdesk.metrics import exports
+from helpdesk.metrics.query import MetricsQuerySerializer
 from helpdesk.models import Channel, Ticket, User
 from workflows import transitions
 from workflows.models import SlaPolicy

@@ -1,1 +1,1 @@
-"""The managers' dashboard (``/desk/dashboard/``) and the CSV/XLSX exports."""
+"""The managers' dashboard (``/desk/dashboard/``); its figures and exports are :mod:`helpdesk.metrics`."""

@@ -1,4 +1,4 @@
-"""Dashboard views: thin wrappers over :mod:`helpdesk.metrics` and :mod:`helpdesk.dashboard.exports`."""
+"""Dashboard views: thin wrappers over :mod:`helpdesk.metrics` and :mod:`helpdesk.metrics.exports`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 
 from helpdesk import metrics
-from helpdesk.api.serializers import MetricsQuerySerializer
-from helpdesk.dashboard import exports
+from helpdesk.metrics import exports
+from helpdesk.metrics.query import MetricsQuerySerializer
 from workflows.request_types import RequestType
 from workflows.roles import is_desk_staff, is_manager
 

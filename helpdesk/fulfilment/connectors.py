@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from helpdesk.fulfilment.config import SourceConfig, TableConfig
+from helpdesk.fulfilment.shapes import LookupResult, Record, SourceResult, TableResult
 
 DRIVERS = {"sql": "helpdesk.fulfilment.connectors_sql", "http": "helpdesk.fulfilment.connectors_http"}
 
@@ -43,13 +44,13 @@ class SourceError(Exception):
 @dataclass
 class TableFound:
     name: str
-    records: list[dict[str, Any]]
+    records: list[Record]
     erase: str
     keep_reason: str = ""
     truncated: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "records": self.records, "erase": self.erase}
+    def as_dict(self) -> TableResult:
+        data: TableResult = {"name": self.name, "records": self.records, "erase": self.erase}
         if self.keep_reason:
             data["keep_reason"] = self.keep_reason
         if self.truncated:
@@ -98,7 +99,7 @@ def connector(source: SourceConfig) -> Connector:
     return driver.connector(source)
 
 
-def lookup_source(source: SourceConfig, email: str) -> dict[str, Any]:
+def lookup_source(source: SourceConfig, email: str) -> SourceResult:
     """One source's part of the result: ``{"name", "tables": [...], "error"}``; never raises."""
     try:
         tables = [t.as_dict() for t in connector(source).find(email)]
@@ -107,6 +108,6 @@ def lookup_source(source: SourceConfig, email: str) -> dict[str, Any]:
         return {"name": source.name, "kind": source.kind, "tables": [], "error": str(exc)}
 
 
-def lookup_all(sources: Iterable[SourceConfig], email: str) -> dict[str, Any]:
+def lookup_all(sources: Iterable[SourceConfig], email: str) -> LookupResult:
     """Every source in turn; one that is down or slow fails alone (its own timeouts bound it)."""
     return {"sources": [lookup_source(source, email) for source in sources]}

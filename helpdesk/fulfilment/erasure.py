@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.common import (
     ERASURE_TASK,
@@ -26,16 +24,19 @@ from helpdesk.fulfilment.models import (
     ErasureStep,
     StepStatus,
 )
+from helpdesk.fulfilment.shapes import LookupResult, TableResult
 from helpdesk.models import Ticket, User
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
+from workflows.request_types import RequestType
 
 
 # --- Erasure -------------------------------------------------------------------------------------
-def _step_action(table: dict[str, Any], request_type: str) -> str:
+def _step_action(table: TableResult, request_type: str) -> str:
     """Consent withdrawal only changes "set" tables (e.g. the marketing opt-in); others leave data as is."""
-    if request_type == "consent_withdrawal" and table["erase"] != "set":
+    if request_type == RequestType.CONSENT_WITHDRAWAL and table["erase"] != "set":
         return "none"
-    return str(table["erase"])
+    return table["erase"]
 
 
 @transaction.atomic
@@ -157,11 +158,11 @@ def run_erasure(plan_pk: int) -> ErasurePlan:
 def _redact_lookups(ticket: Ticket) -> None:
     """After the erasure the desk keeps no copy of what it erased: the lookups keep only counts."""
     for lookup in DataLookup.objects.select_for_update().filter(ticket=ticket):
-        lookup.result = {"sources": [
-            {**source, "tables": [{**{k: v for k, v in table.items() if k != "records"}, "records": [],
-                                   "count": table.get("count", len(table.get("records", []))), "redacted": True}
-                                  for table in source.get("tables", [])]}
+        result: LookupResult = {"sources": [
+            {**source, "tables": [{**table, "records": [], "count": table.get("count", len(table["records"])),
+                                   "redacted": True} for table in source["tables"]]}
             for source in lookup.sources]}
+        lookup.result = result
         lookup.save(update_fields=["result"])
 
 

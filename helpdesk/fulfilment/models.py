@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.fulfilment.shapes import SourceResult
 from helpdesk.models import Ticket, User
 
 # A lookup or an erasure still "running" after this long lost its worker (killed, redeployed):
@@ -50,7 +51,7 @@ class DataLookup(models.Model):
         return f"lookup {self.pk} for {self.ticket_id}"
 
     @property
-    def sources(self) -> list[dict[str, Any]]:
+    def sources(self) -> list[SourceResult]:
         return list(self.result.get("sources", []))
 
     @property
@@ -72,7 +73,7 @@ class DataLookup(models.Model):
 
     @property
     def record_count(self) -> int:
-        return sum(len(t.get("records", [])) for s in self.sources for t in s.get("tables", []))
+        return sum(len(t["records"]) for s in self.sources for t in s["tables"])
 
 
 class PackageStatus(models.TextChoices):

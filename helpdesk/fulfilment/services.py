@@ -1,4 +1,4 @@
-"""Writes for fulfilment: look up, build and release the access package, preview/approve/run erasure.
+"""Writes for fulfilment: look up, build and release the access package (erasure: :mod:`.erasure`).
 
 Each public function takes keyword-only arguments, checks the actor (the assigned administrator or
 a manager), locks the ticket row (the audit chain stays linear) and records an audit event. Slow
@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit, services
+from helpdesk import services
 from helpdesk.base_url import desk_base_url
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment.common import (
@@ -38,13 +38,6 @@ from helpdesk.fulfilment.common import (
 )
 from helpdesk.fulfilment.config import configured_sources
 from helpdesk.fulfilment.connectors import lookup_source
-from helpdesk.fulfilment.erasure import (
-    approve_erasure,
-    preview_erasure,
-    retry_erasure,
-    run_erasure,
-    send_erasure_report,
-)
 from helpdesk.fulfilment.models import (
     STALE_AFTER,
     AccessPackage,
@@ -54,12 +47,12 @@ from helpdesk.fulfilment.models import (
     PackageStatus,
 )
 from helpdesk.models import Ticket, User
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 
 __all__ = [
-    "approve_erasure", "build_access_package", "package_bytes", "preview_erasure", "record_manual_fulfilment",
-    "record_package_download", "release_access_package", "retry_erasure", "retry_lookup", "run_erasure",
-    "run_lookup", "send_erasure_report", "start_lookup",
+    "build_access_package", "package_bytes", "record_manual_fulfilment", "record_package_download",
+    "release_access_package", "retry_lookup", "run_lookup", "start_lookup",
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from helpdesk.fulfilment.models import AccessPackage
-from helpdesk.retention import destroy_stored_file
+from helpdesk.trust.destroy import destroy_stored_file
 
 
 def destroy_package_file(sender: type[AccessPackage], instance: AccessPackage, **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from helpdesk.fulfilment import services
+from helpdesk.fulfilment import erasure, services
 
 
 @shared_task(name="helpdesk.fulfilment.tasks.run_lookup")
@@ -14,4 +14,4 @@ def run_lookup(lookup_pk: int, only_failed: bool = False) -> str:
 
 @shared_task(name="helpdesk.fulfilment.tasks.run_erasure")
 def run_erasure(plan_pk: int) -> str:
-    return str(services.run_erasure(plan_pk).status)
+    return str(erasure.run_erasure(plan_pk).status)

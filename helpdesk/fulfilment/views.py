@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import services
-from helpdesk.desk.views.common import signed_in_user, staff_required, visible_ticket
+from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.desk.views.files import private_file
+from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan
 from helpdesk.models import Ticket, User
@@ -35,11 +36,16 @@ def _run(request: HttpRequest, reference: str, action: Callable[[Ticket, User], 
     try:
         action(ticket, _user(request))
     except services.ServiceError as exc:  # by the status it carries, like the rest of the desk
-        if exc.http_status == 403:
-            raise PermissionDenied(str(exc)) from exc
-        for text in exc.errors.values() if isinstance(exc, services.GuardError) else [str(exc)]:
-            messages.error(request, text)
-        return _back(reference)
+        # The card's buttons carry no fields: whatever the error says goes back as messages.
+        form = forms.Form(data={})
+
+        def back_with_messages(status: int, error: services.ServiceError) -> HttpResponse:
+            texts = [str(error)] if status == 409 else [str(text) for errors in form.errors.values() for text in errors]
+            for text in texts:
+                messages.error(request, text)
+            return _back(reference)
+
+        return service_error_page(exc, form, back_with_messages)
     messages.success(request, success)
     return _back(reference)
 
@@ -77,7 +83,7 @@ def release_package(request: HttpRequest, reference: str, pk: int) -> HttpRespon
 @require_POST
 @staff_required
 def preview_erasure(request: HttpRequest, reference: str) -> HttpResponse:
-    return _run(request, reference, lambda t, u: fulfilment.preview_erasure(ticket=t, actor=u),
+    return _run(request, reference, lambda t, u: fulfilment_erasure.preview_erasure(ticket=t, actor=u),
                 _("Check the preview below, then approve the erasure."))
 
 
@@ -85,7 +91,7 @@ def preview_erasure(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 def approve_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
-    return _run(request, reference, lambda t, u: fulfilment.approve_erasure(plan=plan, actor=u),
+    return _run(request, reference, lambda t, u: fulfilment_erasure.approve_erasure(plan=plan, actor=u),
                 _("Erasure approved and started."))
 
 
@@ -93,7 +99,7 @@ def approve_erasure(request: HttpRequest, reference: str, pk: int) -> HttpRespon
 @staff_required
 def retry_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
-    return _run(request, reference, lambda t, u: fulfilment.retry_erasure(plan=plan, actor=u),
+    return _run(request, reference, lambda t, u: fulfilment_erasure.retry_erasure(plan=plan, actor=u),
                 _("Retrying the tables that failed."))
 
 
@@ -101,7 +107,7 @@ def retry_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 @staff_required
 def report_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
-    return _run(request, reference, lambda t, u: fulfilment.send_erasure_report(plan=plan, actor=u),
+    return _run(request, reference, lambda t, u: fulfilment_erasure.send_erasure_report(plan=plan, actor=u),
                 _("The requester was sent what was erased and what is kept."))
 
 

@@ -1,4 +1,4 @@
-"""What becomes of one mail: the intake rules as ONE pure function, :func:`decide`.
+"""What becomes of one mail: the intake rules as ONE pure function, :func:`decide_mail`.
 
 Both intake paths call it: ``ingest.ingest_message`` (one mail, its lookups read in its own
 transaction) and ``batch.ingest_messages`` (many mails, the lookups read once per batch and
@@ -37,8 +37,8 @@ __all__ = [
     "IgnoreAuto",
     "Lookups",
     "NewTicket",
-    "Quarantine",
-    "decide",
+    "ToQuarantine",
+    "decide_mail",
     "dedupe_key",
     "looked_up_ids",
     "thread_ids",
@@ -75,7 +75,7 @@ class Lookups(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Quarantine:
+class ToQuarantine:
     reason: str
     detail: str
 
@@ -103,12 +103,12 @@ class NewTicket:
     language: str  # a new requester's language
 
 
-Decision = Quarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
+Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
 
 
-def decide(parsed: ParsedEmail | Quarantine, lookups: Lookups[T]) -> Decision[T]:
+def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Decision[T]:
     """The rules of the module docstring; reads nothing but its arguments."""
-    if isinstance(parsed, Quarantine):
+    if isinstance(parsed, ToQuarantine):
         return parsed
     if lookups.duplicate_of is not None:
         return Duplicate(lookups.duplicate_of)

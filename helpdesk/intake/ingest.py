@@ -1,4 +1,4 @@
-"""Filing one raw e-mail: parse, read the lookups, :func:`~helpdesk.intake.decide.decide`, write.
+"""Filing one raw e-mail: parse, read the lookups, :func:`~helpdesk.intake.decide.decide_mail`, write.
 
 One transaction per mail. The bulk path (``helpdesk.intake.batch``) hands this module the mail whose
 writes it does not batch (quarantine, a state transition). The contract (ARCHITECTURE.md, "ingest
@@ -31,8 +31,8 @@ from helpdesk.intake.decide import (
     Duplicate,
     FollowUp,
     IgnoreAuto,
-    Quarantine,
-    decide,
+    ToQuarantine,
+    decide_mail,
     dedupe_key,
 )
 from helpdesk.intake.email.decoding import decode_header_value
@@ -96,21 +96,21 @@ def intake_config() -> ParseSettings:
     )
 
 
-def parse(raw: bytes, *, source: str = "") -> ParsedEmail | Quarantine:
+def parse(raw: bytes, *, source: str = "") -> ParsedEmail | ToQuarantine:
     """The parsed mail, or the quarantine decision for mail that cannot be understood."""
     return verdict(parse_or_reason(raw, intake_config()), source)
 
 
-def verdict(parsed: ParsedEmail | Unparsed, source: str) -> ParsedEmail | Quarantine:
+def verdict(parsed: ParsedEmail | Unparsed, source: str) -> ParsedEmail | ToQuarantine:
     """What :func:`~helpdesk.intake.email.many.parse_or_reason` said, as intake decides on it."""
     if isinstance(parsed, ParsedEmail):
         return parsed
     if parsed.crash:
         logger.error("parser crashed on %s\n%s", source or "message", parsed.crash)
-    return Quarantine(parsed.reason, parsed.detail)
+    return ToQuarantine(parsed.reason, parsed.detail)
 
 
-def ingest_message(raw: bytes, *, source: str = "", parsed: ParsedEmail | Quarantine | None = None) -> IngestResult:
+def ingest_message(raw: bytes, *, source: str = "", parsed: ParsedEmail | ToQuarantine | None = None) -> IngestResult:
     """File one raw RFC 5322 message (``parsed``: what :func:`parse` made of it, if known).
 
     Never raises for bad mail (that is quarantined). Raises :class:`TransientIngestError` when
@@ -122,7 +122,7 @@ def ingest_message(raw: bytes, *, source: str = "", parsed: ParsedEmail | Quaran
     except TransientIngestError:
         raise
     except Exception:  # a bug while filing: keep the mail for a person instead of crashing the run
-        if isinstance(mail, Quarantine):
+        if isinstance(mail, ToQuarantine):
             raise
         logger.exception("filing %s failed; quarantining it", source or mail.dedupe_key)
         detail = traceback.format_exc(limit=8)
@@ -162,10 +162,10 @@ def _is_retryable(exc: Exception) -> bool:
 
 
 # --- Filing ---------------------------------------------------------------------------------
-def _file(parsed: ParsedEmail | Quarantine, raw: bytes, source: str) -> IngestResult:
+def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> IngestResult:
     """Decide with what the database says now, and write it; runs inside _guarded's transaction."""
-    decision = decide(parsed, lookups(parsed))
-    if isinstance(decision, Quarantine):
+    decision = decide_mail(parsed, lookups(parsed))
+    if isinstance(decision, ToQuarantine):
         return _quarantine(raw, reason=decision.reason, detail=decision.detail, source=source)
     if isinstance(decision, Duplicate):
         of = decision.of

@@ -1,4 +1,4 @@
-"""What the database says about mail, for :func:`~helpdesk.intake.decide.decide`: the only reads of intake.
+"""What the database says about mail, for :func:`~helpdesk.intake.decide.decide_mail`: the only reads of intake.
 
 :func:`lookups` reads them for one mail (inside ``ingest_message``'s transaction);
 :class:`BatchLookups` reads them for every mail of a batch segment at once, and is then updated with
@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from django.db.models import Q
 
 from helpdesk import services
-from helpdesk.intake.decide import Lookups, Quarantine, TicketLike, dedupe_key, looked_up_ids, thread_ids
+from helpdesk.intake.decide import Lookups, TicketLike, ToQuarantine, dedupe_key, looked_up_ids, thread_ids
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.models import Message, Ticket
 
@@ -23,9 +23,9 @@ __all__ = ["BatchLookups", "lookups", "stored_reference"]
 P = TypeVar("P", bound=TicketLike)
 
 
-def lookups(parsed: ParsedEmail | Quarantine) -> Lookups[Ticket]:
+def lookups(parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket]:
     """What the database says about one mail (see ``decide.Lookups``)."""
-    if isinstance(parsed, Quarantine):
+    if isinstance(parsed, ToQuarantine):
         return Lookups()
     by_message_id: dict[str, Ticket] = {}
     ids = looked_up_ids(thread_ids(parsed))
@@ -82,17 +82,17 @@ class BatchLookups(Generic[P]):
                 ticket_id__in=[t.pk for t in self.by_reference.values()], sender__in=senders,
             ).values_list("ticket_id", "sender").distinct()}
 
-    def of(self, parsed: ParsedEmail | Quarantine) -> Lookups[Ticket | P]:
-        if isinstance(parsed, Quarantine):
+    def of(self, parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket | P]:
+        if isinstance(parsed, ToQuarantine):
             return Lookups()
         sender = services.normalize_email(parsed.sender_email)
         return Lookups(duplicate_of=self.keys.get(dedupe_key(parsed)), by_message_id=self.by_message_id,
                        by_reference=self.by_reference,
                        sender_is_party={r for r in parsed.ticket_references if (r, sender) in self.parties})
 
-    def complete_for(self, parsed: ParsedEmail | Quarantine, opened: bool) -> bool:
+    def complete_for(self, parsed: ParsedEmail | ToQuarantine, opened: bool) -> bool:
         """False when a reference the mail names may be a ticket this segment ``opened`` (not yet known)."""
-        return isinstance(parsed, Quarantine) or not opened or all(
+        return isinstance(parsed, ToQuarantine) or not opened or all(
             reference in self.by_reference for reference in parsed.ticket_references)
 
     def record(self, parsed: ParsedEmail, key: str, target: Ticket | P) -> None:

@@ -30,12 +30,8 @@ from django.db import connection
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
 
-from helpdesk.intake.ahead import parsed_ahead
 from helpdesk.intake.batch import in_batches, ingest_messages
-from helpdesk.intake.decide import Quarantine
-from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import IngestResult, TransientIngestError
-from helpdesk.services import FileWriter
 
 logger = logging.getLogger(__name__)
 
@@ -160,20 +156,19 @@ def _imap_messages(config: ImapSettings, mailbox: Any, uids: list[str], report: 
 
 def _file_in_batches(messages: Iterator[_Waiting], report: PollReport, on_result: OnResult | None) -> None:
     """File messages batch by batch; stop at a database fault."""
-    for batch, parsed, files in parsed_ahead(in_batches(messages)):
-        if not _file_and_mark(batch, parsed, files, report, on_result):
+    for batch in in_batches(messages):
+        if not _file_and_mark(batch, report, on_result):
             return
 
 
-def _file_and_mark(waiting: list[_Waiting], parsed: list[ParsedEmail | Quarantine], files: FileWriter | None,
-                   report: PollReport, on_result: OnResult | None) -> bool:
+def _file_and_mark(waiting: list[_Waiting], report: PollReport, on_result: OnResult | None) -> bool:
     """File a batch, marking each message processed only once its outcome is committed.
 
     Returns False when a database fault stopped it (every later message would fail too).
     """
     done = 0
     try:
-        for result in ingest_messages([(raw, source) for raw, source, _ in waiting], parsed, files):
+        for result in ingest_messages([(raw, source) for raw, source, _ in waiting]):
             _, source, mark = waiting[done]
             done += 1
             # Committed: only now mark it, so a crash before this line means "read again".

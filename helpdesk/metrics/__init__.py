@@ -54,10 +54,10 @@ __all__ = [
 
 def response_times(f: MetricsFilter, base: QuerySet[Ticket] | None = None) -> dict[str, Any]:
     """All the figures of the manager's report, as plain JSON-ready data, in a fixed number of
-    queries whatever the data."""
+    queries whatever the data. Only reads: the summary is refreshed by beat or cron
+    (:mod:`helpdesk.metrics.tasks`); a period with days written since is answered live."""
     if base is not None:
         return response_times_live(f, base)
-    summary.refresh(f.date_from, f.date_to)
     with summary.snapshot():
         try:
             inputs = summary.inputs(f)

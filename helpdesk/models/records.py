@@ -114,7 +114,7 @@ class RetentionPolicy(models.Model):
 
     category = models.CharField(_("category"), max_length=32, choices=RetentionCategory.choices, unique=True)
     months = models.PositiveSmallIntegerField(_("months kept"))
-    # A statutory period: an erasure request cannot shorten it (see helpdesk.erasure).
+    # A statutory period: an erasure request cannot shorten it (see helpdesk.trust.erasure).
     statutory = models.BooleanField(_("required by law"), default=False)
     basis = models.CharField(_("basis"), max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

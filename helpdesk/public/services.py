@@ -17,10 +17,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from helpdesk import audit, oneline, services, tasking
+from helpdesk import oneline, services, tasking
 from helpdesk.intake.email.decoding import strip_controls
 from helpdesk.models import Channel, RequesterToken, Ticket, WebRequestDetails
 from helpdesk.public import tokens
+from helpdesk.trust import audit
 from notifications.models import SentNotification, StaffMailStatus
 from workflows.request_types import EMAIL_PROOF_SUFFICES, RequestType
 from workflows.states import TicketState, VerificationMethod

@@ -7,16 +7,7 @@ for work that rolled back. One module per concern; the public names are re-expor
 """
 
 from helpdesk.services.access import VIEW_LOG_MINUTES, record_ticket_access, record_ticket_view
-from helpdesk.services.assignment import (
-    assign_ticket,
-    assignable_administrators,
-    assigned_event_data,
-    auto_assign,
-    deal_assignees,
-    pick_assignee,
-    set_away,
-)
-from helpdesk.services.bulk import insert_rows
+from helpdesk.services.assignment import assign_ticket, assignable_administrators, auto_assign, pick_assignee, set_away
 from helpdesk.services.errors import (
     ConflictError,
     GuardError,
@@ -25,12 +16,9 @@ from helpdesk.services.errors import (
     TransitionNotAllowedError,
 )
 from helpdesk.services.files import (
-    FileWriter,
     TransactionOutcome,
     atomic_removing_files,
-    database_files_together,
     files_removed_on_error,
-    files_written_by,
     remember_file,
     store_new_file,
 )
@@ -41,11 +29,10 @@ from helpdesk.services.messages import (
     NewAttachment,
     add_inbound_message,
     add_note,
-    build_message,
-    received_event,
     send_reply,
     store_message,
 )
+from helpdesk.services.opening import MailOnTicket, TicketToOpen, open_tickets
 from helpdesk.services.policies import extend_deadline, reclassify, save_sla_policy
 from helpdesk.services.quarantine import (
     MessageReader,
@@ -54,27 +41,20 @@ from helpdesk.services.quarantine import (
     discard_quarantine,
     quarantine_message,
 )
-from helpdesk.services.requesters import (
-    fill_in_requester,
-    get_or_create_requester,
-    next_reference,
-    normalize_email,
-    reserve_references,
-)
-from helpdesk.services.tickets import build_ticket, create_ticket, created_event, ticket_received_at
+from helpdesk.services.requesters import normalize_email
+from helpdesk.services.tickets import create_ticket
 from helpdesk.services.transitions import TRANSITIONS, run_transition, transition_ticket
 
 __all__ = [
     "STATES_A_MAIL_MOVES", "TRANSITIONS", "VIEW_LOG_MINUTES",
-    "ConflictError", "FileWriter", "GuardError", "InboundMessage", "MessageReader", "NewAttachment",
-    "PermissionDeniedError", "ServiceError", "TransactionOutcome", "TransitionNotAllowedError",
-    "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators", "assigned_event_data",
-    "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "build_message", "build_ticket",
-    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket", "created_event",
-    "database_files_together", "deal_assignees",
-    "discard_quarantine", "extend_deadline", "files_removed_on_error", "files_written_by", "fill_in_requester",
-    "get_or_create_requester", "insert_rows", "lock_for_staff", "lock_ticket", "next_reference", "normalize_email",
-    "pick_assignee", "quarantine_message", "received_event", "reclassify", "record_ticket_access", "record_ticket_view",
-    "remember_file", "reserve_references", "run_transition", "save_sla_policy", "send_reply", "set_away",
-    "store_message", "store_new_file", "ticket_received_at", "transition_ticket",
+    "ConflictError", "GuardError", "InboundMessage", "MailOnTicket", "MessageReader", "NewAttachment",
+    "PermissionDeniedError", "ServiceError", "TicketToOpen", "TransactionOutcome", "TransitionNotAllowedError",
+    "add_inbound_message", "add_note", "assign_ticket", "assignable_administrators",
+    "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign",
+    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket",
+    "discard_quarantine", "extend_deadline", "files_removed_on_error",
+    "lock_for_staff", "lock_ticket", "normalize_email",
+    "open_tickets", "pick_assignee", "quarantine_message", "reclassify", "record_ticket_access", "record_ticket_view",
+    "remember_file", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "store_message", "store_new_file", "transition_ticket",
 ]

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk import audit
 from helpdesk.models import AuditEvent, Ticket, User
 from helpdesk.services.locking import lock_ticket
+from helpdesk.trust import audit
 
 VIEW_LOG_MINUTES = 10
 

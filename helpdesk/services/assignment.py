@@ -10,10 +10,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError
 from helpdesk.services.locking import bump, lock_ticket
+from helpdesk.trust import audit
 from workflows.roles import ADMINISTRATOR_GROUP, is_administrator, is_desk_staff, is_manager
 from workflows.states import OPEN_STATES
 

@@ -78,7 +78,7 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
     for obj in objs:
         if obj.pk is not None:  # the id is the database's: a given one would be silently replaced
             raise ValueError(f"insert_rows() inserts new rows; a {type(obj).__name__} already has an id ({obj.pk})")
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]  # FK ids
+        _take_parent_ids(obj)
         row: list[Any] = []
         for field, kind in zip(fields, kinds, strict=True):
             # What the field's own preparation would give back, without its half-dozen calls.
@@ -118,6 +118,26 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
         setattr(obj, pk.attname, value)
         obj._state.adding = False
         obj._state.db = alias
+
+
+def _take_parent_ids(obj: Model) -> None:
+    """A parent saved after this row was built (``Attachment(message=message)`` before the message's
+    INSERT) gives the row its id now, as ``save()`` and ``bulk_create`` do; an unsaved parent is an
+    error. Only the public descriptor: with no id stored it returns the assigned parent (or None)
+    without a query."""
+    for field in _foreign_keys(type(obj)):
+        if getattr(obj, field.attname) is None:
+            parent = getattr(obj, field.name)
+            if parent is None:
+                continue
+            if parent.pk is None:
+                raise ValueError(f"insert_rows() of a {type(obj).__name__} whose {field.name} is not saved yet")
+            setattr(obj, field.attname, getattr(parent, field.target_field.attname))
+
+
+@cache
+def _foreign_keys(model: type[Model]) -> list[ForeignKey[Any, Any]]:
+    return [field for field in model._meta.concrete_fields if isinstance(field, ForeignKey)]
 
 
 def _statements(model: type[Model], alias: str, rows: list[list[Any]], ignore_conflicts: bool

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
@@ -75,44 +75,6 @@ def remember_file(field_file: Any) -> None:
         written.append((field_file.storage, field_file.name))
 
 
-class FileWriter(Protocol):
-    """Writes new files elsewhere (another process): see :func:`files_written_by`."""
-
-    def write(self, path: str, data: bytes, file_mode: int | None, directory_mode: int | None) -> None: ...
-
-    def wait(self) -> None:
-        """Return once every file handed over is written; raise if one could not be."""
-
-
-_file_writer: ContextVar[FileWriter | None] = ContextVar("file_writer", default=None)
-
-
-@contextmanager
-def files_written_by(writer: FileWriter | None) -> Iterator[None]:
-    """:func:`store_new_file` on the local file system hands the bytes to ``writer`` inside this block.
-
-    The block ends with ``writer.wait()``, also when it raises, so that every file exists before
-    the rows naming them are committed, and before a rollback removes them. Put it inside
-    :func:`atomic_removing_files`. ``None``: files are written here, as outside the block.
-    """
-    if writer is None:
-        yield
-        return
-    token = _file_writer.set(writer)
-    try:
-        yield
-    except BaseException:
-        try:
-            writer.wait()
-        except Exception:  # the error that matters is the one being raised
-            logger.warning("files handed to another process failed too", exc_info=True)
-        raise
-    else:
-        writer.wait()
-    finally:
-        _file_writer.reset(token)
-
-
 _database_files: ContextVar[dict[DatabaseStorage, list[tuple[str, bytes]]] | None] = ContextVar(
     "database_files", default=None)
 
@@ -158,13 +120,8 @@ def store_new_file(field_file: FieldFile, filename: str, data: bytes) -> None:
         remember_file(field_file)
         return
     name = field_file.field.generate_filename(field_file.instance, filename)
-    path = storage.path(name)
-    writer = _file_writer.get()
-    if writer is not None:
-        writer.write(path, data, storage.file_permissions_mode, storage.directory_permissions_mode)
-    else:
-        write_new_file(path, data, file_mode=storage.file_permissions_mode,
-                       directory_mode=storage.directory_permissions_mode)
+    write_new_file(storage.path(name), data, file_mode=storage.file_permissions_mode,
+                   directory_mode=storage.directory_permissions_mode)
     _set_name(field_file, name)
     remember_file(field_file)
 

@@ -12,13 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import Attachment, Direction, Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError
 from helpdesk.services.files import store_new_file
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
 from helpdesk.services.requesters import normalize_email
 from helpdesk.services.transitions import run_transition
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows.states import TicketState
 

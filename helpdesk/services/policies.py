@@ -11,10 +11,10 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff
+from helpdesk.trust import audit
 from notifications.mail import render_bilingual
 from notifications.services import queue_outbound_message
 from workflows import sla

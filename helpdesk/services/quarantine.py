@@ -9,12 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import audit
 from helpdesk.models import Channel, Message, Quarantine, QuarantineStatus, Ticket, User
 from helpdesk.services.errors import ConflictError, GuardError, PermissionDeniedError
 from helpdesk.services.files import store_new_file
 from helpdesk.services.messages import InboundMessage, add_inbound_message
 from helpdesk.services.tickets import create_ticket
+from helpdesk.trust import audit
 from workflows.request_types import RequestType
 from workflows.roles import can_act_on_ticket, is_desk_staff
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import CharField
 
 from helpdesk.models import Requester, TicketCounter
 from workflows.calendar import local_date
@@ -14,35 +15,20 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def get_or_create_requester(
-    *, email: str, name: str = "", phone: str = "", organization: str = "", language: str | None = None
-) -> Requester:
-    """Find the requester by address; fill in details they did not give before."""
-    requester, created = Requester.objects.get_or_create(
-        email=normalize_email(email),
-        defaults={"name": name[:200], "phone": phone[:50], "organization": organization[:200],
-                  "language": language or "ko"},
-    )
-    if not created:
-        changed = fill_in_requester(requester, name=name, phone=phone, organization=organization)
-        if changed:
-            requester.save(update_fields=changed)
-    return requester
-
-
 def fill_in_requester(requester: Requester, *, name: str = "", phone: str = "", organization: str = "") -> list[str]:
     """Details the requester gives now but did not give before; returns the changed fields."""
     changed = []
     for attr, value in (("name", name), ("phone", phone), ("organization", organization)):
         if value and not getattr(requester, attr):
-            setattr(requester, attr, value[:200])
+            setattr(requester, attr, value[:_max_length(attr)])  # the column's own limit (phone: 50)
             changed.append(attr)
     return changed
 
 
-def next_reference(received_at: datetime) -> str:
-    """``PRIV-2026-0001``: per-year counter on a locked row, unique under concurrency."""
-    return reserve_references(received_at, 1)[0]
+def _max_length(attr: str) -> int:
+    field = Requester._meta.get_field(attr)
+    assert isinstance(field, CharField) and field.max_length is not None
+    return field.max_length
 
 
 def reserve_references(received_at: datetime, count: int) -> list[str]:

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
-from helpdesk import audit
 from helpdesk.models import MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
+from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
 from workflows import transitions as registry

@@ -9,18 +9,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from email.message import EmailMessage
 from importlib import import_module
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from helpdesk import metrics, retention, services
+from helpdesk import metrics, services
 from helpdesk.intake.batch import ingest_messages
 from helpdesk.metrics import report, summary
 from helpdesk.models import FigureDay, FigureDirtyDay, Ticket
 from helpdesk.models.figures import HISTOGRAM_EDGES, histogram_field
+from helpdesk.trust import retention
 from tests.api.conftest import NOW, DataSet
 from workflows.states import OPEN_STATES
 
@@ -212,3 +215,37 @@ def test_open_ticket_queries_stay_within_their_covering_index(dataset: DataSet) 
     assert len(open_queries) == 3  # histogram, the open part of the roll-up, backlog
     for sql in open_queries:
         assert set(re.findall(r'"helpdesk_ticket"\."(\w+)"', sql)) <= covered, sql
+
+
+def _summary_state() -> tuple[list[Any], list[Any]]:
+    return (sorted(FigureDirtyDay.objects.values_list("pk", "day")),
+            sorted(FigureDay.objects.values_list("pk", "day", "received", "responded")))
+
+
+def test_reading_the_figures_writes_nothing(dataset: DataSet, manager: Any) -> None:
+    """Issue 24.4: the API, the dashboard and its export only read; days written since the last refresh
+    are answered from the tickets, exactly, and the refresh (beat's task, cron's command) catches up."""
+    from django.test import Client
+
+    from helpdesk.metrics.tasks import refresh_figures
+    from tests.api.conftest import token_client
+
+    summary.refresh()
+    services.reclassify(ticket=dataset.tickets["T1"], request_type="deletion", actor=dataset.a)  # marks its day
+    before = _summary_state()
+    assert before[0], "the write marked a day"
+    f = metrics.MetricsFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 15), now=NOW)
+    browser = Client()
+    browser.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        api = token_client(manager).get("/api/v1/metrics/response-times/?from=2026-03-01&to=2026-03-15")
+        page = browser.get("/desk/dashboard/?from=2026-03-01&to=2026-03-15")
+        export = browser.get("/desk/dashboard/export/figures/?from=2026-03-01&to=2026-03-15")
+    assert (api.status_code, page.status_code, export.status_code) == (200, 200, 200)
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+              and "figure" in q["sql"].lower()]
+    assert writes == [] and _summary_state() == before
+    _close(metrics.response_times(f), metrics.response_times_live(f))  # exact meanwhile (answered live)
+    assert refresh_figures() > 0 and not FigureDirtyDay.objects.exists()
+    call_command("refresh_figures", stdout=StringIO())  # cron's path: nothing left to do
+    assert_summary_exact(dataset)

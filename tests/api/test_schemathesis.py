@@ -30,7 +30,7 @@ FUZZ = settings(max_examples=25, deadline=None, database=None, derandomize=True,
 
 
 def _load(mode: GenerationMode, headers: dict[str, str]) -> Any:
-    from helpdesk.wsgi import application
+    from config.wsgi import application
 
     # The schema is staff only (issue 25.15): fetched with the manager's token.
     loaded = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application, headers=headers)

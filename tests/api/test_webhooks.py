@@ -135,3 +135,15 @@ def test_mail_filed_in_bulk_is_reported_too(endpoint: WebhookEndpoint, receiver:
     created = {json.loads(r["body"])["ticket"]["reference"] for r in receiver.requests
                if json.loads(r["body"])["event"] == "ticket.created"}
     assert created == {r.ticket_reference for r in results}
+
+
+def test_tests_use_a_cache_of_their_own_process_empty_for_each_test() -> None:
+    """Under pytest-xdist every worker used the file cache under var/: one worker's "no endpoints"
+    flag hid the endpoint another worker's test had just made (a flaky test). Now each process has
+    its own memory cache, cleared for each test."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    assert isinstance(caches["default"], LocMemCache)
+    assert caches["default"].get(webhooks._CACHE_KEY) is None
+    caches["default"].set(webhooks._CACHE_KEY, False)  # what the next test must not see (it clears it)

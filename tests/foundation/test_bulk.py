@@ -9,8 +9,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk import services
 from helpdesk.models import Direction, Message, Requester, Ticket
+from helpdesk.services.bulk import insert_rows
 
 
 def _messages(ticket: Ticket, tag: str, count: int) -> list[Message]:
@@ -26,7 +26,7 @@ def test_insert_rows_stores_what_bulk_create_stores(make_ticket: Any) -> None:
     ticket = make_ticket()
     count = 250  # more than one statement on SQLite (999 parameters)
     ours, django = _messages(ticket, "ours", count), _messages(ticket, "django", count)
-    services.insert_rows(ours)
+    insert_rows(ours)
     Message.objects.bulk_create(django)
 
     assert all(m.pk and not m._state.adding and m._state.db == "default" for m in ours)
@@ -52,13 +52,13 @@ def test_text_that_is_not_a_str_is_prepared_by_its_field_as_bulk_create_would(ma
         messages[0].subject = gettext_lazy("Request received")  # a lazy string: its text is stored
         messages[1].subject = 12345  # type: ignore[assignment]  # CharField.to_python: str(value)
         messages[2].sender_name = None  # type: ignore[assignment]  # None stays None (NOT NULL refuses it)
-    services.insert_rows(ours[:2])
+    insert_rows(ours[:2])
     Message.objects.bulk_create(django[:2])
     expected = [str(gettext_lazy("Request received")), "12345"]
     assert [m.subject for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == expected
     assert [m.subject for m in Message.objects.filter(pk__in=[m.pk for m in django])] == expected
     with pytest.raises(IntegrityError), transaction.atomic():
-        services.insert_rows(ours[2:])
+        insert_rows(ours[2:])
 
 
 @pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_an_aware_datetime_is_stored_as_its_field_would_store_it(make_ticket: An
     for messages in (ours, django):
         for message, when in zip(messages, times, strict=True):
             message.sent_at = when
-    services.insert_rows(ours)
+    insert_rows(ours)
     Message.objects.bulk_create(django)
     assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in ours])] == sorted(times)
     assert [m.sent_at for m in Message.objects.filter(pk__in=[m.pk for m in django])] == sorted(times)
@@ -90,12 +90,12 @@ def test_an_aware_datetime_is_stored_as_its_field_would_store_it(make_ticket: An
 @pytest.mark.django_db
 def test_insert_rows_copies_the_rows_on_postgresql(make_ticket: Any) -> None:
     ticket = make_ticket()
-    services.insert_rows(_messages(ticket, "warm", 2))  # the table's sequence is looked up once per process
+    insert_rows(_messages(ticket, "warm", 2))  # the table's sequence is looked up once per process
     rows = _messages(ticket, "many", 250)
     rows[7].body_text = "탭\t역슬래시 \\N 줄\n바꿈\r\n\x01 끝"  # what COPY's text format must escape
     rows[8].recipients = [{"tricky": "\t\\\n"}]  # type: ignore[list-item]  # JSON through COPY
     with CaptureQueriesContext(connection) as queries:
-        services.insert_rows(rows)
+        insert_rows(rows)
     if connection.vendor == "postgresql":  # the ids in one statement, then COPY (which Django does not log)
         assert len(queries) == 1 and "nextval(" in queries[0]["sql"]
     else:  # SQLite: 999 parameters per statement
@@ -115,7 +115,7 @@ def test_a_copy_that_breaks_a_constraint_raises_django_s_integrity_error(make_ti
     rows = _messages(ticket, "dup", 4)
     rows[2].dedupe_key = rows[0].dedupe_key  # unique
     with pytest.raises(IntegrityError), transaction.atomic():
-        services.insert_rows(rows)
+        insert_rows(rows)
     assert not Message.objects.filter(subject__startswith="dup ").exists()
 
 
@@ -126,18 +126,23 @@ def test_insert_rows_takes_the_id_of_a_parent_saved_after_the_child_was_built(ma
     fresh.pk = None
     fresh.reference = "PRIV-2026-9999"
     message = _messages(fresh, "late", 1)[0]  # built while its ticket had no id
-    services.insert_rows([fresh])
-    services.insert_rows([message])
+    insert_rows([fresh])
+    insert_rows([message])
     assert Message.objects.get(pk=message.pk).ticket_id == fresh.pk
 
 
-def test_insert_rows_of_nothing_does_nothing() -> None:
-    services.insert_rows([])
+@pytest.mark.django_db
+def test_insert_rows_of_nothing_does_nothing(django_assert_num_queries: Any) -> None:
+    """Not only that it does not raise: no statement runs and no row appears."""
+    before = Message.objects.count()
+    with django_assert_num_queries(0):
+        insert_rows([])
+    assert Message.objects.count() == before
 
 
 def test_insert_rows_refuses_a_row_that_has_an_id() -> None:
     with pytest.raises(ValueError, match="already has an id"):
-        services.insert_rows([Message(pk=7)])
+        insert_rows([Message(pk=7)])
 
 
 @pytest.mark.django_db
@@ -146,7 +151,7 @@ def test_insert_rows_ignoring_conflicts_adds_only_the_new_rows_as_bulk_create_wo
     rows = [Requester(email=f"new{n}@example.com", name=f"새 요청자 {n}", language="ko") for n in range(400)]
     rows.insert(7, Requester(email="stored@example.com", name="Someone Else"))
     with CaptureQueriesContext(connection) as queries:
-        services.insert_rows(rows, ignore_conflicts=True)
+        insert_rows(rows, ignore_conflicts=True)
     assert all("RETURNING" not in q["sql"] for q in queries)
     if connection.vendor == "postgresql":
         assert len(queries) == 1 and "ON CONFLICT DO NOTHING" in queries[0]["sql"]

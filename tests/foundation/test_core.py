@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from helpdesk import services
-from helpdesk.audit import event_hash
 from helpdesk.models import AuditEvent, MessageKind, Ticket
+from helpdesk.trust.audit import event_hash
 from workflows.models import SlaPolicy
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -55,7 +55,7 @@ def served(production_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "helpdesk.wsgi"],
+         "--bind", f"127.0.0.1:{port}", "config.wsgi"],
         cwd=ROOT, env=production_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"

@@ -11,8 +11,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk import retention, services
+from helpdesk import services
 from helpdesk.models import Message, Quarantine, StoredFile, raw_mail_storage
+from helpdesk.services.files import database_files_together
+from helpdesk.trust.destroy import destroy_after_commit
 
 RAW = b"From: a@example.com\r\nSubject: =?UTF-8?B?7JWI64WV?=\r\n\r\n\xec\x95\x88\xeb\x85\x95 \x00\xff"
 
@@ -46,7 +48,7 @@ def test_a_rolled_back_transaction_leaves_no_raw_mail() -> None:
 @pytest.mark.django_db
 def test_files_stored_together_are_one_insert_and_none_if_the_block_fails() -> None:
     messages = [Message() for _ in range(50)]
-    with CaptureQueriesContext(connection) as queries, services.database_files_together():
+    with CaptureQueriesContext(connection) as queries, database_files_together():
         for message in messages:
             services.store_new_file(message.raw_message, "raw.eml", RAW + message.raw_message.field.name.encode())
         assert not StoredFile.objects.exists()  # not before the block ends
@@ -60,7 +62,7 @@ def test_files_stored_together_are_one_insert_and_none_if_the_block_fails() -> N
     assert StoredFile.objects.count() == 50
     assert {m.raw_message.name for m in messages} == set(StoredFile.objects.values_list("name", flat=True))
 
-    with pytest.raises(ValueError), transaction.atomic(), services.database_files_together():
+    with pytest.raises(ValueError), transaction.atomic(), database_files_together():
         services.store_new_file(Message().raw_message, "raw.eml", RAW)
         raise ValueError("not stored")
     assert StoredFile.objects.count() == 50
@@ -95,7 +97,7 @@ def test_raw_mail_stored_as_a_file_before_is_still_read_and_destroyed(
     assert raw_mail_storage().exists(message.raw_message.name)
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        retention.destroy_after_commit([(message.raw_message.storage, message.raw_message.name)])
+        destroy_after_commit([(message.raw_message.storage, message.raw_message.name)])
         assert path.exists()  # a file cannot roll back: it goes after the commit
     assert not path.exists()
 
@@ -106,13 +108,13 @@ def test_destroying_raw_mail_rows_happens_in_the_transaction(make_ticket: Any) -
     services.store_new_file(message.raw_message, "raw.eml", RAW)
     name = message.raw_message.name
     with pytest.raises(RuntimeError), transaction.atomic():
-        retention.destroy_after_commit([(raw_mail_storage(), name)])
+        destroy_after_commit([(raw_mail_storage(), name)])
         assert not StoredFile.objects.filter(name=name).exists()
         raise RuntimeError("the deletion of the rows naming it failed")
     assert StoredFile.objects.filter(name=name).exists()  # rolled back with them: nothing half-done
 
     with transaction.atomic():
-        retention.destroy_after_commit([(raw_mail_storage(), name)])
+        destroy_after_commit([(raw_mail_storage(), name)])
     assert not StoredFile.objects.filter(name=name).exists()
 
 

@@ -136,7 +136,7 @@ def test_the_drivers_load_only_when_a_source_is_used() -> None:
     cost it ~0.7 s, so they are imported by the first lookup, not at start-up."""
     code = ("import sys, django; django.setup(); import helpdesk.intake.batch, helpdesk.fulfilment.services; "
             "print(sorted(m for m in ('sqlalchemy', 'httpx') if m in sys.modules))")
-    env = {"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "DESK_LOCMEM_CACHE": "1", "PATH": "/usr/bin:/bin"}
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DESK_LOCMEM_CACHE": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"

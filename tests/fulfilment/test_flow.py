@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk import retention, services
+from helpdesk import services
+from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.models import (
@@ -31,6 +32,7 @@ from helpdesk.fulfilment.models import (
 )
 from helpdesk.models import AuditEvent, Direction, Ticket, User
 from helpdesk.public import tokens
+from helpdesk.trust import retention
 from tests.fulfilment.conftest import HttpService, crm_toml, http_toml
 
 pytestmark = pytest.mark.django_db
@@ -171,10 +173,10 @@ def test_consent_withdrawal_only_changes_set_tables(sources: Path, crm_db: Path,
     ticket = verified_ticket("consent_withdrawal")
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.start_lookup(ticket=ticket, actor=admin_user)
-    plan = fulfilment.preview_erasure(ticket=ticket, actor=admin_user)
+    plan = fulfilment_erasure.preview_erasure(ticket=ticket, actor=admin_user)
     assert [(s.source, s.table, s.action) for s in plan.steps.all()] == [("crm", "newsletter", "set")]
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.approve_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     with sqlite3.connect(crm_db) as db:
         assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == 5
         assert db.execute("SELECT subscribed FROM newsletter WHERE email = 'requester@example.com'").fetchone() == (0,)
@@ -211,10 +213,10 @@ def test_an_http_source_down_mid_erasure_is_retried_and_done_tables_are_never_er
     ticket = verified_ticket("deletion")
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.start_lookup(ticket=ticket, actor=admin_user)
-    plan = fulfilment.preview_erasure(ticket=ticket, actor=admin_user)
+    plan = fulfilment_erasure.preview_erasure(ticket=ticket, actor=admin_user)
     http_service.status = 500  # the newsletter service breaks after the preview
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.approve_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     plan.refresh_from_db()
     assert plan.status == ErasureStatus.PARTIAL
     statuses = {(s.source, s.table): s.status for s in plan.steps.all()}
@@ -365,15 +367,15 @@ def test_work_whose_worker_died_does_not_block_the_ticket(
     fresh.refresh_from_db()
     assert fresh.status == LookupStatus.DONE
     # An erasure approved, then the worker killed after claiming a table: a retry finishes it.
-    plan = fulfilment.preview_erasure(ticket=ticket, actor=admin_user)
-    fulfilment.approve_erasure(plan=plan, actor=admin_user)  # on-commit task not run: "the worker died"
+    plan = fulfilment_erasure.preview_erasure(ticket=ticket, actor=admin_user)
+    fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)  # on-commit task not run: "the worker died"
     plan.steps.filter(table="customers").update(status=StepStatus.RUNNING, attempts=1)
     with pytest.raises(services.ConflictError):
-        fulfilment.retry_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.retry_erasure(plan=plan, actor=admin_user)
     ErasurePlan.objects.filter(pk=plan.pk).update(approved_at=timezone.now() - timedelta(hours=1))
     plan.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.retry_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.retry_erasure(plan=plan, actor=admin_user)
     plan.refresh_from_db()
     assert plan.status == ErasureStatus.DONE
     assert plan.steps.get(table="customers").attempts == 2

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from helpdesk import services
+from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import selectors
 from helpdesk.fulfilment import services as fulfilment
 from helpdesk.fulfilment.config import parse_sources
@@ -83,7 +84,7 @@ def test_a_connection_killed_mid_erasure_leaves_a_correct_partial_state_and_a_re
     ticket = verified_ticket("deletion")
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.start_lookup(ticket=ticket, actor=admin_user)
-    plan = fulfilment.preview_erasure(ticket=ticket, actor=admin_user)
+    plan = fulfilment_erasure.preview_erasure(ticket=ticket, actor=admin_user)
     assert [(s.table, s.action) for s in plan.steps.all()] == [
         ("customers", "delete"), ("orders", "keep"), ("marketing", "anonymize")]
     # The marketing table's update hangs in a trigger; we kill the writer's connection meanwhile.
@@ -107,7 +108,7 @@ def test_a_connection_killed_mid_erasure_leaves_a_correct_partial_state_and_a_re
     killer = threading.Thread(target=kill)
     killer.start()
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.approve_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.approve_erasure(plan=plan, actor=admin_user)
     killer.join()
     assert killed
     plan.refresh_from_db()
@@ -127,7 +128,7 @@ def test_a_connection_killed_mid_erasure_leaves_a_correct_partial_state_and_a_re
         db.execute("INSERT INTO customers (name, email) VALUES ('홍길동', 'requester@example.com')")
     assert selectors.processing_blocker(ticket) is not None
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.retry_erasure(plan=plan, actor=admin_user)
+        fulfilment_erasure.retry_erasure(plan=plan, actor=admin_user)
     plan.refresh_from_db()
     assert plan.status == ErasureStatus.DONE
     assert plan.steps.get(table="marketing").affected == 1

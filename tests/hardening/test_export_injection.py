@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from django.test import Client
 
-from helpdesk.dashboard.cells import safe_cell
+from helpdesk.metrics.cells import safe_cell
 from helpdesk.models import User
 from tests.api.conftest import token_client
 

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from config.strict_utf8 import query_is_utf8
 from helpdesk.models import Message, Ticket, User
-from helpdesk.strict_utf8 import query_is_utf8
 from tests.api.conftest import token_client
 from tests.public.conftest import form_data
 

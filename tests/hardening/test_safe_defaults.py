@@ -31,7 +31,7 @@ print("TECHNICAL", b"URLconf" in response.content or b"DEBUG = True" in response
 
 def _probe(**env: str) -> str:
     environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DESK_ENV", "DESK_BASE_URL")}
-    environment.update(DJANGO_SETTINGS_MODULE="helpdesk.settings", DESK_VAR_DIR=str(ROOT / "var"),
+    environment.update(DJANGO_SETTINGS_MODULE="config.settings", DESK_VAR_DIR=str(ROOT / "var"),
                        DATABASE_URL="sqlite:///:memory:", **env)
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True,
                             text=True, timeout=120)
@@ -65,7 +65,7 @@ def test_a_wrong_url_is_a_plain_translated_page(client: Client, prefix: str, wor
     response = client.get(f"{prefix}/no-such-page/")
     assert response.status_code == 404
     page = response.content.decode()
-    assert words in page and "URLconf" not in page and "helpdesk.urls" not in page
+    assert words in page and "URLconf" not in page and "config.urls" not in page
     assert 'href="/"' in page or 'href="/en/"' in page  # a way back to Contact Us
 
 
@@ -100,7 +100,7 @@ def test_server_errors_are_plain_and_translated(path: str, language: str, words:
     from django.test import RequestFactory
     from django.utils import translation
 
-    from helpdesk.errors import server_error
+    from config.errors import server_error
 
     with translation.override(language):
         response = server_error(RequestFactory().get(path))

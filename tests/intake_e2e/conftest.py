@@ -55,7 +55,7 @@ class DeskDatabase:
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             DESK_LOCMEM_CACHE="1",
             LOG_LEVEL="WARNING",
-            DJANGO_SETTINGS_MODULE="helpdesk.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             PYTHONPATH=str(ROOT),
             DB_CONN_MAX_AGE="0",
         )

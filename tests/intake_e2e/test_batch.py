@@ -21,12 +21,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk import services
-from helpdesk.audit_verify import verify_audit_trail
 from helpdesk.fulfilment.services import record_manual_fulfilment
-from helpdesk.intake import ahead, batch
+from helpdesk.intake import batch
 from helpdesk.intake.batch import BATCH_SIZE, ingest_messages
 from helpdesk.intake.ingest import IngestResult, Outcome, ingest_message
 from helpdesk.models import Attachment, AuditEvent, Direction, Message, Quarantine, Requester, StoredFile, Ticket, User
+from helpdesk.trust.audit_verify import verify_audit_trail
 from tests.intake_e2e.conftest import CORPUS
 from tests.intake_e2e.mailgen import generate
 
@@ -304,23 +304,18 @@ def test_delivering_a_batchs_acknowledgements_reads_them_in_one_query(make_admin
     assert set(Message.objects.filter(kind="acknowledgement").values_list("delivery_status", flat=True)) == {"sent"}
 
 
-def _synchronous_commit() -> str | None:
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return str(cursor.fetchone()[0])
+def _marks(queries: Any) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and 'SET "delivery_status"' in q["sql"]]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_admin: Any, smtp_sink: Any) -> None:
-    """Committed for real (no test transaction): on PostgreSQL one round trip per message, a
-    message's COMMIT or ROLLBACK going with the next one's BEGIN and mark; a refused one stays failed."""
+    """Committed for real (no test transaction): a mark per message, each committed right after its
+    send and before the next; a refused one is rolled back and stays failed for the retry sweep."""
     make_admin("moonwon.park")
     raws = [raw for raw in generate(14, run="batch-chained") if b"In-Reply-To" not in raw]
     refused = email.utils.parseaddr(email.message_from_bytes(raws[4])["From"])[1].lower()
     smtp_sink.refuse = {refused}
-    session_setting = _synchronous_commit()
     with CaptureQueriesContext(connection) as queries:
         results = list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
     assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
@@ -333,17 +328,7 @@ def test_each_acknowledgement_is_marked_in_its_own_committed_transaction(make_ad
     received = smtp_sink.wait_for(len(raws) - 1)
     assert sorted(m["Message-ID"] for m in received) == sorted(
         f"<{m}>" for m in acks.filter(delivery_status="sent").values_list("message_id", flat=True))
-    marks = [q["sql"] for q in queries if "BEGIN; " in q["sql"] and "UPDATE" in q["sql"]]
-    if connection.vendor == "postgresql":
-        assert len(marks) == len(raws)  # one execute per message
-        assert marks[0].startswith("BEGIN;") and all(m.startswith(("COMMIT; BEGIN;", "ROLLBACK; BEGIN;"))
-                                                     for m in marks[1:])
-        assert sum(m.startswith("ROLLBACK;") for m in marks) == 1  # after the refused one
-        # Each mark's commit does not wait for its flush; only those transactions: the session is unchanged.
-        assert all("BEGIN; SET LOCAL synchronous_commit = off; UPDATE" in m for m in marks)
-        assert _synchronous_commit() == session_setting
-    else:
-        assert marks == []  # SQLite: the same transactions through Django's atomic()
+    assert len(_marks(queries)) == len(raws) + 1  # a claim per message, and the refused one marked failed
 
 
 @pytest.mark.django_db(transaction=True)
@@ -371,24 +356,23 @@ def test_delivery_interrupted_mid_batch_keeps_what_was_sent_and_leaves_no_transa
 
 @pytest.mark.django_db(transaction=True)
 def test_ctrl_c_just_after_a_mark_ran_marks_nothing_unsent(make_admin: Any, smtp_sink: Any) -> None:
-    """Interrupted once the server has run "COMMIT; BEGIN; … UPDATE" for the second message (the
-    first one's commit and the second one's claim), before it was sent: the second stays pending."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the chained marks are PostgreSQL's")
+    """Interrupted once the server has run the second message's claim, before it was sent: that
+    claim is rolled back with its transaction, so the second stays pending."""
     make_admin("moonwon.park")
     raws = [raw for raw in generate(8, run="batch-interrupted-mark") if b"In-Reply-To" not in raw][:3]
-    interrupted: list[str] = []
+    marks: list[str] = []
 
     def interrupt_after_second_mark(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         outcome = execute(sql, params, many, context)
-        if sql.startswith("COMMIT; BEGIN;") and not interrupted:
-            interrupted.append(sql)
-            raise KeyboardInterrupt
+        if sql.startswith("UPDATE") and 'SET "delivery_status"' in sql:
+            marks.append(sql)
+            if len(marks) == 2:
+                raise KeyboardInterrupt
         return outcome
 
     with connection.execute_wrapper(interrupt_after_second_mark), pytest.raises(KeyboardInterrupt):
         list(ingest_messages([(raw, str(n)) for n, raw in enumerate(raws)]))
-    assert interrupted and connection.connection.info.transaction_status == 0  # idle: nothing left open
+    assert connection.get_autocommit() and not connection.in_atomic_block  # nothing left open
     acks = Message.objects.filter(kind="acknowledgement").order_by("pk")
     assert list(acks.values_list("delivery_status", flat=True)) == ["sent", "pending", "pending"]
     received = smtp_sink.wait_for(1)
@@ -492,65 +476,3 @@ def test_a_requester_added_meanwhile_by_another_ingester_does_not_roll_the_batch
     # The row added first wins (its language); the name it lacked is filled in from the mail.
     assert (requester.name, requester.language) == ("김하늘", "en")
     assert Ticket.objects.get(reference=results[-1].ticket_reference).requester == requester
-
-
-def _helper_up(helper: Any) -> Any:
-    assert helper.from_helper.poll(30), "the intake helper did not start"
-    writer = helper.writer()
-    assert writer is not None
-    return writer
-
-
-@pytest.mark.django_db
-def test_files_written_by_the_intake_helper_are_the_mails_and_attachments(
-    make_admin: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    make_admin("moonwon.park")
-    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(60, run="helper-files"))]
-    helper = ahead._Helper()
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            results = list(ingest_messages(items, files=_helper_up(helper)))
-        assert helper.sent > 0  # the files went over there
-    finally:
-        helper.close()
-    assert {r.outcome for r in results} <= {Outcome.NEW_TICKET, Outcome.FOLLOW_UP}
-    stored = {m.dedupe_key: m for m in Message.objects.filter(direction=Direction.INBOUND)}
-    for raw, _source in items:
-        message_id = raw.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
-        with stored[f"mid:{message_id}"].raw_message.open("rb") as handle:
-            assert handle.read() == raw
-    attachments = list(Attachment.objects.all())
-    assert attachments and all(a.file.size == a.size and
-                               hashlib.sha256(a.file.open("rb").read()).hexdigest() == a.sha256 for a in attachments)
-
-
-@pytest.mark.django_db
-def test_a_helper_dying_while_it_writes_rolls_the_batch_back_and_it_is_filed_here(
-    make_admin: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make_admin("moonwon.park")
-    items = [(raw, f"gen-{n}") for n, raw in enumerate(generate(40, run="helper-dies"))]
-    helper = ahead._Helper()
-    writer = _helper_up(helper)
-    wait = type(writer).wait
-
-    def die_then_wait(self: Any) -> None:
-        helper.process.kill()
-        helper.process.wait()
-        wait(self)
-
-    monkeypatch.setattr(type(writer), "wait", die_then_wait)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            results = list(ingest_messages(items, files=writer))
-    finally:
-        helper.close()
-    assert helper.failed
-    assert len(results) == len(items) and {r.outcome for r in results} <= {Outcome.NEW_TICKET, Outcome.FOLLOW_UP}
-    assert Message.objects.filter(direction=Direction.INBOUND).count() == len(items)
-    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
-    # Nothing the helper may have written is left behind (it writes attachments; raw mail is rows).
-    assert _stored_files(root) == {a.file.name for a in Attachment.objects.all()}
-    assert set(StoredFile.objects.values_list("name", flat=True)) == {
-        m.raw_message.name for m in Message.objects.exclude(raw_message="")}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from helpdesk.intake import ahead, batch, tasks
+from helpdesk.intake import batch, tasks
 from helpdesk.intake.ingest import Outcome
 from helpdesk.intake.sources import PollLocked, mailbox_poll_lock, poll_maildir
 from helpdesk.models import Message, Ticket
@@ -37,30 +37,17 @@ def test_maildir_files_then_moves_to_cur(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_a_maildir_backlog_is_parsed_ahead_by_the_helper_and_filed_in_order(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_maildir_backlog_is_filed_in_order_batch_by_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mails = generate(250, run="backlog")
     root = tmp_path / "Maildir"
     for sub in ("new", "cur", "tmp"):
         (root / sub).mkdir(parents=True)
     for n, raw in enumerate(mails):
         (root / "new" / f"1767600000.{n:04d}.host").write_bytes(raw)
-    original = ahead._Helper.start_on
-
-    def start_on(self: Any, batch: Any) -> None:  # wait for the helper to be up: deterministic use of it
-        if not self.ready:
-            self.from_helper.poll(30)
-        original(self, batch)
-
-    monkeypatch.setattr(ahead._Helper, "start_on", start_on)
     monkeypatch.setattr(batch, "BATCH_SIZE", 100)  # three batches of this backlog
-    parsed_here: list[int] = []
-    parse_here = ahead._parse_here
-    monkeypatch.setattr(ahead, "_parse_here", lambda batch: parsed_here.append(len(batch)) or parse_here(batch))
     report = poll_maildir(root)
     assert report.count == 250 and not report.errors
     assert [Path(source).name for source, _ in report.results] == [f"1767600000.{n:04d}.host" for n in range(250)]
-    assert parsed_here == [100], "the helper parses every batch after the first"
     assert len(list((root / "cur").iterdir())) == 250
     assert Message.objects.filter(direction="inbound").count() == 250
     for n, raw in enumerate(mails):  # each stored as the mail it came from
@@ -124,7 +111,7 @@ def test_only_one_poll_at_a_time(settings: Any, tmp_path: Path) -> None:
 
 
 def test_task_is_registered_and_scheduled_only_with_imap(settings: Any) -> None:
-    from helpdesk.celery import app
+    from config.celery import app
 
     app.loader.import_default_modules()
     assert "helpdesk.intake.tasks.poll_mailbox" in app.tasks
@@ -133,7 +120,7 @@ def test_task_is_registered_and_scheduled_only_with_imap(settings: Any) -> None:
     import subprocess
     import sys
 
-    code = ("import os; os.environ['DESK_IMAP_HOST']={!r}; from helpdesk import settings as s; "
+    code = ("import os; os.environ['DESK_IMAP_HOST']={!r}; from config import settings as s; "
             "print('poll-mailbox' in s.CELERY_BEAT_SCHEDULE)")
     for host, expected in (("imap.example.com", "True"), ("", "False")):
         out = subprocess.run([sys.executable, "-c", code.format(host)], capture_output=True, text=True,

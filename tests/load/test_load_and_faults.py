@@ -161,7 +161,7 @@ class Sink:
 def _env(proxy_port: int, smtp_port: int, var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{proxy_port}/{DB_NAME}",
         "DB_CONN_MAX_AGE": "60",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
@@ -250,9 +250,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_staff", check=False)
     web_port = _free_port()
-    web = _start([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "helpdesk.wsgi",
+    web = _start([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi",
                   "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--timeout", "60"], env, var_dir / "web.log")
-    worker_cmd = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--concurrency=4", "--loglevel=WARNING",
+    worker_cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=4", "--loglevel=WARNING",
                   "--without-gossip", "--without-mingle", f"--hostname=load-{os.getpid()}@%h"]
     state: dict[str, Any] = {"env": env, "proxy": proxy, "sink": sink, "var": var_dir, "web_port": web_port,
                              "worker_cmd": worker_cmd,

@@ -131,14 +131,14 @@ def _reset_connections(app: Any) -> None:
 @pytest.fixture
 def celery_worker_process(transactional_db: Any, settings: Any, tmp_path: Path,
                           request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Start ``celery -A helpdesk worker`` against the test database and a real Redis broker.
+    """Start ``celery -A config worker`` against the test database and a real Redis broker.
 
     Yields a factory: call it (optionally with extra env) to start a worker; it returns a
     :class:`WorkerProcess`. Tasks sent by the test process go to that broker, not in-process.
     """
     from django.db import connection
 
-    from helpdesk.celery import app
+    from config.celery import app
 
     if connection.vendor != "postgresql":  # by design, not a missing part: the PostgreSQL run covers it
         pytest.skip("a Celery worker process needs the PostgreSQL test database")
@@ -173,7 +173,7 @@ def celery_worker_process(transactional_db: Any, settings: Any, tmp_path: Path,
         log_path = tmp_path / f"worker-{len(workers)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo",
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
                  "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
                  "--hostname", f"test-{os.getpid()}-{len(workers)}@localhost"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

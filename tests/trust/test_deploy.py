@@ -18,7 +18,7 @@ def _variables_read(path: Path) -> set[str]:
 def test_env_template_lists_every_variable_settings_read() -> None:
     template = (ROOT / "deploy" / "privacy-desk.env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", template, re.M))
-    settings_modules = (ROOT / "helpdesk").glob("settings*.py")
+    settings_modules = (ROOT / "config").glob("settings*.py")
     read = set().union(*map(_variables_read, settings_modules)) | _variables_read(ROOT / "deploy" / "gunicorn.conf.py")
     read -= {"DJANGO_SETTINGS_MODULE"}
     assert len(read) > 30
@@ -31,5 +31,5 @@ def test_systemd_units_use_the_env_file_and_one_beat() -> None:
     assert {"privacy-desk-web.service", "privacy-desk-worker.service", "privacy-desk-beat.service"} <= set(units)
     for text in units.values():
         assert "EnvironmentFile=/etc/privacy-desk/privacy-desk.env" in text
-    assert "gunicorn -c deploy/gunicorn.conf.py helpdesk.wsgi" in units["privacy-desk-web.service"]
-    assert "celery -A helpdesk beat" in units["privacy-desk-beat.service"]
+    assert "gunicorn -c deploy/gunicorn.conf.py config.wsgi" in units["privacy-desk-web.service"]
+    assert "celery -A config beat" in units["privacy-desk-beat.service"]

@@ -12,8 +12,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from helpdesk import erasure, services
+from helpdesk import services
 from helpdesk.models import Attachment, AuditEvent, Quarantine, Requester, Ticket
+from helpdesk.trust import erasure
 from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def history(file_ticket: Any, close_ticket: Any, manager: Any) -> dict[str, Tick
 
 
 def test_preview_changes_nothing_and_explains(history: dict[str, Ticket], manager: Any) -> None:
-    plan = erasure.preview_erasure(ticket=history["request"], actor=manager)
+    plan = erasure.preview_desk_erasure(ticket=history["request"], actor=manager)
     decisions = {t.reference: t.decision for t in plan.tickets}
     assert decisions == {
         history["inquiry"].reference: "erase",
@@ -92,9 +93,9 @@ def test_only_the_assignee_or_a_manager_and_only_from_a_deletion_request(
 ) -> None:
     outsider = make_admin("someone.else")
     with pytest.raises(services.PermissionDeniedError):
-        erasure.preview_erasure(ticket=history["request"], actor=outsider)
+        erasure.preview_desk_erasure(ticket=history["request"], actor=outsider)
     with pytest.raises(services.GuardError):
-        erasure.preview_erasure(ticket=history["complaint"], actor=manager)
+        erasure.preview_desk_erasure(ticket=history["complaint"], actor=manager)
 
 
 def test_command_previews_without_yes(history: dict[str, Ticket], manager: Any) -> None:

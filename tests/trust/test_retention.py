@@ -12,7 +12,6 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from helpdesk import retention
 from helpdesk.models import (
     Attachment,
     AuditEvent,
@@ -24,6 +23,8 @@ from helpdesk.models import (
     Ticket,
     TicketStatistic,
 )
+from helpdesk.trust import retention
+from helpdesk.trust.destroy import destroy_stored_file
 from tests.trust.conftest import is_stored, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -152,15 +153,15 @@ def test_destroy_overwrites_before_deleting(tmp_path: Any) -> None:
 
     storage = FileSystemStorage(location=str(tmp_path))
     name = storage.save("secret.txt", __import__("io").BytesIO(b"secret personal data"))
-    assert retention.destroy_stored_file(storage, name) is True
+    assert destroy_stored_file(storage, name) is True
     assert not storage.exists(name)
-    assert retention.destroy_stored_file(storage, "") is False
+    assert destroy_stored_file(storage, "") is False
 
 
 def test_beat_schedule_runs_the_purge_daily(settings: Any) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["purge-expired-records"]
-    assert entry["task"] == "helpdesk.retention.purge_expired"
-    assert "helpdesk.retention" in settings.CELERY_IMPORTS
+    assert entry["task"] == "helpdesk.trust.retention.purge_expired"
+    assert "helpdesk.trust.retention" in settings.CELERY_IMPORTS
     assert retention.purge_expired_task.name == entry["task"]
     result = retention.purge_expired_task.delay().get()
     assert result["dry_run"] is False and result["counts"].get("tickets", 0) == 0

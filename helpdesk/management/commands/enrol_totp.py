@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from helpdesk import audit
 from helpdesk.models import User
+from helpdesk.trust import audit
 
 
 class Command(BaseCommand):

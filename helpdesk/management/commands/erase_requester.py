@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpdesk.erasure import erase_personal_data, preview_erasure
 from helpdesk.models import Ticket, User
 from helpdesk.services import ServiceError
+from helpdesk.trust.erasure import erase_personal_data, preview_desk_erasure
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             if options["yes"]:
                 plan = erase_personal_data(ticket=ticket, actor=actor)
             else:
-                plan = preview_erasure(ticket=ticket, actor=actor)
+                plan = preview_desk_erasure(ticket=ticket, actor=actor)
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))

@@ -2,8 +2,9 @@
 
 One RFC 5322 message per FILE, or one from standard input when no FILE (or ``-``) is given. Prints
 one JSON object per message on its own line: ``{"source", "outcome", "ticket", "reason"}``, once
-that message is committed. Many FILEs are filed in batches (``helpdesk.intake.batch``), with the
-outcomes one-at-a-time filing would give.
+that message is committed. One mail (what an MTA pipes) goes straight to ``ingest_message``; many
+FILEs are filed in batches (``helpdesk.intake.batch``), with the outcomes one-at-a-time filing
+would give.
 
 Exit status (sysexits.h, what Postfix ``pipe`` and procmail understand):
   0   every message was taken (any outcome, quarantine included);
@@ -25,12 +26,8 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpdesk.intake.ahead import parsed_ahead
 from helpdesk.intake.batch import in_batches, ingest_messages
-from helpdesk.intake.decide import Quarantine
-from helpdesk.intake.email.parser import ParsedEmail
-from helpdesk.intake.ingest import TransientIngestError
-from helpdesk.services import FileWriter
+from helpdesk.intake.ingest import TransientIngestError, ingest_message
 
 EX_OK = 0
 EX_USAGE = 64
@@ -78,17 +75,18 @@ class Command(BaseCommand):
                     return
 
         with contextlib.redirect_stdout(sys.stderr):
-            for batch, parsed, writer in parsed_ahead(in_batches(read_all())):
-                self._file(batch, parsed, writer, out)
+            for batch in in_batches(read_all()):
+                self._file(batch, out)
         if unreadable:
             self._fail(EX_USAGE, unreadable[0])
 
-    def _file(self, batch: list[tuple[bytes, str]], parsed: list[ParsedEmail | Quarantine],
-              writer: FileWriter | None, out: Any) -> None:
-        """File a batch; a line per message once it is committed, in order."""
+    def _file(self, batch: list[tuple[bytes, str]], out: Any) -> None:
+        """File a batch; a line per message once it is committed, in order. One mail (an MTA's pipe)
+        goes straight to the one-message path."""
         done = 0
         try:
-            for result in ingest_messages(batch, parsed, writer):
+            one = len(batch) == 1
+            for result in [ingest_message(batch[0][0], source=batch[0][1])] if one else ingest_messages(batch):
                 out.write(json.dumps(result.as_dict(batch[done][1])) + "\n")
                 out.flush()
                 done += 1

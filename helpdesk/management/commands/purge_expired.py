@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpdesk.retention import DEFAULT_BATCH_SIZE, purge_expired
+from helpdesk.trust.retention import DEFAULT_BATCH_SIZE, purge_expired
 
 
 class Command(BaseCommand):

@@ -1,8 +1,9 @@
 """``manage.py rebuild_figures``: recompute the managers' figures summary from the tickets.
 
-Not needed in normal running (a trigger marks every written day and the figures recompute those
-before reading); run it after restoring tickets without the summary, after changing TIME_ZONE (the
-summary's days are local days), or after a bulk load, so the first report is not the one to build it.
+Not needed in normal running (a trigger marks every written day; beat or ``refresh_figures`` from
+cron recomputes those, and reports answer such days live meanwhile); run it after restoring
+tickets without the summary, after changing TIME_ZONE (the summary's days are local days), or
+after a bulk load, so the first reports are not answered live.
 """
 
 from __future__ import annotations

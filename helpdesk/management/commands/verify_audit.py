@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpdesk.audit_verify import verify_audit_trail
+from helpdesk.trust.audit_verify import verify_audit_trail
 
 
 class Command(BaseCommand):

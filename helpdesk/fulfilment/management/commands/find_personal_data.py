@@ -39,12 +39,12 @@ class Command(BaseCommand):
         if not sources:
             raise CommandError("no data sources configured: set DESK_DATA_SOURCES to a TOML file")
         result = lookup_all(sources, email)
-        public = {"sources": [{"name": s["name"], "tables": s["tables"], "error": s["error"]}
-                              for s in result["sources"]]}
         if options["json"]:
+            public = {"sources": [{"name": s["name"], "tables": s["tables"], "error": s["error"]}
+                                  for s in result["sources"]]}
             self.stdout.write(json.dumps(public, ensure_ascii=False, indent=2))
         else:
-            for source in public["sources"]:
+            for source in result["sources"]:
                 if source["error"]:
                     self.stdout.write(f"{source['name']}: FAILED — {source['error']}")
                     continue
@@ -53,5 +53,5 @@ class Command(BaseCommand):
                                       f"on erasure: {table['erase']}")
                     for record in table["records"]:
                         self.stdout.write("    " + json.dumps(record, ensure_ascii=False))
-        if any(s["error"] for s in public["sources"]):
+        if any(s["error"] for s in result["sources"]):
             sys.exit(2)

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from helpdesk import audit
 from helpdesk.models import RetentionPolicy, TicketStatistic
+from helpdesk.trust import audit
 from workflows.roles import is_manager
 
 

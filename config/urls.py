@@ -25,6 +25,6 @@ urlpatterns += i18n_patterns(
     prefix_default_language=False,
 )
 
-# Plain pages (JSON under /api/) instead of Django's technical pages: see helpdesk/errors.py.
-handler404 = "helpdesk.errors.page_not_found"
-handler500 = "helpdesk.errors.server_error"
+# Plain pages (JSON under /api/) instead of Django's technical pages: see config/errors.py.
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
-from helpdesk.dashboard.cells import safe_row
+from helpdesk.metrics.cells import safe_row
 from helpdesk.models import Ticket
 from workflows.calendar import desk_tz
 from workflows.roles import ticket_scope
@@ -138,7 +138,7 @@ def figures_dataset(metrics_filter: metrics.MetricsFilter) -> tablib.Dataset:
 
 
 def neutralised(data: tablib.Dataset) -> tablib.Dataset:
-    """A copy of ``data`` in which no cell can be read as a formula (see :mod:`helpdesk.dashboard.cells`)."""
+    """A copy of ``data`` in which no cell can be read as a formula (see :mod:`helpdesk.metrics.cells`)."""
     safe = tablib.Dataset(headers=safe_row(data.headers or []), title=data.title)
     for row in data:
         safe.append(safe_row(row))

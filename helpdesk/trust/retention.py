@@ -14,7 +14,6 @@ two purges (or a purge and a person working a ticket) never block or double-coun
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,11 +29,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
-from helpdesk import audit
 from helpdesk.models import (
     Attachment,
     AuditEvent,
-    DatabaseStorage,
     Message,
     Quarantine,
     QuarantineStatus,
@@ -44,6 +41,8 @@ from helpdesk.models import (
     Ticket,
     TicketStatistic,
 )
+from helpdesk.trust import audit
+from helpdesk.trust.destroy import destroy_after_commit
 from workflows.calendar import local_date
 from workflows.request_types import RequestType
 from workflows.states import CLOSED_STATES, TicketState
@@ -126,59 +125,6 @@ def expired_tickets(now: datetime | None = None) -> QuerySet[Ticket]:
     general_cutoff = months_before(now, policy_map[RetentionCategory.GENERAL_INQUIRY].months)
     condition |= Q(closed_at__lt=general_cutoff) & ~Q(request_type__in=known)
     return Ticket.objects.filter(condition, state__in=CLOSED_STATES, closed_at__isnull=False, legal_hold=False)
-
-
-# --- Destroying files -----------------------------------------------------------------------
-def destroy_stored_file(storage: Storage, name: str | None) -> bool:
-    """Overwrite a stored file with zeros, then delete it ("in a manner that prevents reproduction").
-
-    Overwriting is best effort: copy-on-write filesystems and SSDs may keep old blocks, which is
-    why docs/production.md asks for an encrypted volume. Returns whether a file was removed.
-    """
-    if not name:
-        return False
-    try:
-        path = storage.path(name)
-    except NotImplementedError:  # remote storage: deleting is all it offers
-        path = None
-    try:
-        if path and os.path.isfile(path):
-            size = os.path.getsize(path)
-            with open(path, "r+b") as handle:
-                chunk = b"\0" * 65536
-                remaining = size
-                while remaining > 0:
-                    handle.write(chunk[: min(remaining, len(chunk))])
-                    remaining -= len(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-        existed = storage.exists(name)
-        storage.delete(name)
-        return existed
-    except OSError:
-        logger.exception("could not destroy stored file", extra={"file": name})
-        return False
-
-
-def destroy_after_commit(files: Iterable[tuple[Storage, str | None]]) -> None:
-    """Files go only once the rows that point at them are gone for good.
-
-    Files kept as database rows (raw mail, :class:`DatabaseStorage`) are deleted now, in the same
-    transaction as the rows naming them; a file stored under such a name before (the storage's
-    file-system fallback) is destroyed after the commit like any other."""
-    pending: list[tuple[Storage, str]] = []
-    in_rows: dict[DatabaseStorage, list[str]] = {}
-    for storage, name in files:
-        if not name:
-            continue
-        if isinstance(storage, DatabaseStorage):
-            in_rows.setdefault(storage, []).append(name)
-            storage = storage.fallback
-        pending.append((storage, name))
-    for database_storage, names in in_rows.items():
-        database_storage.delete_rows(names)
-    if pending:
-        transaction.on_commit(lambda: [destroy_stored_file(storage, name) for storage, name in pending])
 
 
 # --- The audit chain of a purged ticket -----------------------------------------------------
@@ -401,7 +347,7 @@ def purge_expired(*, now: datetime | None = None, dry_run: bool = False,
     return report
 
 
-@shared_task(name="helpdesk.retention.purge_expired")
+@shared_task(name="helpdesk.trust.retention.purge_expired")
 def purge_expired_task() -> dict[str, Any]:
     """Daily (Celery beat). Safe to run twice at once: rows are locked with SKIP LOCKED."""
     return purge_expired().as_dict()

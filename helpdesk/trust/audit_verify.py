@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from helpdesk.audit import event_hash
 from helpdesk.models import AuditEvent, Ticket
+from helpdesk.trust.audit import event_hash
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The desk's own settings (DESK_*) for mail intake, the requester side, deadlines and fulfilment.
 
-Read from the environment like everything in :mod:`helpdesk.settings`, which imports this module;
+Read from the environment like everything in :mod:`config.settings`, which imports this module;
 beat entries and task modules are collected here and merged there.
 """
 
@@ -10,7 +10,7 @@ import os
 
 from celery.schedules import crontab
 
-from helpdesk.settings_env import PRODUCTION, VAR_DIR, env_list
+from config.settings_env import PRODUCTION, VAR_DIR, env_list
 
 FEATURE_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
@@ -22,9 +22,6 @@ DESK_MAIL_MAX_BYTES = int(os.environ.get("DESK_MAIL_MAX_BYTES", str(25 * 1024 * 
 DESK_MAIL_MAX_PARTS = int(os.environ.get("DESK_MAIL_MAX_PARTS", "100"))
 DESK_ATTACHMENT_MAX_BYTES = int(os.environ.get("DESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 DESK_ATTACHMENT_MAX_COUNT = int(os.environ.get("DESK_ATTACHMENT_MAX_COUNT", "20"))
-# `ingest_email` with more than one batch of files parses the next batch in a helper process
-# (helpdesk.intake.ahead) on a machine with more than one CPU; "0" parses everything in-process.
-DESK_INTAKE_PARSE_AHEAD = os.environ.get("DESK_INTAKE_PARSE_AHEAD", "1").strip().lower() not in {"0", "false", "off"}
 # IMAP mailbox polled by `manage.py poll_mailbox` (cron) or the Celery beat task below.
 # DESK_IMAP_SECURITY: "ssl" (implicit TLS, port 993), "starttls" or "none" (loopback/tests only).
 DESK_IMAP_HOST = os.environ.get("DESK_IMAP_HOST", "")
@@ -85,6 +82,10 @@ FEATURE_BEAT_SCHEDULE.update({
     "retry-pending-messages": {"task": "notifications.tasks.retry_pending_messages", "schedule": 600.0},
     "retry-webhooks": {"task": "notifications.tasks.retry_webhooks", "schedule": 60.0},
 })
+# The managers' figures summary (helpdesk.metrics): reports only read it; this keeps it current.
+# Without beat, run `manage.py refresh_figures` from cron every few minutes.
+FEATURE_CELERY_IMPORTS += ["helpdesk.metrics.tasks"]
+FEATURE_BEAT_SCHEDULE["refresh-figures"] = {"task": "helpdesk.metrics.tasks.refresh_figures", "schedule": 60.0}
 
 # --- Fulfilment: the company's own data sources (issue 13: helpdesk.fulfilment) -------------------
 # DESK_DATA_SOURCES names the TOML file of data sources (docs/fulfilment.md). In development

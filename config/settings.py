@@ -15,7 +15,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.settings_env import BASE_DIR, DESK_ENV, PRODUCTION, VAR_DIR, env_bool, env_list  # noqa: F401
+from config.settings_env import BASE_DIR, DESK_ENV, PRODUCTION, VAR_DIR, env_bool, env_list  # noqa: F401
 
 # Lets admin/queryset classes be subscripted at runtime, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -33,7 +33,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    # The admin without autodiscovery: helpdesk/urls.py calls admin.autodiscover(), so commands
+    # The admin without autodiscovery: config/urls.py calls admin.autodiscover(), so commands
     # (ingest_email, started per mail by an MTA) skip the admin modules' imports.
     "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
@@ -55,11 +55,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "helpdesk.no_store.NoStoreMiddleware",  # Cache-Control: no-store on pages with personal data
+    "config.no_store.NoStoreMiddleware",  # Cache-Control: no-store on pages with personal data
     "helpdesk.base_url.RequestOriginMiddleware",  # development: mail links follow the served address
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "helpdesk.locale_middleware.LocaleMiddleware",  # the API answers in Accept-Language
-    "helpdesk.strict_utf8.StrictUtf8Middleware",  # invalid UTF-8 in a form or query: 400, never repaired
+    "config.locale_middleware.LocaleMiddleware",  # the API answers in Accept-Language
+    "config.strict_utf8.StrictUtf8Middleware",  # invalid UTF-8 in a form or query: 400, never repaired
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -80,8 +80,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "desk/locked_out.html"
 
-ROOT_URLCONF = "helpdesk.urls"
-WSGI_APPLICATION = "helpdesk.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "helpdesk.User"
 LOGIN_URL = "desk:login"
 LOGIN_REDIRECT_URL = "desk:queue"
@@ -269,7 +269,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "helpdesk.logging.JsonFormatter"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if PRODUCTION else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -327,9 +327,9 @@ MIDDLEWARE[_auth_index + 1:_auth_index + 1] = [
 ]
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MICUBE Privacy Desk")
 # Retention purge: daily at DESK_PURGE_HOUR (desk time zone); periods live in RetentionPolicy.
-CELERY_IMPORTS = ["helpdesk.retention"]
+CELERY_IMPORTS = ["helpdesk.trust.retention"]
 CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
-    "task": "helpdesk.retention.purge_expired",
+    "task": "helpdesk.trust.retention.purge_expired",
     "schedule": crontab(hour=int(os.environ.get("DESK_PURGE_HOUR", "3")), minute=30),
 }
 if PRODUCTION:
@@ -339,8 +339,8 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- The desk's own features: intake, requester side, deadlines, fulfilment ----------------------
-from helpdesk.settings_features import *  # noqa: E402,F403
-from helpdesk.settings_features import FEATURE_BEAT_SCHEDULE, FEATURE_CELERY_IMPORTS  # noqa: E402
+from config.settings_features import *  # noqa: E402,F403
+from config.settings_features import FEATURE_BEAT_SCHEDULE, FEATURE_CELERY_IMPORTS  # noqa: E402
 
 CELERY_IMPORTS += FEATURE_CELERY_IMPORTS
 CELERY_BEAT_SCHEDULE.update(FEATURE_BEAT_SCHEDULE)

@@ -1,7 +1,7 @@
 """Erasure on request: find and erase a requester's personal data held by the desk itself.
 
 Started from the requester's deletion (or membership-withdrawal) ticket by its assigned
-administrator or a manager: :func:`preview_erasure` says what will go, :func:`erase_personal_data`
+administrator or a manager: :func:`preview_desk_erasure` says what will go, :func:`erase_personal_data`
 does it in one transaction and audits it on that ticket.
 
 The rule for each of the requester's tickets (docs/trust.md):
@@ -32,9 +32,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk import audit, retention
+from helpdesk import services
 from helpdesk.models import Attachment, Message, Quarantine, Requester, Ticket, User
-from helpdesk.services import ConflictError, GuardError, PermissionDeniedError
+from helpdesk.services import GuardError, PermissionDeniedError
+from helpdesk.trust import audit, retention
+from helpdesk.trust.destroy import destroy_after_commit
 from workflows.request_types import RequestType
 from workflows.roles import can_act_on_ticket
 
@@ -64,11 +66,12 @@ class TicketPlan:
 
 
 @dataclass
-class ErasurePlan:
+class DeskErasurePlan:
     email: str
     tickets: list[TicketPlan] = field(default_factory=list)
     quarantine: int = 0
-    requester: Literal["delete", "redact", "none"] = "none"
+    # Always redacted: the request's own ticket is kept, so its requester stays (without details).
+    requester: Literal["redact"] = "redact"
     done: bool = False
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -79,7 +82,7 @@ class ErasurePlan:
         return asdict(self)
 
 
-def decide(ticket: Ticket, *, request: Ticket, now: datetime,
+def ticket_decision(ticket: Ticket, *, request: Ticket, now: datetime,
            policy_map: dict[str, Any]) -> tuple[Decision, str]:
     if ticket.pk == request.pk:
         return "keep", str(REASONS["this_request"])
@@ -101,13 +104,13 @@ def _check(ticket: Ticket, actor: User) -> None:
         raise GuardError({"request_type": gettext("Erasure runs from a deletion or membership-withdrawal request.")})
 
 
-def _plan(request: Ticket, now: datetime) -> ErasurePlan:
+def _plan(request: Ticket, now: datetime) -> DeskErasurePlan:
     requester = request.requester
-    plan = ErasurePlan(email=requester.email)
+    plan = DeskErasurePlan(email=requester.email)
     policy_map = retention.policies()
     tickets = list(Ticket.objects.filter(requester=requester).order_by("received_at", "pk"))
     for ticket in tickets:
-        decision, reason = decide(ticket, request=request, now=now, policy_map=policy_map)
+        decision, reason = ticket_decision(ticket, request=request, now=now, policy_map=policy_map)
         messages = Message.objects.filter(ticket=ticket)
         plan.tickets.append(TicketPlan(
             reference=ticket.reference, state=ticket.state, request_type=ticket.request_type,
@@ -116,22 +119,19 @@ def _plan(request: Ticket, now: datetime) -> ErasurePlan:
             raw_mails=messages.exclude(raw_message="").count(),
         ))
     plan.quarantine = Quarantine.objects.filter(sender__iexact=requester.email).count()
-    plan.requester = "redact" if any(t.decision != "erase" for t in plan.tickets) else "delete"
     return plan
 
 
-def preview_erasure(*, ticket: Ticket, actor: User) -> ErasurePlan:
+def preview_desk_erasure(*, ticket: Ticket, actor: User) -> DeskErasurePlan:
     """What :func:`erase_personal_data` would do now; changes nothing."""
     _check(ticket, actor)
     return _plan(ticket, timezone.now())
 
 
 @transaction.atomic
-def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | None = None) -> ErasurePlan:
+def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | None = None) -> DeskErasurePlan:
     """Erase the requester's personal data as previewed; audited on ``ticket``."""
-    locked = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise ConflictError(gettext("Someone else changed this ticket while you were working on it. Reload it."))
+    locked = services.lock_for_staff(ticket, actor, expected_version)  # row lock, version, permission
     _check(locked, actor)
     now = timezone.now()
     plan = _plan(locked, now)
@@ -162,13 +162,12 @@ def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | 
     quarantined = list(Quarantine.objects.filter(sender__iexact=requester.email))
     files.extend((q.raw_message.storage, q.raw_message.name) for q in quarantined)
     counts["quarantine"] += Quarantine.objects.filter(pk__in=[q.pk for q in quarantined]).delete()[0]
-    retention.destroy_after_commit(files)
+    destroy_after_commit(files)
     counts["files"] += len([name for _storage, name in files if name])
 
-    # The request ticket is always kept, so the requester row is redacted, never deleted, here;
-    # it goes with the last ticket at the end of that ticket's retention period.
+    # The request ticket is always kept (plan.requester is "redact"), so the requester row is
+    # redacted, never deleted, here; it goes with the last ticket at the end of its retention period.
     Requester.objects.filter(pk=requester.pk).update(name="", phone="", organization="")
-    plan.requester = "redact"
     counts["requesters_redacted"] += 1
 
     audit.record_event(
@@ -178,8 +177,7 @@ def erase_personal_data(*, ticket: Ticket, actor: User, expected_version: int | 
               "kept": sorted(t.reference for t in plan.by_decision("keep")),
               "counts": {k: v for k, v in counts.items() if not k.startswith("tickets.")}},
     )
-    locked.version += 1
-    Ticket.objects.filter(pk=locked.pk).update(version=locked.version)
+    services.bump(locked)
     plan.done = True
     plan.counts = dict(counts)
     return plan
