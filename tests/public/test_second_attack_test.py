@@ -37,14 +37,14 @@ def test_the_xlsx_export_survives_any_control_character_stored_in_a_subject(
     make_ticket: Callable[..., Ticket], manager: User, client: Client
 ) -> None:
     ticket = make_ticket()
-    Ticket.objects.filter(pk=ticket.pk).update(subject=HOSTILE_FIRST_LINE + "\x00\x1f")  # stored before the fix
+    Ticket.objects.filter(pk=ticket.pk).update(subject=HOSTILE_FIRST_LINE + "\x01\x1f")  # stored before the fix
     client.force_login(manager)
     response = client.get("/desk/dashboard/export/tickets/?file_format=xlsx")
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     texts = [cell.value for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
-    assert "␛[2J␇Refund \u202eexe.pdf\u200b now␀␟" in texts  # each control shown as its picture
+    assert "␛[2J␇Refund \u202eexe.pdf\u200b now␁␟" in texts  # each control shown as its picture
 
 
 def test_the_package_pages_the_lost_link_result_and_a_form_with_typed_data_are_not_kept(
