@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privacy_desk
 PORT ?= 8000
 
-.PHONY: run test setup lint test-sqlite test-postgres system-deps load messages clean
+.PHONY: run test setup lint test-sqlite test-postgres test-quick system-deps load messages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test-sqlite:
 
 test-postgres:
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider
+
+## test-quick: while working: lint, then SQLite without the tests marked slow (`make test` runs them all).
+test-quick: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not load and not slow'
 
 ## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts, valgrind).
 system-deps:

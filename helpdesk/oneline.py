@@ -33,8 +33,7 @@ def fold(value: str) -> str:
 
 def validate_one_line(value: str) -> None:
     """Django/DRF field validator: refuse line breaks and control characters."""
-    # Imported here: intake's parsing helper process imports this module (for fold) and starts
-    # ~40 ms sooner without Django's translation machinery.
+    # Imported here: the mail parser imports this module (for fold) and needs no translations.
     from django.utils.translation import gettext as _
 
     if isinstance(value, str) and has_forbidden(value):

@@ -32,11 +32,12 @@ from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from helpdesk import tasking
 from helpdesk.base_url import desk_base_url
-from helpdesk.models import Ticket, User
+from helpdesk.models import Message, Ticket, User
 from notifications.mail import new_message_id, render_bilingual
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
 from workflows.calendar import end_of_day, local_date, start_of_day
@@ -320,6 +321,25 @@ def _staff_email(*, subject: str, body: str, to: list[str], cc: Sequence[str] = 
         headers["X-Privacy-Desk-Ticket"] = ticket.reference
     return EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to,
                         cc=[a for a in cc if a not in to], headers=headers)
+
+
+def build_bounce_alert(note_pk: int) -> EmailMessage | None:
+    """The staff mail for a bounce note (``services.record_bounce``): to the ticket's administrator,
+    or the managers when nobody is assigned."""
+    note = Message.objects.select_related("ticket__assignee").filter(pk=note_pk).first()
+    if note is None:
+        return None
+    ticket = note.ticket
+    to = [ticket.assignee.email] if ticket.assignee is not None and ticket.assignee.email else [
+        user.email for user in managers()]
+    if not to:
+        return None
+    texts = []
+    for language in ("ko", "en"):
+        with translation.override(language):
+            texts.append(str(_("The requester's address does not work")))
+    subject = f"[{ticket.reference}] {texts[0]} / {texts[1]}"
+    return _staff_email(subject=subject, body=f"{note.body_text}\n\n{ticket_url(ticket)}\n", to=to, ticket=ticket)
 
 
 def build_notification_email(notification: SentNotification, now: datetime) -> EmailMessage | None:

@@ -15,7 +15,13 @@ from django.utils import timezone
 from helpdesk.models import DeliveryStatus, Message
 from notifications.mail import MAIL_FIELDS, build_email
 from notifications.models import DigestLog, SentNotification, StaffMailStatus
-from notifications.reminders import build_digest_email, build_notification_email, claim_digests, run_sweep
+from notifications.reminders import (
+    build_bounce_alert,
+    build_digest_email,
+    build_notification_email,
+    claim_digests,
+    run_sweep,
+)
 from notifications.webhooks import deliver, due_deliveries
 from workflows.states import CLOCK_RUNNING_STATES
 
@@ -126,12 +132,10 @@ def retry_webhooks() -> int:
     return len(due)
 
 
-@shared_task
-def retry_pending_messages(older_than_minutes: int = 10) -> int:
-    """Re-enqueue outbound mail left pending or failed (broker down, SMTP down, worker died).
-
-    Gives up after two days; a failed message stays visible on the ticket for staff.
-    """
+def messages_due_for_retry(older_than_minutes: int = 10) -> list[int]:
+    """Outbound mail left pending or failed (broker down, SMTP down, a crash after the commit),
+    made pending again for a new try. Gives up after two days; a failed message stays visible on
+    the ticket for staff."""
     now = timezone.now()
     pending = list(
         Message.objects.filter(
@@ -143,9 +147,25 @@ def retry_pending_messages(older_than_minutes: int = 10) -> int:
     Message.objects.filter(pk__in=pending, delivery_status=DeliveryStatus.FAILED).update(
         delivery_status=DeliveryStatus.PENDING
     )
+    return pending
+
+
+@shared_task
+def retry_pending_messages(older_than_minutes: int = 10) -> int:
+    """Beat task: re-enqueue outbound mail left pending or failed (:func:`messages_due_for_retry`)."""
+    pending = messages_due_for_retry(older_than_minutes)
     for pk in pending:
         deliver_message.delay(pk)
     return len(pending)
+
+
+def resend_pending_messages(older_than_minutes: int = 10) -> int:
+    """The same without beat or a worker (``manage.py sla_sweep`` from cron): sent here, now, over one
+    connection; what fails again is marked failed for the next run. Returns how many were sent."""
+    pending = messages_due_for_retry(older_than_minutes)
+    if not pending:
+        return 0
+    return int(deliver_messages(pending)["sent"])
 
 
 # --- SLA sweep: reminders, escalations, digest (issue 4) ----------------------------------------
@@ -208,3 +228,20 @@ def deliver_notification(self: Any, notification_pk: int) -> str:
 def deliver_digest(self: Any, digest_pk: int) -> str:
     """Mail one administrator's daily digest (claimed in DigestLog)."""
     return _deliver_staff_mail(self, DigestLog, digest_pk, build_digest_email)
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
+def alert_bounce(self: Any, note_pk: int) -> str:
+    """Mail the assigned administrator (or the managers) that the requester's address bounced (issue 29);
+    the note on the ticket says the same to anyone who opens it."""
+    mail = build_bounce_alert(note_pk)
+    if mail is None:
+        return "empty"
+    try:
+        mail.send(fail_silently=False)
+    except Exception as exc:
+        logger.warning("bounce alert for note %s not sent: %s", note_pk, exc)
+        if self.request.called_directly or self.request.is_eager:
+            return "failed"  # the note on the ticket stays
+        raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
+    return "sent"

@@ -48,6 +48,15 @@ BATCH_MAX_BYTES = 32 * 1024 * 1024
 T = TypeVar("T", bound=tuple[Any, ...])
 
 
+def _filed_alone(decision: object, parsed: object) -> bool:
+    """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a bounce of
+    our mail, a state transition, a new ticket flagged for review (a note on it)."""
+    return (isinstance(decision, ToQuarantine) or (isinstance(decision, FollowUp) and decision.moves)
+            or (isinstance(decision, IgnoreAuto)
+                and (decision.keep_on is None or getattr(parsed, "failed_delivery", None) is not None))
+            or (isinstance(decision, NewTicket) and decision.review is not None))
+
+
 def in_batches(items: Iterable[T]) -> Iterator[list[T]]:
     """Group ``(raw bytes, …)`` items into batches of at most BATCH_SIZE items and ~BATCH_MAX_BYTES."""
     batch: list[T] = []
@@ -134,7 +143,7 @@ class _Segment:
             if not lookups.complete_for(mail.parsed, opened=any(isinstance(item, TicketToOpen) for item in work)):
                 break
             decision = decide_mail(mail.parsed, lookups.of(mail.parsed))
-            if isinstance(decision, ToQuarantine) or (isinstance(decision, FollowUp) and decision.moves):
+            if _filed_alone(decision, mail.parsed):
                 break  # written by ingest_message: a quarantine entry, a state transition
             parsed = mail.parsed
             assert isinstance(parsed, ParsedEmail)
@@ -143,9 +152,6 @@ class _Segment:
                 self.pending.append(IngestResult(Outcome.DUPLICATE, of, None) if isinstance(of, str) else
                                     IngestResult(Outcome.DUPLICATE, of.reference, None) if isinstance(of, Ticket)
                                     else _Pending(Outcome.DUPLICATE, of, None))
-                continue
-            if isinstance(decision, IgnoreAuto) and decision.keep_on is None:
-                self.pending.append(IngestResult(Outcome.IGNORED_AUTO, None, decision.reason))
                 continue
             key = dedupe_key(parsed)
             inbound = inbound_message(parsed, mail.raw, key)
@@ -158,6 +164,7 @@ class _Segment:
                 item = MailOnTicket(inbound, MessageKind.MAIL, decision.ticket)
                 outcome = _Pending(Outcome.FOLLOW_UP, item, None)
             else:
+                assert isinstance(decision, NewTicket)  # quarantine decisions are _filed_alone
                 item = _ticket_to_open(inbound, decision)
                 outcome = _Pending(Outcome.NEW_TICKET, item, None)
             self.pending.append(outcome)

@@ -12,11 +12,13 @@ The rules, in order:
    (ours or theirs, at most ``THREAD_IDS_MAX`` distinct ids looked up); else the first
    ``[PRIV-YYYY-NNNN]`` in the subject naming a ticket the sender is a party to (its requester, or
    they wrote on it) — a stranger quoting someone's reference must not get into their conversation;
-4. **automatic mail** (auto-replies, bounces, lists, our own mail) never opens a ticket; it is
-   kept as a note on the ticket it continues, if any;
+4. **automatic mail** (RFC 3834 headers, bounces, lists, our own mail — never the subject alone)
+   never opens a ticket; it is kept as a note on the ticket it continues, else in the quarantine
+   list as "ignored" (``ingest``), where staff can still open a ticket from it;
 5. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
    when it is awaiting the requester or answered;
-6. anything else is a **new ticket**, with a suggested request type and the requester's language.
+6. anything else is a **new ticket**, with a suggested request type and the requester's language,
+   flagged for review (``review``) when its subject reads like an auto-reply.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class FollowUp(Generic[T]):
 class NewTicket:
     request_type: str  # suggested from Korean/English keywords
     language: str  # a new requester's language
+    review: str | None = None  # why a person should check it (e.g. "autoreply_subject")
 
 
 Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
@@ -117,7 +120,7 @@ def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Deci
         return IgnoreAuto(parsed.auto_reason, ticket)
     if ticket is not None:
         return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
-    return NewTicket(parsed.suggested_request_type, parsed.language)
+    return NewTicket(parsed.suggested_request_type, parsed.language, parsed.review_reason)
 
 
 def _continued(parsed: ParsedEmail, lookups: Lookups[T]) -> T | None:

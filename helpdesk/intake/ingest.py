@@ -39,7 +39,8 @@ from helpdesk.intake.email.decoding import decode_header_value
 from helpdesk.intake.email.many import ParseSettings, Unparsed, parse_or_reason
 from helpdesk.intake.email.parser import EmailLimits, ParsedEmail
 from helpdesk.intake.lookups import lookups, stored_reference
-from helpdesk.models import Channel, MessageKind, Ticket
+from helpdesk.intake.notes import bounced_message, flag_for_review, record_bounce
+from helpdesk.models import Channel, MessageKind, QuarantineStatus, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +171,17 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
     if isinstance(decision, Duplicate):
         of = decision.of
         return IngestResult(Outcome.DUPLICATE, of if isinstance(of, str) else of.reference, None)
-    if isinstance(decision, IgnoreAuto) and decision.keep_on is None:
-        return IngestResult(Outcome.IGNORED_AUTO, None, decision.reason)
     assert isinstance(parsed, ParsedEmail)
+    bounced = bounced_message(parsed.failed_delivery) if parsed.failed_delivery else None
+    if isinstance(decision, IgnoreAuto) and bounced is not None:
+        decision = IgnoreAuto(decision.reason, bounced.ticket)  # kept on the ticket whose mail bounced
+    if isinstance(decision, IgnoreAuto):
+        logger.info("automatic mail (%s) from %s set aside: %s", decision.reason, parsed.sender_email,
+                    source or parsed.dedupe_key)
+        if decision.keep_on is None:
+            # Never thrown away: kept with its reason in the quarantine list's "ignored" view.
+            return _quarantine(raw, reason=decision.reason, detail="", source=source, sender=parsed.sender_email,
+                               subject=parsed.subject, status=QuarantineStatus.IGNORED)
     key = dedupe_key(parsed)
     message = inbound_message(parsed, raw, key)
     # The services are atomic themselves (a savepoint inside this transaction), so a lost race
@@ -183,6 +192,8 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
                 assert decision.keep_on is not None
                 # Kept on the ticket for staff; never acknowledged, never reopens or resumes.
                 services.add_inbound_message(ticket=decision.keep_on, message=message, kind=MessageKind.AUTO)
+                if bounced is not None:
+                    record_bounce(bounced, reason=decision.reason)
                 return IngestResult(Outcome.IGNORED_AUTO, decision.keep_on.reference, decision.reason)
             if isinstance(decision, FollowUp):
                 # Resumes or reopens the ticket when decision.moves (decided again under its row lock).
@@ -192,6 +203,8 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
                 message=message, channel=Channel.EMAIL, suggested_request_type=decision.request_type,
                 language=decision.language,
             )
+            if decision.review:
+                flag_for_review(created, decision.review)
             return IngestResult(Outcome.NEW_TICKET, created.reference, None)
     except IntegrityError:
         reference = stored_reference(key)
@@ -232,18 +245,20 @@ def inbound_message(parsed: ParsedEmail, raw: bytes, key: str) -> services.Inbou
 
 # --- Quarantine -----------------------------------------------------------------------------
 def _quarantine(raw: bytes, *, reason: str, detail: str, source: str, sender: str = "",
-                subject: str = "") -> IngestResult:
+                subject: str = "", status: str = QuarantineStatus.PENDING) -> IngestResult:
     key = "sha256:" + hashlib.sha256(raw).hexdigest()
     if not (sender or subject):
         sender, subject = _peek_headers(raw)
     item, _created = services.quarantine_message(
         raw_message=raw, dedupe_key=key, reason=reason, detail=detail, source=source,
-        sender=sender, subject=subject,
+        sender=sender, subject=subject, status=status,
     )
     if item.ticket_id is not None:
         # Already reviewed and filed by a person: the same bytes again are a duplicate.
         reference = Ticket.objects.filter(pk=item.ticket_id).values_list("reference", flat=True).first()
         return IngestResult(Outcome.DUPLICATE, reference, None)
+    if status == QuarantineStatus.IGNORED:
+        return IngestResult(Outcome.IGNORED_AUTO, None, item.reason)
     return IngestResult(Outcome.QUARANTINED, None, item.reason)
 
 

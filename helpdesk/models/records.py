@@ -17,6 +17,9 @@ class QuarantineStatus(models.TextChoices):
     CONVERTED = "converted", _("Turned into a ticket")
     ATTACHED = "attached", _("Attached to a ticket")
     DISCARDED = "discarded", _("Discarded")
+    # Automatic mail (RFC 3834 headers, a bounce, a list, our own mail) that continued no ticket:
+    # kept so staff can see what intake set aside, and still open a ticket from it.
+    IGNORED = "ignored", _("Ignored as automatic mail")
 
 
 class Quarantine(models.Model):

@@ -181,6 +181,8 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # A delivery report said the address does not take mail: never retried (issue 29).
+    BOUNCED = "bounced", _("Bounced")
 
 
 def private_upload_to(instance: Any, filename: str) -> str:

@@ -12,12 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.models import Attachment, Direction, Message, MessageKind, Ticket, User
+from helpdesk.models import Attachment, DeliveryStatus, Direction, Message, MessageKind, Ticket, User
 from helpdesk.services.errors import GuardError
 from helpdesk.services.files import store_new_file
 from helpdesk.services.locking import bump, lock_for_staff, lock_ticket
 from helpdesk.services.requesters import normalize_email
 from helpdesk.services.transitions import run_transition
+from helpdesk.tasking import enqueue
 from helpdesk.trust import audit
 from notifications import services as notify
 from workflows.states import TicketState
@@ -50,6 +51,8 @@ class InboundMessage:
     attachments: Sequence[NewAttachment] = field(default_factory=tuple)
     recipients: Sequence[str] = ()
 
+
+SYSTEM_NAME = "Privacy Desk"  # the author of notes the desk writes itself
 
 # A requester's mail moves a ticket in these states (resume, reopen); in others it is just filed.
 STATES_A_MAIL_MOVES = (TicketState.AWAITING_REQUESTER, TicketState.RESPONDED, TicketState.REJECTED)
@@ -143,6 +146,34 @@ def add_note(*, ticket: Ticket, author: User, body_text: str) -> Message:
     )
     audit.record_event(ticket=locked, actor=author, action="note.added", data={"message": note.pk})
     bump(locked)
+    return note
+
+
+@transaction.atomic
+def add_system_note(*, ticket: Ticket, body_text: str, action: str, data: dict[str, Any] | None = None) -> Message:
+    """A note the desk writes itself (intake's "check this mail", a bounced mail): staff only, audited."""
+    locked = lock_ticket(ticket)
+    note = store_message(ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE,
+                         message=InboundMessage(sender_email="", sender_name=SYSTEM_NAME, body_text=body_text))
+    audit.record_event(ticket=locked, actor=None, actor_name=SYSTEM_NAME, action=action,
+                       data={"message": note.pk, **(data or {})})
+    bump(locked)
+    ticket.refresh_from_db()
+    return note
+
+
+@transaction.atomic
+def record_bounce(*, message: Message, body_text: str, report: dict[str, Any]) -> Message:
+    """A delivery report says our ``message`` to the requester failed: mark it bounced (never retried),
+    tell staff on the ticket (a note, audited) and mail the assigned administrator (or the managers)."""
+    locked = lock_ticket(message.ticket)
+    Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.BOUNCED)
+    note = store_message(ticket=locked, direction=Direction.NOTE, kind=MessageKind.NOTE,
+                         message=InboundMessage(sender_email="", sender_name=SYSTEM_NAME, body_text=body_text))
+    audit.record_event(ticket=locked, actor=None, actor_name=SYSTEM_NAME, action="delivery.bounced",
+                       data={"message": message.pk, "note": note.pk, **report})
+    bump(locked)
+    transaction.on_commit(lambda: enqueue("notifications.tasks.alert_bounce", note.pk))
     return note
 
 

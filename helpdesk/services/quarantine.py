@@ -32,18 +32,20 @@ def quarantine_message(
     source: str = "",
     sender: str = "",
     subject: str = "",
+    status: str = QuarantineStatus.PENDING,
 ) -> tuple[Any, bool]:
     """Keep mail intake could not file — raw bytes unchanged — for a person to review.
 
     Stored once per ``dedupe_key`` (sha256 of the bytes): returns ``(item, created)``; a
     concurrent ingester inserting the same key loses the race quietly and gets the winner's row.
+    ``status=IGNORED``: automatic mail intake set aside, listed apart from what waits for review.
     """
     existing = Quarantine.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing, False
     item = Quarantine(
         reason=reason[:64], detail=detail, source=source[:500], size=len(raw_message), sender=sender[:320],
-        subject=subject[:500], dedupe_key=dedupe_key, received_at=timezone.now(),
+        subject=subject[:500], dedupe_key=dedupe_key, received_at=timezone.now(), status=status,
     )
     store_new_file(item.raw_message, "raw.eml", raw_message)
     try:
@@ -52,8 +54,9 @@ def quarantine_message(
     except IntegrityError:
         item.raw_message.delete(save=False)
         return Quarantine.objects.get(dedupe_key=dedupe_key), False
-    audit.record_event(ticket=None, actor=None, actor_name="mail intake", action="mail.quarantined",
-                       data={"quarantine": item.pk, "reason": item.reason, "source": item.source})
+    if status == QuarantineStatus.PENDING:
+        audit.record_event(ticket=None, actor=None, actor_name="mail intake", action="mail.quarantined",
+                           data={"quarantine": item.pk, "reason": item.reason, "source": item.source})
     return item, True
 
 
@@ -61,7 +64,7 @@ def _review(quarantine_pk: int, actor: User) -> Quarantine:
     if not is_desk_staff(actor):
         raise PermissionDeniedError(_("Only desk staff can review quarantined mail."))
     item = Quarantine.objects.select_for_update().get(pk=quarantine_pk)
-    if item.status != QuarantineStatus.PENDING:
+    if item.status not in (QuarantineStatus.PENDING, QuarantineStatus.IGNORED):
         raise ConflictError(_("Someone else already reviewed this message."))
     return item
 

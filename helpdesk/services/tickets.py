@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from helpdesk.models import Ticket, User
 from helpdesk.services.messages import InboundMessage
 from helpdesk.services.opening import TicketToOpen, open_tickets, ticket_of
 from workflows.request_types import Jurisdiction
 
 
+@transaction.atomic  # its own savepoint: a caller's transaction stays usable if it loses a race
 def create_ticket(
     *,
     message: InboundMessage,

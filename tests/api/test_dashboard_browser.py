@@ -53,6 +53,7 @@ def seed_eight_weeks(make_ticket: Any, staff: list[User]) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_dashboard_renders_charts_with_data(live_server: Any, make_ticket: Any, admin_user: User, other_admin: User,
                                             manager: User, client: Any, tmp_path: Path,

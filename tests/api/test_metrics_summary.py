@@ -83,6 +83,7 @@ def test_summary_histogram_buckets(dataset: DataSet) -> None:
     assert (t1.fr_sum_us, t1.res_sum_us) == (21600 * 10**6, 259200 * 10**6)
 
 
+@pytest.mark.slow
 def test_write_paths_keep_the_summary_exact(dataset: DataSet, make_ticket: Any,
                                             django_capture_on_commit_callbacks: Any) -> None:
     t = dataset.tickets

@@ -102,9 +102,11 @@ def _positive_checks(operation: Any) -> list[Any]:
     return POSITIVE_CHECKS
 
 
+@pytest.mark.slow
 def test_api_conforms_to_its_schema(api_schema: Any, manager_headers: dict[str, str]) -> None:
     _fuzz(api_schema, manager_headers, _positive_checks)
 
 
+@pytest.mark.slow
 def test_invalid_input_never_causes_a_server_error(negative_schema: Any, manager_headers: dict[str, str]) -> None:
     _fuzz(negative_schema, manager_headers, lambda operation: [not_a_server_error])

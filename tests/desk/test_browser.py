@@ -22,7 +22,7 @@ from helpdesk.models import Channel, Message, Ticket
 from notifications.models import ResponseTemplate
 from workflows.states import TicketState as S
 
-pytestmark = [pytest.mark.browser, pytest.mark.services]
+pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"

@@ -74,6 +74,7 @@ def served(production_env: dict[str, str]) -> Iterator[str]:
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_collectstatic_and_gunicorn_serve_pages_in_production(served: str) -> None:
     status, page = _get(served + "/en/")
     assert status == 200, page[-2000:]

@@ -47,6 +47,7 @@ def _instructions_per_family(size: int, out_dir: Path) -> list[int]:
     return [totals[i] + totals[i + 1] for i in range(0, len(totals), 2)]
 
 
+@pytest.mark.slow
 def test_parsing_work_grows_linearly_with_every_pathological_repetition(tmp_path: Path) -> None:
     if shutil.which("valgrind") is None:
         if os.environ.get("CI", "").lower() == "true":

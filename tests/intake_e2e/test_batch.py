@@ -142,6 +142,7 @@ def stored_tickets(make_admin: Any, manager: User, make_ticket: Any,
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_batched_intake_files_exactly_what_one_at_a_time_files(stored_tickets: dict[str, Ticket],
                                                                django_capture_on_commit_callbacks: Any,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:

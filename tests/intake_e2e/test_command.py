@@ -37,9 +37,9 @@ def _message(n: int, *, attachment: bool = False) -> bytes:
             "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJSVFT0YK\n--b--\n").encode()
 
 
-def test_a_backlog_filed_with_the_helper_process_gives_json_lines_only(desk_database: DeskDatabase,
-                                                                      tmp_path: Path) -> None:
-    """More than one batch: the helper parses and writes (its output goes to stderr, never stdout)."""
+def test_a_backlog_of_more_than_one_batch_gives_json_lines_only(desk_database: DeskDatabase,
+                                                                tmp_path: Path) -> None:
+    """More than one batch: anything else the run prints goes to stderr, never stdout."""
     files = []
     for n in range(260):
         path = tmp_path / f"{n:03d}.eml"

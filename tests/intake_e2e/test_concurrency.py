@@ -15,10 +15,11 @@ from tests.intake_e2e.mailgen import generate
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_two_processes_file_every_message_exactly_once(desk_database: DeskDatabase, tmp_path: Path) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (row locks and a unique index shared by two processes)")
-    messages = generate(520, seed=11, run="race")  # three batches each, so the helper too
+    messages = generate(520, seed=11, run="race")  # three batches each
     files = []
     for n, raw in enumerate(messages):
         path = tmp_path / f"{n:03d}.eml"

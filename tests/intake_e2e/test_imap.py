@@ -16,7 +16,7 @@ import pytest
 
 from helpdesk.intake.ingest import Outcome
 from helpdesk.intake.sources import ImapSettings, poll_imap
-from helpdesk.models import Message, Quarantine
+from helpdesk.models import Message, Quarantine, QuarantineStatus
 from tests.intake_e2e.conftest import CORPUS, ROOT, DeskDatabase, crlf
 from tests.intake_e2e.mailgen import generate
 
@@ -67,7 +67,9 @@ def test_appended_messages_are_filed_and_marked(dovecot: dict[str, Any], imap_fo
     stored = Message.objects.get(message_id__startswith="20260105.0001.")
     with stored.raw_message.open("rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == hashlib.sha256(crlf(raws[0])).hexdigest()
-    assert Quarantine.objects.count() == 1
+    assert Quarantine.objects.filter(status=QuarantineStatus.PENDING).count() == 1
+    # The automatic mail continued no ticket: set aside with its reason, where staff can look (issue 29).
+    assert Quarantine.objects.get(status=QuarantineStatus.IGNORED).reason == report.results[3][1].reason
     # A second poll finds nothing new.
     assert poll_imap(_config(dovecot, folder)).count == 0
 

@@ -19,7 +19,7 @@ import pytest
 from helpdesk.models import AuditEvent, Direction, Ticket
 from tests.support.realservices import require
 
-pytestmark = [pytest.mark.browser, pytest.mark.services,
+pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]

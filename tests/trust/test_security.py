@@ -83,6 +83,7 @@ def _client(user: Any = None, **kwargs: Any) -> Client:
     return client
 
 
+@pytest.mark.slow
 def test_every_url_for_every_role_never_500_and_staff_pages_closed_to_anonymous(world: dict[str, Any]) -> None:
     assert len(world["urls"]) > 5
     failures = []
@@ -98,6 +99,7 @@ def test_every_url_for_every_role_never_500_and_staff_pages_closed_to_anonymous(
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_csrf_enforced_on_every_post(world: dict[str, Any]) -> None:
     before = (Ticket.objects.count(), Message.objects.count())
     failures = []

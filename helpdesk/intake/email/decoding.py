@@ -12,14 +12,18 @@ import base64
 import binascii
 import codecs
 import re
+from collections.abc import Iterable, Sequence
 
 from helpdesk import oneline
+
+from .guess import best_decoding, iso2022jp_as_cp932, korean_is_plausible, plausibility
 
 __all__ = [
     "collapse_whitespace",
     "decode_bytes",
     "decode_header_value",
     "header_to_bytes",
+    "hint_codecs",
     "normalize_charset",
     "strip_controls",
 ]
@@ -110,19 +114,11 @@ def normalize_charset(label: str | None) -> str | None:
     return result
 
 
-def _try(data: bytes, codec: str) -> str | None:
+def _try(data: bytes, codec: str, errors: str = "strict") -> str | None:
     try:
-        return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+        return data.decode(codec, errors)
+    except (UnicodeDecodeError, LookupError, TypeError, ValueError):
         return None
-
-
-def _hangul_ratio(text: str) -> float:
-    non_ascii = [c for c in text if ord(c) > 127]
-    if not non_ascii:
-        return 0.0
-    hangul = sum(1 for c in non_ascii if "\uac00" <= c <= "\ud7a3")
-    return hangul / len(non_ascii)
 
 
 def _detect(data: bytes) -> str | None:
@@ -138,14 +134,35 @@ def _detect(data: bytes) -> str | None:
     return None if best is None else str(best)
 
 
-def decode_bytes(data: bytes, declared: str | None = None) -> str:
+def _latin_or_korean(data: bytes, latin: str) -> str:
+    """Text that decoded under a Latin label: re-read as CP949 only on strong evidence (several
+    common Hangul syllables that read better than the Latin words) — never for one pair like "BÄKO"."""
+    korean = _try(data, "cp949")
+    if korean is not None and korean_is_plausible(korean, min_syllables=4) \
+            and plausibility(korean) > plausibility(latin):
+        return korean
+    return latin
+
+
+def hint_codecs(labels: Iterable[str | None]) -> tuple[str, ...]:
+    """Declared charset labels as codecs worth trying on undeclared 8-bit text (no ASCII/UTF-8, no repeats)."""
+    codecs_: list[str] = []
+    for label in labels:
+        codec = normalize_charset(label)
+        if codec and codec not in ("ascii", "utf-8") and codec not in codecs_:
+            codecs_.append(codec)
+    return tuple(codecs_)
+
+
+def decode_bytes(data: bytes, declared: str | None = None, hints: Sequence[str] = ()) -> str:
     """Decode ``data`` using the declared charset only when it is plausible.
 
-    Order: pure ASCII → declared codec (7-bit codecs like ISO-2022-KR need it);
-    valid UTF-8 with 8-bit bytes → UTF-8 (legacy text is practically never valid UTF-8,
-    and senders often mislabel UTF-8 as euc-kr/iso-8859-1); declared codec strictly
-    (with a CP949 override for latin labels on Hangul text); CP949; charset-normalizer;
-    finally UTF-8 with replacement characters.
+    Order: pure ASCII → declared codec (7-bit codecs like ISO-2022-KR/-JP need it); valid UTF-8
+    with 8-bit bytes → UTF-8 (legacy text is practically never valid UTF-8, and senders often
+    mislabel UTF-8 as euc-kr/iso-8859-1); the declared codec strictly (a Latin label gives way to
+    CP949 only on strong Korean evidence); else the most plausible reading, ``hints`` (codecs the
+    message declares elsewhere) first (:mod:`.guess`); charset-normalizer; UTF-8 with replacement
+    characters as the very last resort. ASCII and UTF-8 never reach the guessing.
     """
     codec = normalize_charset(declared)
     if not data:
@@ -155,6 +172,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             text = _try(data, codec)
             if text is not None:
                 return text
+        if b"\x1b" in data:  # ISO-2022 escapes, declared or not
+            text = _iso2022(data, codec)
+            if text is not None:
+                return text
         return data.decode("ascii")
     text = _try(data, "utf-8")
     if text is not None and codec not in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
@@ -162,18 +183,33 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     if codec and codec not in ("ascii", "utf-8"):
         text = _try(data, codec)
         if text is not None:
-            if codec in _LATIN_CODECS:
-                korean = _try(data, "cp949")
-                if korean is not None and _hangul_ratio(korean) >= 0.5:
-                    return korean
+            return _latin_or_korean(data, text) if codec in _LATIN_CODECS else text
+        if codec.startswith("iso2022_jp"):
+            text = iso2022jp_as_cp932(data)
+            if text is not None:
+                return text
+        # Declared right but damaged (a multibyte character cut at the end, one stray byte): keep
+        # the declared reading rather than guess the whole text into another charset.
+        text = _try(data, codec, errors="replace") if codec != "iso2022_kr" else None
+        if text is not None and text.count("\ufffd") <= max(1, len(text) // 100):
             return text
-    text = _try(data, "cp949")
-    if text is not None:
-        return text
+    found = best_decoding(data, [h for h in hints if h != codec])
+    if found is not None:
+        return found[1]
     detected = _detect(data)
     if detected is not None:
         return detected
     return data.decode(codec or "utf-8", errors="replace") if codec else data.decode("utf-8", errors="replace")
+
+
+def _iso2022(data: bytes, codec: str | None) -> str | None:
+    """7-bit text with escape sequences: ISO-2022-JP (with its NEC/IBM extensions) or -KR."""
+    for candidate in ("iso2022_jp_2", "iso2022_kr"):
+        if candidate != codec:
+            text = _try(data, candidate)
+            if text is not None:
+                return text
+    return iso2022jp_as_cp932(data)
 
 
 def header_to_bytes(value: object) -> bytes:
@@ -207,19 +243,21 @@ def _decode_word_payload(encoding: bytes, payload: bytes) -> bytes:
     return _QP_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), payload.replace(b"_", b" "))
 
 
-def decode_header_value(value: object) -> str:
+def decode_header_value(value: object, hints: Sequence[str] = ()) -> str:
     """Decode a header to text: RFC 2047 (lenient) plus raw 8-bit fallbacks.
 
     Adjacent encoded-words in the same charset are joined *before* charset decoding, so a
     multibyte character split across two words still decodes.  Whitespace between
-    encoded-words is dropped (RFC 2047 §6.2); missing whitespace is tolerated.
+    encoded-words is dropped (RFC 2047 §6.2); missing whitespace is tolerated. Raw 8-bit text
+    is read with ``hints``, the charsets the message declares (see :func:`decode_bytes`).
     """
     if value is None:
         return ""
     raw = header_to_bytes(value)
     raw = _FOLD.sub(b" ", raw)
     if b"=?" not in raw:
-        return strip_controls(decode_bytes(raw) if not raw.isascii() else raw.decode("ascii"))
+        return strip_controls(decode_bytes(raw, hints=hints) if not raw.isascii() or b"\x1b" in raw
+                              else raw.decode("ascii"))
     out: list[str] = []
     pending: bytearray = bytearray()
     pending_charset: str | None = None
@@ -228,7 +266,7 @@ def decode_header_value(value: object) -> str:
     def flush() -> None:
         nonlocal pending, pending_charset
         if pending:
-            out.append(decode_bytes(bytes(pending), pending_charset))
+            out.append(decode_bytes(bytes(pending), pending_charset, hints))
         pending = bytearray()
         pending_charset = None
 
@@ -236,7 +274,7 @@ def decode_header_value(value: object) -> str:
         gap = raw[pos : match.start()]
         if gap and not (pending and _WS_ONLY.fullmatch(gap)):
             flush()
-            out.append(decode_bytes(gap))
+            out.append(decode_bytes(gap, hints=hints))
         charset = match.group(1).decode("ascii", "replace").lower()
         if "*" in charset:
             charset = charset.split("*", 1)[0]
@@ -249,7 +287,7 @@ def decode_header_value(value: object) -> str:
     flush()
     tail = raw[pos:]
     if tail:
-        out.append(decode_bytes(tail))
+        out.append(decode_bytes(tail, hints=hints))
     return strip_controls("".join(out))
 
 

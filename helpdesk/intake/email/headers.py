@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -45,20 +46,22 @@ def first_value(raw: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def decoded_value(raw: dict[str, list[str]], name: str) -> str | None:
+def decoded_value(raw: dict[str, list[str]], name: str, hints: Sequence[str] = ()) -> str | None:
     values = raw.get(name)
-    return None if not values else collapse_whitespace(decode_header_value(values[0]))
+    return None if not values else collapse_whitespace(decode_header_value(values[0], hints))
 
 
-def addresses(values: list[str] | None) -> list[tuple[str, str]]:
+def addresses(values: list[str] | None, hints: Sequence[str] = ()) -> list[tuple[str, str]]:
     """Parse address headers; display names are decoded after parsing (commas inside
-    encoded-words must not split addresses)."""
+    encoded-words must not split addresses), raw 8-bit names with the message's ``hints``."""
     if not values:
         return []
     prepared: list[str] = []
     for value in values:
         raw = header_to_bytes(value)
-        text = raw.decode("ascii") if raw.isascii() else decode_bytes(raw)
+        # Raw 8-bit names stay bytes (surrogate-escaped) through the address parser and are decoded
+        # after it, with the same rules as any header (a Latin-1 reading here would be final).
+        text = raw.decode("ascii", "surrogateescape")
         prepared.append(" ".join(text.split()))
     result: list[tuple[str, str]] = []
     try:
@@ -66,9 +69,11 @@ def addresses(values: list[str] | None) -> list[tuple[str, str]]:
     except Exception:  # the address parser has had crash bugs on junk
         return []
     for name, addr in pairs:
+        if not addr.isascii():  # an internationalised address: UTF-8 (RFC 6532)
+            addr = decode_bytes(header_to_bytes(addr))
         addr = addr.strip().strip("<>").strip().lower()
         if addr and is_address(addr):
-            result.append((collapse_whitespace(decode_header_value(name)), addr))
+            result.append((collapse_whitespace(decode_header_value(name, hints)), addr))
     return result
 
 

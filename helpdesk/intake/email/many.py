@@ -1,20 +1,17 @@
-"""Parsing without raising: what a helper process can do for a whole batch (pure, DB-free, picklable).
+"""Parsing without raising (pure, DB-free).
 
 :func:`parse_or_reason` is the one place that turns ``parse_email``'s exceptions into a verdict;
-``helpdesk.intake.ingest.parse`` uses it for one mail and intake's helper process
-(``helpdesk.intake.helper``) runs :func:`parse_many`. Nothing here imports Django models, so a freshly spawned
-interpreter can import it without ``django.setup()``.
+``helpdesk.intake.ingest.parse`` uses it for each mail.
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .parser import EmailLimits, ParsedEmail, QuarantineError, parse_email
 
-__all__ = ["ParseSettings", "Unparsed", "parse_many", "parse_or_reason"]
+__all__ = ["ParseSettings", "Unparsed", "parse_or_reason"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,4 @@ def parse_or_reason(raw: bytes, config: ParseSettings) -> ParsedEmail | Unparsed
     except Exception as exc:  # a parser bug must not lose the mail or block the queue
         return Unparsed("parser_error", f"parser crashed: {type(exc).__name__}: {exc}", traceback.format_exc())
 
-
-def parse_many(raws: Sequence[bytes], config: ParseSettings) -> list[ParsedEmail | Unparsed]:
-    return [parse_or_reason(raw, config) for raw in raws]
 

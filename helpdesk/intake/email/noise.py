@@ -1,7 +1,10 @@
 """Detect automatic / bulk / looping mail (RFC 3834 and common practice).
 
-A helpdesk that answers auto-replies ends up in mail loops, so anything that looks
-machine-generated gets an ``auto_reason`` and is not turned into a ticket.
+A helpdesk that answers auto-replies ends up in mail loops, so mail that *says* it is
+machine-generated (RFC 3834 headers, a DSN's structure, list headers, our own mail) gets an
+``auto_reason`` and is not turned into a ticket. Wording alone never decides that: "부재중 전화
+기록 열람 요청" is a real request. A subject that reads like an auto-reply only gets a
+``review_reason`` (:func:`review_reason`): the mail is filed and flagged for a person.
 """
 
 from __future__ import annotations
@@ -9,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
-__all__ = ["AUTO_REASONS", "detect_auto_reason"]
+__all__ = ["AUTO_REASONS", "REVIEW_REASONS", "detect_auto_reason", "review_reason"]
 
 # Checked in this order; the first hit is reported.  Loop-with-ourselves first (most
 # definitive), then explicit RFC 3834 / vendor headers, then bounce/report shapes, then
-# bulk/list markers, and finally the weakest signal, subject wording.
+# bulk/list markers. Subject wording is not among them (see REVIEW_REASONS).
 AUTO_REASONS: tuple[str, ...] = (
     "own_message",
     "own_address",
@@ -24,8 +27,9 @@ AUTO_REASONS: tuple[str, ...] = (
     "delivery_report",
     "precedence",
     "mailing_list",
-    "autoreply_subject",
 )
+# Signals too weak to drop mail on: the mail is filed and a person is asked to look at it.
+REVIEW_REASONS: tuple[str, ...] = ("autoreply_subject",)
 
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
 _DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mailerdaemon", "mail-daemon"})
@@ -51,7 +55,6 @@ def detect_auto_reason(
     headers: Mapping[str, str],
     *,
     sender_email: str,
-    subject: str,
     content_type: str,
     message_id: str | None,
     own_addresses: Collection[str],
@@ -88,6 +91,9 @@ def detect_auto_reason(
         return "precedence"
     if "list-id" in headers or "list-unsubscribe" in headers:
         return "mailing_list"
-    if _AUTO_SUBJECT.search(subject):
-        return "autoreply_subject"
     return None
+
+
+def review_reason(subject: str) -> str | None:
+    """Why a person should check whether this (otherwise human-looking) mail is automatic."""
+    return "autoreply_subject" if _AUTO_SUBJECT.search(subject) else None

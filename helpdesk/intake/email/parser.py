@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 
-from .attachments import safe_filename, sniff_content_type
 from .classify import find_ticket_references, language_of_text, strip_subject_prefixes, suggest_request_type
 from .decoding import collapse_whitespace, decode_header_value
 from .headers import (
@@ -29,11 +28,11 @@ from .headers import (
     parse_date,
     read_headers,
 )
-from .htmltext import MAX_HTML_CHARS, html_is_too_complex, html_to_text, sanitize_html
+from .htmltext import MAX_HTML_CHARS, html_is_too_complex, sanitize_html
+from .lenient import MessageHints, failed_delivery, repair_headers
 from .mime import LinearMessage
-from .noise import detect_auto_reason
-from .parts import part_disposition, part_payload, part_text, raw_filename
-from .typednames import typed_filename
+from .noise import detect_auto_reason, review_reason
+from .walker import FORWARDED_MARKER, EmailLimits, ParsedAttachment, Walker
 
 __all__ = [
     "FORWARDED_MARKER",
@@ -44,18 +43,7 @@ __all__ = [
     "parse_email",
 ]
 
-FORWARDED_MARKER = "---------- Forwarded message ----------"
 
-
-@dataclass(frozen=True)
-class EmailLimits:
-    """Resource limits; mail beyond them is quarantined (or, for attachments, dropped)."""
-
-    max_bytes: int = 25 * 1024 * 1024
-    max_parts: int = 100
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    max_attachments: int = 20
-    max_depth: int = 32
 
 
 class QuarantineError(Exception):
@@ -68,17 +56,6 @@ class QuarantineError(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"
-
-
-@dataclass
-class ParsedAttachment:
-    """One attachment with a safe filename and a content type sniffed from its bytes."""
-
-    filename: str
-    content_type: str
-    data: bytes
-    content_id: str | None = None
-    is_inline: bool = False
 
 
 @dataclass
@@ -106,9 +83,13 @@ class ParsedEmail:
     headers: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     # For a new ticket: the request type guessed from the words, and the requester's language.
-    # Worked out here, with the parsing (in intake's helper process, on another core).
+    # Worked out here, with the parsing.
     suggested_request_type: str = "other"
     language: str = "en"
+    # Filed, but a person should check it (a subject reading like an auto-reply: noise.review_reason).
+    review_reason: str | None = None
+    # A bounce: (Message-ID, X-Privacy-Desk-Ticket) of the mail it says failed (lenient.failed_delivery).
+    failed_delivery: tuple[str, str] | None = None
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -129,127 +110,8 @@ _NOISE_HEADERS = (
     "list-unsubscribe",
     "return-path",
 )
-_BODY_TEXT_TYPES = frozenset({"text/plain", "text/html"})
-_ALWAYS_ATTACHMENT_TEXT = frozenset(
-    {"text/calendar", "text/vcard", "text/x-vcard", "text/csv", "text/rfc822-headers", "text/directory"}
-)
-_REPORT_SKIP = frozenset(
-    {
-        "message/delivery-status",
-        "message/disposition-notification",
-        "text/rfc822-headers",
-        "message/rfc822",
-        "message/feedback-report",
-        "message/global-delivery-status",
-        "message/global-headers",
-    }
-)
-
-
 def _quarantine(reason: str, message: str) -> QuarantineError:
     return QuarantineError(reason, message)
-
-
-@dataclass
-class _Segment:
-    plain: str | None = None
-    html: str | None = None
-
-    def text(self) -> str:
-        if self.plain is not None:
-            return self.plain
-        return html_to_text(self.html) if self.html else ""
-
-
-@dataclass
-class _Walker:
-    limits: EmailLimits
-    attachments: list[ParsedAttachment] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def visit(self, part: Message) -> list[_Segment]:
-        ctype = part.get_content_type()
-        if ctype.startswith("multipart/"):
-            children = [p for p in (part.get_payload() or []) if isinstance(p, Message)]
-            if ctype == "multipart/alternative":
-                return self._alternative(children)
-            if ctype == "multipart/report":
-                children = children[:1] + [c for c in children[1:] if c.get_content_type() not in _REPORT_SKIP]
-            segments: list[_Segment] = []
-            for child in children:
-                segments.extend(self.visit(child))
-            return segments
-        if ctype == "message/rfc822":
-            payload = part.get_payload()
-            inner = payload[0] if isinstance(payload, list) and payload else None
-            if isinstance(inner, Message):
-                return [self._forwarded(inner)]
-            return []
-        if ctype.startswith("message/") and part.is_multipart():
-            return []  # delivery-status & co outside a report: header blocks, not content
-        disposition = part_disposition(part)
-        filename = raw_filename(part)
-        if (
-            ctype.startswith("text/")
-            and ctype not in _ALWAYS_ATTACHMENT_TEXT
-            and disposition != "attachment"
-            and filename is None
-        ):
-            text = part_text(part)
-            if ctype == "text/html":
-                return [_Segment(html=text)]
-            return [_Segment(plain=text)]
-        self._attachment(part, ctype, disposition, filename)
-        return []
-
-    def _alternative(self, children: list[Message]) -> list[_Segment]:
-        collected: list[_Segment] = []
-        for child in children:
-            collected.extend(self.visit(child))
-        plains = [s.plain for s in collected if s.plain is not None]
-        htmls = [s.html for s in collected if s.html is not None]
-        if not plains and not htmls:
-            return []
-        merged = _Segment(
-            plain=plains[0] if plains else None,
-            html=htmls[-1] if htmls else None,
-        )
-        return [merged]
-
-    def _forwarded(self, inner: Message) -> _Segment:
-        raw = read_headers(inner)
-        lines = [FORWARDED_MARKER]
-        for label, key in (("From", "from"), ("Date", "date"), ("Subject", "subject"), ("To", "to")):
-            value = decoded_value(raw, key)
-            if value:
-                lines.append(f"{label}: {value}")
-        body = "\n\n".join(t for t in (s.text() for s in self.visit(inner)) if t)
-        return _Segment(plain="\n".join(lines) + "\n\n" + body)
-
-    def _attachment(self, part: Message, ctype: str, disposition: str | None, filename: str | None) -> None:
-        data = part_payload(part)
-        index = len(self.attachments) + 1
-        if len(self.attachments) >= self.limits.max_attachments:
-            self.warnings.append(f"attachment dropped: more than {self.limits.max_attachments} attachments")
-            return
-        if len(data) > self.limits.max_attachment_bytes:
-            self.warnings.append(
-                f"attachment dropped: {filename or ctype} is {len(data)} bytes "
-                f"(limit {self.limits.max_attachment_bytes})"
-            )
-            return
-        content_type = sniff_content_type(data, ctype)
-        content_id = normalize_message_id(part.get("content-id"))
-        is_inline = disposition == "inline" or (disposition is None and content_id is not None)
-        self.attachments.append(
-            ParsedAttachment(
-                filename=typed_filename(safe_filename(filename, index, content_type), content_type),
-                content_type=content_type,
-                data=data,
-                content_id=content_id,
-                is_inline=is_inline,
-            )
-        )
 
 
 def _check_structure(msg: Message, limits: EmailLimits) -> None:
@@ -268,6 +130,27 @@ def _check_structure(msg: Message, limits: EmailLimits) -> None:
                 stack.extend((sub, depth + 1) for sub in payload if isinstance(sub, Message))
 
 
+def _parse_bytes(raw: bytes, *, strict: bool = False) -> Message | None:
+    """The stdlib's compat32 reading; a failure is a quarantine (``strict``) or None."""
+    try:
+        return email.message_from_bytes(raw, _class=LinearMessage, policy=email.policy.compat32)
+    except (RecursionError, MemoryError) as exc:
+        if strict:
+            raise _quarantine("unparseable", f"MIME structure too complex: {type(exc).__name__}") from exc
+    except Exception as exc:  # stdlib parser bugs on hostile input
+        if strict:
+            raise _quarantine("unparseable", f"stdlib parser failed: {type(exc).__name__}") from exc
+    return None
+
+
+def _digest(sender: str, date: str, subject: str, raw_headers: dict[str, list[str]], body_text: str,
+            body_html: str, attachments: list[ParsedAttachment]) -> str:
+    """What tells two mails without a Message-ID apart: everything a person would see differ (issue 29)."""
+    parts = [sender, date, subject, " ".join(raw_headers.get("to") or []), " ".join(raw_headers.get("cc") or []),
+             body_text, body_html, *(f"{a.filename}:{hashlib.sha256(a.data).hexdigest()}" for a in attachments)]
+    return hashlib.sha256("\n\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def parse_email(
     raw: bytes,
     *,
@@ -280,31 +163,36 @@ def parse_email(
         raise _quarantine("empty", "message is empty")
     if len(raw) > limits.max_bytes:
         raise _quarantine("too_large", f"message is {len(raw)} bytes, limit {limits.max_bytes}")
-    try:
-        msg = email.message_from_bytes(raw, _class=LinearMessage, policy=email.policy.compat32)
-    except (RecursionError, MemoryError) as exc:
-        raise _quarantine("unparseable", f"MIME structure too complex: {type(exc).__name__}") from exc
-    except Exception as exc:  # stdlib parser bugs on hostile input
-        raise _quarantine("unparseable", f"stdlib parser failed: {type(exc).__name__}") from exc
+    msg = _parse_bytes(raw, strict=True)
+    assert msg is not None
     raw_headers = read_headers(msg)
+    warnings: list[str] = []
+    if "from" not in raw_headers:
+        # A banner line or one broken header line ended the header block early: read it leniently.
+        repaired = repair_headers(raw)
+        msg_again = _parse_bytes(repaired) if repaired is not None else None
+        if msg_again is not None and "from" in read_headers(msg_again):
+            msg, raw_headers = msg_again, read_headers(msg_again)
+            warnings.append("header block repaired (a banner line or broken folding before the From)")
     if not raw_headers:
         raise _quarantine("unparseable", "no RFC 5322 header block found")
     _check_structure(msg, limits)
 
-    senders = addresses(raw_headers.get("from"))
+    hints = MessageHints(msg, raw_headers)
+    senders = addresses(raw_headers.get("from"), hints)
     if not senders:
         raise _quarantine("no_sender", "no usable sender address in From")
     sender_name, sender_email = senders[0]
 
-    subject = collapse_whitespace(decode_header_value((raw_headers.get("subject") or [""])[0]))
+    subject = collapse_whitespace(decode_header_value((raw_headers.get("subject") or [""])[0], hints))
     display_subject = strip_subject_prefixes(subject)
     message_id = normalize_message_id(first_value(raw_headers, "message-id"))
     in_reply_to_ids = message_ids(first_value(raw_headers, "in-reply-to"))
     references = message_ids(" ".join(raw_headers.get("references") or []))
     date_header = decoded_value(raw_headers, "date") or ""
-    reply_to_list = addresses(raw_headers.get("reply-to"))
+    reply_to_list = addresses(raw_headers.get("reply-to"), hints)
 
-    walker = _Walker(limits)
+    walker = Walker(limits, hints, warnings=warnings)
     try:
         segments = walker.visit(msg)
     except RecursionError as exc:
@@ -322,7 +210,6 @@ def parse_email(
     auto_reason = detect_auto_reason(
         noise_headers,
         sender_email=sender_email,
-        subject=subject,
         content_type=msg.get_content_type(),
         message_id=message_id,
         own_addresses=own,
@@ -331,9 +218,9 @@ def parse_email(
     if message_id:
         dedupe_key = f"mid:{message_id}"
     else:
-        digest_input = f"{sender_email}\n{date_header}\n{body_text}".encode("utf-8", "surrogatepass")
-        dedupe_key = "digest:" + hashlib.sha256(digest_input).hexdigest()
-    headers = {label: value for label, key in _DISPLAY_HEADERS if (value := decoded_value(raw_headers, key))}
+        dedupe_key = "digest:" + _digest(sender_email, date_header, subject, raw_headers, body_text, body_html,
+                                         walker.attachments)
+    headers = {label: value for label, key in _DISPLAY_HEADERS if (value := decoded_value(raw_headers, key, hints))}
 
     return ParsedEmail(
         message_id=message_id,
@@ -344,8 +231,8 @@ def parse_email(
         sender_email=sender_email,
         sender_name=sender_name,
         reply_to=reply_to_list[0][1] if reply_to_list else None,
-        to=[addr for _name, addr in addresses(raw_headers.get("to"))],
-        cc=[addr for _name, addr in addresses(raw_headers.get("cc"))],
+        to=[addr for _name, addr in addresses(raw_headers.get("to"), hints)],
+        cc=[addr for _name, addr in addresses(raw_headers.get("cc"), hints)],
         date=parse_date(date_header),
         body_text=body_text,
         body_html=body_html,
@@ -358,4 +245,6 @@ def parse_email(
         warnings=walker.warnings,
         suggested_request_type=suggest_request_type(subject, body_text),
         language=language_of_text(subject, body_text),
+        review_reason=None if auto_reason else review_reason(subject),
+        failed_delivery=failed_delivery(msg) if auto_reason else None,
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email.message import Message
 
 from .decoding import decode_bytes, decode_header_value, header_to_bytes
+from .lenient import raw_param
 
 NEWLINES = re.compile(r"\r\n?")
 BLANK_RUN = re.compile(r"\n{4,}")
@@ -28,12 +30,12 @@ def part_payload(part: Message) -> bytes:
     return header_to_bytes(raw) if isinstance(raw, str) else b""
 
 
-def part_text(part: Message) -> str:
+def part_text(part: Message, hints: Sequence[str] = ()) -> str:
     try:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return normalize_text(decode_bytes(part_payload(part), charset))
+    return normalize_text(decode_bytes(part_payload(part), charset, hints))
 
 
 def part_disposition(part: Message) -> str | None:
@@ -44,7 +46,7 @@ def part_disposition(part: Message) -> str | None:
     return token or None
 
 
-def raw_filename(part: Message) -> str | None:
+def raw_filename(part: Message, hints: Sequence[str] = ()) -> str | None:
     for param, header in (("filename", "content-disposition"), ("name", "content-type")):
         try:
             value = part.get_param(param, header=header)
@@ -55,10 +57,12 @@ def raw_filename(part: Message) -> str | None:
         if isinstance(value, tuple):
             charset, _lang, text = value
             data = str(text).encode("latin-1", "surrogateescape")
-            decoded = decode_bytes(data, str(charset) if charset else None)
+            decoded: str | bytes = decode_bytes(data, str(charset) if charset else None, hints)
         else:
-            decoded = str(value)
-        name = decode_header_value(decoded)
+            # Raw 8-bit names: the stdlib's own reading has already turned them into U+FFFD.
+            raw = None if str(value).isascii() else raw_param(part, header, param)
+            decoded = raw if raw is not None and not raw.isascii() else str(value)
+        name = decode_header_value(decoded, hints)
         if name.strip():
             return name
     return None

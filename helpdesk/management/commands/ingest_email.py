@@ -12,12 +12,18 @@ Exit status (sysexits.h, what Postfix ``pipe`` and procmail understand):
       filed was rolled back, so the MTA may safely deliver it again later;
   64  EX_USAGE: bad arguments or an unreadable FILE (nothing is ingested when a FILE given on the
       command line is missing or unreadable).
+
+Nothing else is printed: an MTA keeps only the first ~100 characters of a pipe command's output for
+its log, so that is the JSON line, or on failure one short line on stderr (issue 29). Logging is off
+on this path unless ``DESK_INGEST_LOG_LEVEL`` names a level (e.g. ``INFO``, to debug by hand); what
+intake decided stays visible on the desk (tickets, the quarantine list and its "ignored" view).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from argparse import ArgumentParser
@@ -43,9 +49,7 @@ class Command(BaseCommand):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
 
         def usage_error(message: str) -> NoReturn:
-            parser.print_usage(sys.stderr)
-            sys.stderr.write(f"{prog_name} {subcommand}: error: {message}\n")
-            raise SystemExit(EX_USAGE)
+            _fail(EX_USAGE, f"usage: {message}")
 
         parser.error = usage_error  # type: ignore[method-assign]  # argparse's default exits 2
         return parser
@@ -55,12 +59,16 @@ class Command(BaseCommand):
                             help="message files; '-' or none reads one message from standard input")
 
     def handle(self, *args: Any, files: list[str], **options: Any) -> None:
+        with _quiet_logging():
+            self._handle(files)
+
+    def _handle(self, files: list[str]) -> None:
         sources = files or ["-"]
         if sources.count("-") > 1:
-            self._fail(EX_USAGE, "standard input ('-') can be given only once")
+            _fail(EX_USAGE, "standard input ('-') can be given only once")
         for path in sources:
             if path != "-" and not (os.path.isfile(path) and os.access(path, os.R_OK)):
-                self._fail(EX_USAGE, f"cannot read {path!r}: not a readable file")
+                _fail(EX_USAGE, f"cannot read {path!r}: not a readable file")
         out = sys.stdout
         # stdout carries the JSON lines only: anything else (e.g. the console mail backend
         # delivering an acknowledgement in-process) goes to stderr.
@@ -78,7 +86,7 @@ class Command(BaseCommand):
             for batch in in_batches(read_all()):
                 self._file(batch, out)
         if unreadable:
-            self._fail(EX_USAGE, unreadable[0])
+            _fail(EX_USAGE, unreadable[0])
 
     def _file(self, batch: list[tuple[bytes, str]], out: Any) -> None:
         """File a batch; a line per message once it is committed, in order. One mail (an MTA's pipe)
@@ -92,12 +100,32 @@ class Command(BaseCommand):
                 done += 1
         except TransientIngestError as exc:
             path = batch[done][1]
-            self._fail(EX_TEMPFAIL, f"temporary failure filing {path!r}, nothing was stored: {exc}")
+            _fail(EX_TEMPFAIL, f"temporary failure, nothing stored ({path}): {exc}")
 
-    def _fail(self, status: int, message: str) -> NoReturn:
-        sys.stderr.write(f"ingest_email: {message}\n")
-        sys.stderr.flush()
-        raise SystemExit(status)
+
+@contextlib.contextmanager
+def _quiet_logging() -> Iterator[None]:
+    """No log output on the MTA's path, unless DESK_INGEST_LOG_LEVEL asks for it."""
+    level = os.environ.get("DESK_INGEST_LOG_LEVEL", "").strip().upper()
+    root = logging.getLogger()
+    before = root.level
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
+    else:
+        logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+        root.setLevel(before)
+
+
+def _fail(status: int, message: str) -> NoReturn:
+    """One short line on stderr (an MTA logs the first ~100 characters of it), then exit."""
+    line = " ".join(f"ingest_email: {message}".split())
+    sys.stderr.write((line if len(line) <= 200 else line[:199] + "…") + "\n")
+    sys.stderr.flush()
+    raise SystemExit(status)
 
 
 def _read(path: str) -> bytes:
