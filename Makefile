@@ -1,15 +1,27 @@
 # Privacy Desk — the two commands a newcomer needs: `make run` and `make test`.
-PYTHON ?= python3.11
+# Whichever Python >= 3.11 the machine has (newest first); `make PYTHON=/path/to/python` to choose.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.14 python3.13 python3.12 python3.11 python3; do \
+  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  && { echo $$p; break; }; done)
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # PostgreSQL for the second test run; pytest-django creates and drops test_<name> itself.
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privacy_desk
+DESK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 PORT ?= 8000
+# Debian packages the tests and the desk use: the one list (`make system-deps`, `make test`, .ci/run).
+SYSTEM_PACKAGES := postgresql redis-server dovecot-imapd chromium chromium-driver \
+  fonts-noto-cjk gettext valgrind
+SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" PYTHON="$(PYTHON)" PG_TEST_URL="$(PG_TEST_URL)" \
+  DESK_TEST_REDIS_URL="$(DESK_TEST_REDIS_URL)" bash deploy/dev/services.sh
 
-.PHONY: run test setup lint test-sqlite test-postgres test-quick system-deps load messages clean
+.PHONY: run test setup lint services test-sqlite test-postgres test-quick system-deps load messages clean
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Privacy Desk needs Python 3.11 or newer (python3.11, python3.12, ...)" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); $(SERVICES) venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
@@ -18,24 +30,21 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 setup: $(VENV)/.installed
 
-## run: set up from nothing (venv, install, migrate, staff accounts, demo CRM source) and start the desk on SQLite.
-run: setup
-	mkdir -p var
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_staff
-	$(PY) manage.py demo_data_sources
-	@echo
-	@echo "  Privacy Desk is starting."
-	@echo "    Contact Us (requesters):  http://localhost:$(PORT)/"
-	@echo "    Staff desk:               http://localhost:$(PORT)/desk/   (accounts and passwords printed above on first run)"
-	@echo "    Django admin:             http://localhost:$(PORT)/admin/"
-	@echo "    API docs:                 http://localhost:$(PORT)/api/v1/docs/"
-	@echo
-	# DEBUG only here (settings default it off); mail links follow the port the desk is served on.
-	DEBUG=1 $(PY) manage.py runserver 0.0.0.0:$(PORT)
+## run: set up from nothing (venv, install, migrate, staff accounts, demo CRM source) and start the desk
+## on SQLite; the output ends with the address, the staff passwords and the demo CRM's addresses.
+run:
+	@mkdir -p var
+	@echo "Installing into $(VENV) (details in var/make-setup.log) ..."
+	@$(MAKE) --no-print-directory setup >var/make-setup.log 2>&1 || { tail -n 30 var/make-setup.log; exit 1; }
+	@bash deploy/dev/run.sh $(PY) $(PORT)
 
-## test: lint and type-check, then the whole suite on SQLite and on the real PostgreSQL.
-test: setup lint test-sqlite test-postgres
+## test: bring up what is missing (packages, PostgreSQL, Redis, Dovecot), lint and type-check,
+## then the whole suite on SQLite and on the real PostgreSQL.
+test: services setup lint test-sqlite test-postgres
+
+## services: install missing Debian packages and start PostgreSQL, Redis and the test Dovecot (idempotent).
+services:
+	@$(SERVICES)
 
 lint:
 	$(PY) -m ruff check .
@@ -52,10 +61,9 @@ test-postgres:
 test-quick: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider -m 'not load and not slow'
 
-## system-deps: Debian packages the real-part tests use (IMAP server, browser, Korean fonts, valgrind).
+## system-deps: only install the Debian packages (SYSTEM_PACKAGES) that are missing.
 system-deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd chromium chromium-driver fonts-noto-cjk gettext valgrind
+	@$(SERVICES) packages
 
 ## load: the load and fault tests (minutes; bounded, loopback only).
 load: setup

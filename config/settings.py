@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.settings_env import BASE_DIR, DESK_ENV, PRODUCTION, VAR_DIR, env_bool, env_list  # noqa: F401
+from config.settings_storage import file_storage
 
 # Lets admin/queryset classes be subscripted at runtime, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -178,10 +179,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else 
 # views (MEDIA_URL is deliberately unset).
 PRIVATE_STORAGE_ROOT = Path(os.environ.get("PRIVATE_STORAGE_ROOT", VAR_DIR / "private"))
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT), "base_url": "/_private/"},
-    },
+    "default": file_storage(PRIVATE_STORAGE_ROOT),  # DESK_FILE_STORAGE: filesystem, database or s3
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -326,8 +324,11 @@ _auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMid
 MIDDLEWARE[_auth_index + 1:_auth_index + 1] = [
     "django_otp.middleware.OTPMiddleware",
     "helpdesk.twofactor.TwoFactorMiddleware",
+    "helpdesk.readonly.ReadOnlyRoleMiddleware",  # the auditor role changes nothing
 ]
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MICUBE Privacy Desk")
+# Every staff account must use two-factor sign-in; those without a device enrol at their next sign-in.
+DESK_REQUIRE_2FA = env_bool("DESK_REQUIRE_2FA", False)
 # Retention purge: daily at DESK_PURGE_HOUR (desk time zone); periods live in RetentionPolicy.
 CELERY_IMPORTS = ["helpdesk.trust.retention"]
 CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
@@ -341,8 +342,15 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- The desk's own features: intake, requester side, deadlines, fulfilment ----------------------
+# --- Directory sign-in (OpenID Connect), only when configured: config/settings_directory.py -----
+from config.settings_directory import *  # noqa: E402,F403
+from config.settings_directory import OIDC_BACKEND, OIDC_RP_CLIENT_ID  # noqa: E402
 from config.settings_features import *  # noqa: E402,F403
 from config.settings_features import FEATURE_BEAT_SCHEDULE, FEATURE_CELERY_IMPORTS  # noqa: E402
+
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.insert(1, OIDC_BACKEND)  # after axes, before the password backend
+LOGIN_REDIRECT_URL_FAILURE = "/desk/login/?directory=refused"
 
 CELERY_IMPORTS += FEATURE_CELERY_IMPORTS
 CELERY_BEAT_SCHEDULE.update(FEATURE_BEAT_SCHEDULE)

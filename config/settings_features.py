@@ -95,4 +95,11 @@ DESK_DATA_SOURCES = os.environ.get(
     "DESK_DATA_SOURCES", str(_DEV_DATA_SOURCES) if not PRODUCTION and _DEV_DATA_SOURCES.exists() else "")
 # Days a released access package stays downloadable from the requester's status page.
 DESK_ACCESS_PACKAGE_DAYS = int(os.environ.get("DESK_ACCESS_PACKAGE_DAYS", "14"))
+# Four eyes on the irreversible steps (issue 28): when on, whoever previewed an erasure or built an
+# access package may not also approve or release it — a second member of staff must. Off by default:
+# a two-person office would otherwise wait for the other person on every request.
+DESK_FOUR_EYES = os.environ.get("DESK_FOUR_EYES", "0").strip().lower() in {"1", "true", "yes", "on"}
+# Administrators see and may take the tickets of a colleague marked away (issue 28); 0 turns it off.
+DESK_COVER_AWAY_COLLEAGUES = os.environ.get("DESK_COVER_AWAY_COLLEAGUES", "1").strip().lower() not in {
+    "0", "false", "no", "off"}
 FEATURE_CELERY_IMPORTS += ["helpdesk.fulfilment.tasks"]

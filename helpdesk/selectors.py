@@ -10,18 +10,20 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import (
     AuditEvent,
+    Direction,
     Message,
     MessageKind,
     Quarantine,
@@ -31,7 +33,7 @@ from helpdesk.models import (
     User,
 )
 from workflows.calendar import local_date
-from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_manager, ticket_scope
+from workflows.roles import ADMINISTRATOR_GROUP, MANAGER_GROUP, is_auditor, is_manager, ticket_scope
 from workflows.states import OPEN_STATES, TicketState
 
 DUE_SOON_DAYS = 3
@@ -64,7 +66,7 @@ SORTS = {"due": ("due_at", "id"), "-due": ("-due_at", "-id"), "received": ("rece
 
 
 def default_queue(user: Any) -> str:
-    return "all" if is_manager(user) else "mine"
+    return "all" if is_manager(user) or is_auditor(user) else "mine"
 
 
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
@@ -213,7 +215,24 @@ def queue_tickets(user: Any, slug: str, filters: QueueFilters, now: datetime | N
         qs = qs.filter(channel=filters.channel)
     if filters.search:
         qs = qs.filter(search_filter(filters.search))
-    return qs.order_by(*SORTS.get(filters.sort, SORTS["due"]))
+    return qs.annotate(unread_replies=unread_replies(user)).order_by(*SORTS.get(filters.sort, SORTS["due"]))
+
+
+def unread_replies(user: Any) -> Coalesce:
+    """Per ticket: the requester's follow-ups (not the request itself, not auto-replies) that arrived
+    after both this user last opened the ticket and staff last wrote on it (a reply or a note).
+    A subquery per listed row: the page's query count stays fixed."""
+    epoch = Value(datetime(2000, 1, 1, tzinfo=UTC))
+    last_view = (AuditEvent.objects.filter(ticket=OuterRef(OuterRef("pk")), action="ticket.viewed", actor_id=user.pk)
+                 .order_by("-at").values("at")[:1])
+    last_staff = (Message.objects.filter(ticket=OuterRef(OuterRef("pk")), author__isnull=False)
+                  .exclude(direction=Direction.INBOUND).order_by("-sent_at").values("sent_at")[:1])
+    newer = (Message.objects.filter(ticket=OuterRef("pk"), direction=Direction.INBOUND,
+                                    sent_at__gt=OuterRef("received_at"))
+             .exclude(kind=MessageKind.AUTO)
+             .filter(sent_at__gt=Greatest(Coalesce(Subquery(last_view), epoch), Coalesce(Subquery(last_staff), epoch)))
+             .values("ticket").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(newer, output_field=IntegerField()), 0)
 
 
 def desk_staff() -> QuerySet[User]:
@@ -266,7 +285,7 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     )
     events = [
         e for e in AuditEvent.objects.filter(ticket=ticket).exclude(action__in=_TIMELINE_HIDDEN_ACTIONS)
-        .order_by("at", "id")
+        .select_related("actor").order_by("at", "id")
     ]
     timeline = [TimelineEntry(at=m.sent_at, kind="message", message=m) for m in messages]
     timeline += [TimelineEntry(at=e.at, kind="event", event=e) for e in events]

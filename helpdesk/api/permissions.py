@@ -9,7 +9,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from helpdesk.models import Ticket
-from workflows.roles import can_view_ticket, is_desk_staff, is_manager
+from workflows.roles import can_read_figures, can_use_desk, can_view_ticket, is_desk_staff, is_manager
 
 
 class IsDeskStaff(BasePermission):
@@ -19,7 +19,16 @@ class IsDeskStaff(BasePermission):
     message = _("Only desk staff can use the API.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return can_use_desk(request.user)  # auditors read
         return is_desk_staff(request.user)
+
+
+class CanReadFigures(BasePermission):
+    message = _("Only managers and auditors can see the figures.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in SAFE_METHODS and can_read_figures(request.user)
 
 
 class IsManager(BasePermission):
@@ -36,7 +45,7 @@ class StaffReadManagerWrite(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:
-            return is_desk_staff(request.user)
+            return can_use_desk(request.user)
         return is_manager(request.user)
 
 

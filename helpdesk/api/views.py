@@ -24,7 +24,7 @@ from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
 from helpdesk.api.pagination import DeskPagination
-from helpdesk.api.permissions import CanViewTicket, IsDeskStaff, IsManager, StaffReadManagerWrite
+from helpdesk.api.permissions import CanReadFigures, CanViewTicket, IsDeskStaff, StaffReadManagerWrite
 from helpdesk.api.serializers import (
     AssignmentSerializer,
     ErrorSerializer,
@@ -255,7 +255,7 @@ class QuarantineViewSet(DeskAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 # --- Figures and exports -----------------------------------------------------------------------
 class ResponseTimesView(DeskAPIMixin, APIView):
-    permission_classes = [IsManager]
+    permission_classes = [CanReadFigures]
 
     @extend_schema(summary="Response-time figures (managers)", parameters=[MetricsQuerySerializer],
                    responses={200: ResponseTimesSerializer, **READ_ERRORS},
@@ -296,7 +296,7 @@ class TicketExportView(DeskAPIMixin, APIView):
 
 
 class FiguresExportView(DeskAPIMixin, APIView):
-    permission_classes = [IsManager]
+    permission_classes = [CanReadFigures]
 
     @extend_schema(summary="Export the figures (CSV/XLSX, managers)", parameters=[MetricsQuerySerializer,
                                                                                    *EXPORT_PARAMS],

@@ -16,18 +16,26 @@ from helpdesk import metrics
 from helpdesk.metrics import exports
 from helpdesk.metrics.query import MetricsQuerySerializer
 from workflows.request_types import RequestType
-from workflows.roles import is_desk_staff, is_manager
+from workflows.roles import can_read_figures, can_use_desk, is_manager
 
 # Chart colours: one per request type, colour-blind friendly (Okabe–Ito + greys).
 TYPE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
 
 
 def _hours(seconds: float | None) -> str:
+    """A duration as a person says it (issue 28): "35 min", "2 h", "2 h 30 min", "1 d 4 h" — never "0.1 h"."""
     if seconds is None:
         return "—"
-    if seconds >= 86400:
-        return _("%(days).1f days") % {"days": seconds / 86400}
-    return _("%(hours).1f hours") % {"hours": seconds / 3600}
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours} if hours else _("%(days)d d") % {
+            "days": days}
+    if hours:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes} if minutes else _(
+            "%(hours)d h") % {"hours": hours}
+    return _("%(minutes)d min") % {"minutes": minutes}
 
 
 def _percent(rate: float | None) -> str:
@@ -77,7 +85,9 @@ def _chart_data(figures: dict[str, Any]) -> dict[str, Any]:
             "datasets": [{"label": _("Answered on time (%)"),
                           "data": [None if w["compliance_rate"] is None else round(w["compliance_rate"] * 100, 1)
                                    for w in figures["weekly"]],
-                          "borderColor": "#009E73", "backgroundColor": "#009E73", "spanGaps": True}],
+                          "borderColor": "#009E73", "backgroundColor": "#009E73", "spanGaps": True,
+                          # A period of one week is one point, not a line: draw it big enough to see.
+                          "pointRadius": 5, "pointHoverRadius": 7}],
         },
         "workload": {
             "labels": [row["name"] for row in load],
@@ -93,7 +103,7 @@ def _chart_data(figures: dict[str, Any]) -> dict[str, Any]:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    if not is_manager(request.user):
+    if not can_read_figures(request.user):
         raise PermissionDenied
     query, errors = _query(request)
     metrics_filter = query.to_filter()
@@ -137,7 +147,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _export(request: HttpRequest, kind: str) -> HttpResponse:
-    if not is_desk_staff(request.user) or (kind == "figures" and not is_manager(request.user)):
+    if not can_use_desk(request.user) or (kind == "figures" and not can_read_figures(request.user)):
         raise PermissionDenied
     query = MetricsQuerySerializer(data=request.GET)
     if not query.is_valid():

@@ -15,6 +15,12 @@ from workflows.states import TicketState
 
 
 class DeskLoginForm(AuthenticationForm):
+    # Our own words: Django's Korean for its message reads "이름와/과 비밀번호" (issue 28).
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The username or password is not correct. Both are case-sensitive."),
+    }
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
@@ -22,9 +28,21 @@ class DeskLoginForm(AuthenticationForm):
 
 
 class VersionedForm(forms.Form):
-    """``version`` is the ticket version the user saw; a mismatch means someone else changed it."""
+    """``version`` is the ticket version the user saw; a mismatch means someone else changed it.
 
+    The ticket page holds many of these forms at once: each names its element ids after itself
+    (``id_prefix``), so no two fields on a page share an id — a label always reaches its own field
+    (issue 28: the internal note's label once put the cursor in the reply to the requester). Field
+    *names* stay as they are; transition forms get unique ids from their ``prefix`` instead.
+    """
+
+    id_prefix = ""
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self.id_prefix:
+            kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
 
 
 # --- Transitions: each form asks for the data its registry entry declares ----------------------
@@ -56,18 +74,22 @@ class _BodyForm(VersionedForm):
 
 
 class ReplyForm(_BodyForm):
+    id_prefix = "reply"
     body_text = forms.CharField(label=_("Reply to the requester"), widget=forms.Textarea(attrs={"rows": 8}))
 
 
 class NoteForm(_BodyForm):
+    id_prefix = "note"
     body_text = forms.CharField(label=_("Internal note (never mailed)"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ReclassifyForm(VersionedForm):
+    id_prefix = "reclassify"
     request_type = forms.ChoiceField(label=_("Request type"), choices=RequestType.choices)
 
 
 class AssignForm(VersionedForm):
+    id_prefix = "assign"
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=User.objects.none(), required=False,
                                       empty_label=_("— nobody —"))
 
@@ -86,6 +108,7 @@ class AssignForm(VersionedForm):
 
 
 class ExtendForm(VersionedForm):
+    id_prefix = "extend"
     reason = forms.CharField(label=_("Why is more time needed? (told to the requester)"),
                              widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -99,7 +122,7 @@ class QueueFilterForm(forms.Form):
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("Any channel")), *Channel.choices])
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
-        ("due", _("Due date, soonest first")), ("-due", _("Due date, latest first")),
+        ("due", _("Days left, fewest first")), ("-due", _("Days left, most first")),
         ("-received", _("Newest first")), ("received", _("Oldest first")),
     ])
 

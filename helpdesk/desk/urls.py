@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from helpdesk.desk import views
+from helpdesk.desk.views import accounts
 
 app_name = "desk"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -10,6 +11,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", views.DeskLoginView.as_view(), name="login"),
     path("logout/", views.DeskLogoutView.as_view(), name="logout"),
     path("away/", views.away, name="away"),
+    path("password/", accounts.change_password, name="password"),
+    path("staff/", accounts.staff_list, name="staff"),
+    path("staff/<int:pk>/password/", accounts.reset_password, name="reset_password"),
     path("queues/<slug:slug>/", views.queue, name="queue_named"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
     path("tickets/<str:reference>/transitions/<slug:name>/", views.transition, name="transition"),

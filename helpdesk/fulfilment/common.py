@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,22 @@ def require_verified(ticket: Ticket) -> None:
         raise services.TransitionNotAllowedError(
             _("Personal data is looked up and released or erased only while the ticket is verified "
               "(identity checked) and not yet processed."))
+
+
+def four_eyes_on() -> bool:
+    return bool(getattr(settings, "DESK_FOUR_EYES", False))
+
+
+def require_second_person(first: User | None, actor: User, message: str) -> None:
+    """With DESK_FOUR_EYES the person who prepared an irreversible step may not also carry it out."""
+    if four_eyes_on() and first is not None and first.pk == actor.pk:
+        raise services.GuardError({"four_eyes": message})
+
+
+def four_eyes_record(first: User | None, actor: User) -> dict[str, Any]:
+    """What the audit trail keeps about the two people behind an irreversible step."""
+    return {"prepared_by": first.get_username() if first else None, "four_eyes": four_eyes_on(),
+            "second_person": first is not None and first.pk != actor.pk}
 
 
 def data_sources() -> tuple[SourceConfig, ...]:

@@ -12,7 +12,9 @@ from helpdesk.fulfilment.common import (
     ERASURE_TASK,
     complete_lookup,
     enqueue_after_commit,
+    four_eyes_record,
     lock_ticket_for,
+    require_second_person,
     require_verified,
 )
 from helpdesk.fulfilment.config import configured_sources
@@ -81,9 +83,12 @@ def approve_erasure(*, plan: ErasurePlan, actor: User) -> ErasurePlan:
     row = ErasurePlan.objects.select_for_update().get(pk=plan.pk)
     if row.status != ErasureStatus.PREVIEWED:
         raise services.ConflictError(_("This erasure was already approved."))
+    require_second_person(row.created_by, actor, _(
+        "Four eyes: you previewed this erasure, so another member of staff must approve it."))
     row.status, row.approved_by, row.approved_at = ErasureStatus.APPROVED, actor, timezone.now()
     row.save(update_fields=["status", "approved_by", "approved_at"])
-    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_approved", data={"plan": row.pk})
+    audit.record_event(ticket=locked, actor=actor, action="fulfilment.erasure_approved",
+                       data={"plan": row.pk, **four_eyes_record(row.created_by, actor)})
     enqueue_after_commit(ERASURE_TASK, row.pk)
     return row
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -87,6 +88,47 @@ def sources_or_error() -> tuple[tuple[SourceConfig, ...], str]:
         return (), str(exc)
 
 
+@dataclass(frozen=True)
+class ErasureImpact:
+    """What approving an erasure will do, in numbers, for the confirmation (issue 28)."""
+
+    rows_deleted: int
+    tables_deleted: int
+    rows_changed: int  # anonymised or set (e.g. the marketing opt-in turned off)
+    tables_changed: int
+    kept: list[tuple[str, str]]  # (source / table, the legal reason it is kept)
+
+
+def erasure_impact(steps: list[Any]) -> ErasureImpact:
+    deleted = [s for s in steps if s.action == "delete"]
+    changed = [s for s in steps if s.action in ("anonymize", "set")]
+    return ErasureImpact(
+        rows_deleted=sum(s.found for s in deleted), tables_deleted=len(deleted),
+        rows_changed=sum(s.found for s in changed), tables_changed=len(changed),
+        kept=[(f"{s.source} / {s.table}", s.keep_reason) for s in steps if s.action == "keep"],
+    )
+
+
+@dataclass(frozen=True)
+class ReleaseImpact:
+    """What releasing an access package hands over, for the confirmation."""
+
+    records: int
+    tables: int
+    days: int  # how long the requester's download link works
+
+
+def release_impact(package: AccessPackage) -> ReleaseImpact:
+    tables = package.contents.get("tables", [])
+    return ReleaseImpact(records=sum(int(t.get("records", 0)) for t in tables), tables=len(tables),
+                         days=settings.DESK_ACCESS_PACKAGE_DAYS)
+
+
+def waits_for_second_person(prepared_by_id: int | None, user: User) -> bool:
+    """DESK_FOUR_EYES: the user prepared the step, so someone else must carry it out."""
+    return bool(getattr(settings, "DESK_FOUR_EYES", False)) and prepared_by_id == user.pk
+
+
 @dataclass
 class Panel:
     """What the ticket page shows under "Personal data found"."""
@@ -102,6 +144,9 @@ class Panel:
     manual: list[ManualFulfilment] = field(default_factory=list)
     blocker: str | None = None
     before_verification: bool = False  # the lookup waits until the requester's identity is checked
+    erasure_impact: ErasureImpact | None = None
+    release_impact: ReleaseImpact | None = None
+    second_person_needed: bool = False  # four eyes: this user prepared the step shown
 
     @property
     def can_look_up(self) -> bool:
@@ -119,13 +164,19 @@ def panel(ticket: Ticket, user: User) -> Panel | None:
         return None
     sources, error = sources_or_error()
     plan = latest_plan(ticket) if kind == "erase" else None
+    package = latest_package(ticket) if kind == "access" else None
+    steps = list(plan.steps.all()) if plan else []
+    prepared_by = plan.created_by_id if plan else package.built_by_id if package else None
     return Panel(
         kind=kind, sources=sources, config_error=error,
         may_act=can_act_on_ticket(user, ticket) and ticket.state in FULFILMENT_STATES,
         lookup=latest_lookup(ticket),
-        package=latest_package(ticket) if kind == "access" else None,
-        plan=plan, steps=list(plan.steps.all()) if plan else [],
+        package=package, plan=plan, steps=steps,
+        erasure_impact=erasure_impact(steps) if plan else None,
+        release_impact=release_impact(package) if package else None,
+        second_person_needed=waits_for_second_person(prepared_by, user),
         manual=list(ManualFulfilment.objects.filter(ticket=ticket).select_related("recorded_by")),
         blocker=processing_blocker(ticket),
-        before_verification=ticket.state in (TicketState.RECEIVED, TicketState.AWAITING_REQUESTER),
+        before_verification=ticket.verified_at is None and ticket.state in (TicketState.RECEIVED,
+                                                                            TicketState.AWAITING_REQUESTER),
     )

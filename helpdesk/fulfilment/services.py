@@ -33,7 +33,9 @@ from helpdesk.fulfilment.common import (
     complete_lookup,
     data_sources,
     enqueue_after_commit,
+    four_eyes_record,
     lock_ticket_for,
+    require_second_person,
     require_verified,
 )
 from helpdesk.fulfilment.config import configured_sources
@@ -214,13 +216,16 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
     row = AccessPackage.objects.select_for_update().get(pk=package.pk)
     if row.status != PackageStatus.DRAFT:
         raise services.ConflictError(_("This package was already released."))
+    require_second_person(row.built_by, actor, _(
+        "Four eyes: you built this package, so another member of staff must release it."))
     now = timezone.now()
     row.status, row.released_by, row.released_at = PackageStatus.RELEASED, actor, now
     row.expires_at = now + timedelta(days=settings.DESK_ACCESS_PACKAGE_DAYS)
     row.save(update_fields=["status", "released_by", "released_at", "expires_at"])
     audit.record_event(ticket=locked, actor=actor, action="fulfilment.package_released",
                        data={"package": row.pk, "sha256": row.sha256, "files": row.contents.get("files", []),
-                             "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat()})
+                             "tables": row.contents.get("tables", []), "expires_at": row.expires_at.isoformat(),
+                             **four_eyes_record(row.built_by, actor)})
     body = render_bilingual("access_package_ready", {"ticket": locked, "package": row,
                                                      "lost_link_url": desk_base_url() + "/lost-link/"},
                             primary=locked.requester.language)

@@ -50,6 +50,14 @@ def _run(request: HttpRequest, reference: str, action: Callable[[Ticket, User], 
     return _back(reference)
 
 
+def _unconfirmed(request: HttpRequest, reference: str) -> HttpResponse | None:
+    """An irreversible step runs only with its confirmation box ticked (the page says what will happen)."""
+    if request.POST.get("confirm") == "yes":
+        return None
+    messages.error(request, _("Nothing was done: tick the box to confirm, after reading what will happen."))
+    return _back(reference)
+
+
 @require_POST
 @staff_required
 def start_lookup(request: HttpRequest, reference: str) -> HttpResponse:
@@ -76,6 +84,8 @@ def build_package(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 def release_package(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     package = get_object_or_404(AccessPackage, pk=pk, ticket__reference=reference)
+    if (refused := _unconfirmed(request, reference)) is not None:
+        return refused
     return _run(request, reference, lambda t, u: fulfilment.release_access_package(package=package, actor=u),
                 _("Released: the requester can download it from the status page."))
 
@@ -91,6 +101,8 @@ def preview_erasure(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 def approve_erasure(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     plan = get_object_or_404(ErasurePlan, pk=pk, ticket__reference=reference)
+    if (refused := _unconfirmed(request, reference)) is not None:
+        return refused
     return _run(request, reference, lambda t, u: fulfilment_erasure.approve_erasure(plan=plan, actor=u),
                 _("Erasure approved and started."))
 

@@ -47,8 +47,15 @@ class DatabaseStorage(Storage):
     the field's ``upload_to`` (random, 128 bits), so the primary key is the whole collision check.
     """
 
+    def __init__(self, location: str | None = None) -> None:
+        # As the default storage (DESK_FILE_STORAGE=database) the files stored before lie under
+        # ``location``; as raw mail's storage they lie in whatever the default storage is.
+        self.location = location
+
     @property
     def fallback(self) -> Storage:
+        if self.location is not None:
+            return _file_system(self.location)
         return default_storage  # looked up each time: tests and settings may swap it
 
     # --- writing ---------------------------------------------------------------------------
@@ -124,6 +131,13 @@ def _copies(connection: Any) -> bool:
     from django.db.backends.postgresql.psycopg_any import is_psycopg3  # imports the driver: PostgreSQL only
 
     return bool(is_psycopg3)
+
+
+@cache
+def _file_system(location: str) -> Storage:
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=location)
 
 
 @cache

@@ -35,6 +35,14 @@ class InvalidLink(Exception):
     """Wrong, forged, expired, reused or revoked: deliberately one error for all."""
 
 
+class AlreadyUsedLink(InvalidLink):
+    """A genuine, unexpired single-use link that was already used: the confirmation happened."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__()
+        self.ticket = ticket
+
+
 @dataclass(frozen=True)
 class CheckedLink:
     ticket: Ticket
@@ -110,7 +118,9 @@ def check_link(token: str, purpose: str, *, lock: bool = False) -> CheckedLink:
         if lock:
             rows = rows.select_for_update()
         row = rows.first()
-        if row is None or row.used_at is not None or row.expires_at <= timezone.now():
+        if row is not None and row.used_at is not None:
+            raise AlreadyUsedLink(ticket)
+        if row is None or row.expires_at <= timezone.now():
             raise InvalidLink
     return CheckedLink(ticket=ticket, purpose=purpose, token=row)
 

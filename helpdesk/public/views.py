@@ -122,7 +122,9 @@ def contact(request: HttpRequest) -> HttpResponse:
     if form.is_bot:
         return render(request, template, {"form": form}, status=400)
     if not valid:
-        return render(request, template, {"form": form}, status=400)
+        # A browser never refills a file field: say so, and name the files to choose again (issue 28).
+        lost = [f.name for f in request.FILES.getlist("attachments")]
+        return render(request, template, {"form": form, "files_to_choose_again": lost}, status=400)
     data = form.cleaned_data
     if limited(request, "submit-email", settings.DESK_RATE_SUBMIT_EMAIL, _email_key(data["email"])):
         return too_many(request, form=ContactForm(request.POST), template=template)
@@ -174,9 +176,16 @@ def confirm_guardian(request: HttpRequest, token: str) -> HttpResponse:
     return _confirm(request, token, tokens.GUARDIAN, public_services.confirm_guardian)
 
 
+def already_confirmed(request: HttpRequest, purpose: str, ticket: Ticket) -> HttpResponse:
+    """A genuine confirmation link opened again: it did its work, so say so (no new status link)."""
+    return render(request, "public/already_confirmed.html", {"purpose": purpose, "ticket": ticket})
+
+
 def _confirm(request: HttpRequest, token: str, purpose: str, confirm: Callable[..., Any]) -> HttpResponse:
     try:
         checked = tokens.check_link(token, purpose)
+    except tokens.AlreadyUsedLink as used:
+        return already_confirmed(request, purpose, used.ticket)
     except tokens.InvalidLink:
         return link_not_valid(request)
     ticket = checked.ticket
@@ -186,7 +195,9 @@ def _confirm(request: HttpRequest, token: str, purpose: str, confirm: Callable[.
         return too_many(request)
     try:
         result = confirm(token=token)
-    except tokens.InvalidLink:  # used in the meantime (double click)
+    except tokens.AlreadyUsedLink as used:  # used in the meantime (double click)
+        return already_confirmed(request, purpose, used.ticket)
+    except tokens.InvalidLink:
         return link_not_valid(request)
     context: dict[str, Any] = {"purpose": purpose, "result": result, "ticket": result.ticket}
     if purpose == tokens.VERIFY:

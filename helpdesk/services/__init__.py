@@ -7,6 +7,7 @@ for work that rolled back. One module per concern; the public names are re-expor
 """
 
 from helpdesk.services.access import VIEW_LOG_MINUTES, record_ticket_access, record_ticket_view
+from helpdesk.services.accounts import change_own_password, reset_password
 from helpdesk.services.assignment import assign_ticket, assignable_administrators, auto_assign, pick_assignee, set_away
 from helpdesk.services.errors import (
     ConflictError,
@@ -53,11 +54,11 @@ __all__ = [
     "PermissionDeniedError", "ServiceError", "TicketToOpen", "TransactionOutcome", "TransitionNotAllowedError",
     "add_inbound_message", "add_note", "add_system_note", "assign_ticket", "assignable_administrators",
     "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign",
-    "bump", "check_version", "convert_quarantine_to_ticket", "create_ticket",
+    "bump", "change_own_password", "check_version", "convert_quarantine_to_ticket", "create_ticket",
     "discard_quarantine", "extend_deadline", "files_removed_on_error",
     "lock_for_staff", "lock_ticket", "normalize_email",
     "open_tickets", "pick_assignee", "quarantine_message", "reclassify", "record_bounce",
     "record_ticket_access", "record_ticket_view",
-    "remember_file", "run_transition", "save_sla_policy", "send_reply", "set_away",
+    "remember_file", "reset_password", "run_transition", "save_sla_policy", "send_reply", "set_away",
     "store_message", "store_new_file", "transition_ticket",
 ]

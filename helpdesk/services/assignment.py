@@ -14,7 +14,7 @@ from helpdesk.models import Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError
 from helpdesk.services.locking import bump, lock_ticket
 from helpdesk.trust import audit
-from workflows.roles import ADMINISTRATOR_GROUP, is_administrator, is_desk_staff, is_manager
+from workflows.roles import ADMINISTRATOR_GROUP, is_administrator, is_desk_staff, is_manager, may_take
 from workflows.states import OPEN_STATES
 
 
@@ -70,9 +70,8 @@ def assign_ticket(*, ticket: Ticket, assignee: User | None, actor: User,
                   expected_version: int | None = None) -> Ticket:
     """Take a ticket (an administrator, for themselves) or reassign it (a manager)."""
     locked = lock_ticket(ticket, expected_version)
-    taking = assignee is not None and assignee.pk == actor.pk and is_administrator(actor) and (
-        locked.assignee_id in (None, actor.pk)
-    )
+    taking = assignee is not None and assignee.pk == actor.pk and (
+        (locked.assignee_id == actor.pk and is_administrator(actor)) or may_take(actor, locked))
     if not (is_manager(actor) or taking):
         raise PermissionDeniedError(_("Only a manager can reassign a ticket."))
     if assignee is not None and not is_desk_staff(assignee):

@@ -71,3 +71,37 @@ def test_manager_exports_from_the_dashboard(dataset: DataSet, client: Client) ->
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert "attachment;" in xlsx["Content-Disposition"]
     assert client.get("/desk/dashboard/export/tickets/?file_format=pdf").status_code == 400
+
+
+def test_the_top_cards_add_up(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    """Issue 28: received = answered (refusals included) + open + withdrawn, each shown on its own card."""
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    page = client.get(URL).content.decode()
+    shown = {name: int(value) for name, value in re.findall(r'data-figure="(\w+)">(\d+)<', page)}
+    assert set(shown) >= {"received", "responded", "open", "withdrawn"}
+    assert shown["received"] == shown["responded"] + shown["open"] + shown["withdrawn"]
+
+
+@pytest.mark.parametrize(("seconds", "english", "korean"), [
+    (7200, "2 h", "2시간"), (360, "6 min", "6분"), (9000, "2 h 30 min", "2시간 30분"),
+    (100800, "1 d 4 h", "1일 4시간"), (172800, "2 d", "2일"), (None, "—", "—"),
+])
+def test_durations_read_as_a_person_says_them(seconds: float | None, english: str, korean: str) -> None:
+    from django.utils import translation
+
+    from helpdesk.dashboard.views import _hours
+
+    with translation.override("en"):
+        assert _hours(seconds) == english
+    with translation.override("ko"):
+        assert _hours(seconds) == korean
+
+
+def test_a_one_week_period_still_shows_its_point(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    charts = chart_data(client.get("/desk/dashboard/?from=2026-03-02&to=2026-03-08"))
+    compliance = charts["compliance"]
+    assert len(compliance["labels"]) == 1
+    assert compliance["datasets"][0]["pointRadius"] >= 4  # a visible dot, not a line of length zero

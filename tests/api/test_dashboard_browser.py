@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.models import Ticket, User
+from tests.support.realservices import require
 from workflows.calendar import desk_tz
 from workflows.request_types import RequestType
 from workflows.states import TicketState as S
@@ -25,10 +26,7 @@ SCREENSHOT_DIR = Path(os.environ.get("DESK_SCREENSHOT_DIR", settings.BASE_DIR / 
 
 
 def _need_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-        pytest.skip(f"{CHROMIUM} is missing")
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium")
 
 
 def seed_eight_weeks(make_ticket: Any, staff: list[User]) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from helpdesk import services
 from helpdesk.models import Quarantine, Ticket, User
 from notifications.models import ResponseTemplate
+from tests.fulfilment.conftest import crm_db, use_sources, verified_ticket  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture

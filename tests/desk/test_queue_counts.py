@@ -131,7 +131,7 @@ def test_queue_pages_show_the_counts_and_lists(mixed_tickets: list[Ticket], admi
                 selectors._queue_q(slug, user, timezone.now())).values_list("pk", flat=True))
             assert shown == expected, (user.username, slug)
             for ticket in page.context["page"].object_list:
-                assert f"<td>{ticket.get_request_type_display()}</td>" in page.content.decode()
+                assert f"<td class=\"type\">{ticket.get_request_type_display()}</td>" in page.content.decode()
 
 
 def test_ticket_page_assign_form_for_managers(mixed_tickets: list[Ticket], manager: User, admin_user: User,

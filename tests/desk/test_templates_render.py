@@ -24,6 +24,7 @@ def test_placeholders_in_both_languages(make_ticket: Any, response_template: Any
 def test_choices_cover_type_specific_and_general_templates(make_ticket: Any, response_template: Any) -> None:
     from notifications.models import ResponseTemplate
 
+    ResponseTemplate.objects.exclude(pk=response_template.pk).delete()  # not the seeded defaults (issue 28)
     ResponseTemplate.objects.create(name="Deletion only", request_type="deletion", body_ko="삭제", body_en="deleted")
     ResponseTemplate.objects.create(name="Retired", body_ko="x", body_en="x", is_active=False)
     labels = [c["label"] for c in rendered_choices(make_ticket(request_type="access"))]

@@ -20,6 +20,7 @@ import pytest
 from helpdesk import services
 from helpdesk.fulfilment.management.commands.demo_data_sources import create_demo_crm
 from helpdesk.models import Ticket, User
+from tests.support.realservices import require
 
 
 @pytest.fixture
@@ -170,14 +171,14 @@ class PgSource:
 
 @pytest.fixture
 def pg_source() -> Iterator[PgSource]:
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg
+
     server = pg_server()
     try:
         root = psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("PostgreSQL server not reachable")
+    except psycopg.OperationalError as refused:
+        require(False, f"PostgreSQL server at {server}: {refused}")
+        raise
     suffix = uuid.uuid4().hex[:8]
     source = PgSource(server=server, database=f"pd_crm_src_{suffix}", reader=f"pd_crm_reader_{suffix}",
                       writer=f"pd_crm_writer_{suffix}")

@@ -83,7 +83,7 @@ def test_access_request_end_to_end(sources: Path, verified_ticket: Callable[...,
     review = admin.get(url("review_package", ticket, pk=package.pk))
     assert review.status_code == 200 and "홍길동" in review.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        assert admin.post(url("release_package", ticket, pk=package.pk)).status_code == 302
+        assert admin.post(url("release_package", ticket, pk=package.pk), {"confirm": "yes"}).status_code == 302
     package.refresh_from_db()
     assert package.status == "released" and package.expires_at > timezone.now() + timedelta(days=13)
     reply = ticket.messages.filter(direction=Direction.OUTBOUND).order_by("-id").first()
@@ -137,7 +137,7 @@ def test_deletion_request_end_to_end(sources: Path, crm_db: Path, http_service: 
         assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == 5
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert admin.post(url("approve_erasure", ticket, pk=plan.pk)).status_code == 302
+        assert admin.post(url("approve_erasure", ticket, pk=plan.pk), {"confirm": "yes"}).status_code == 302
     plan.refresh_from_db()
     assert plan.status == ErasureStatus.DONE
     with sqlite3.connect(crm_db) as db:
@@ -282,7 +282,7 @@ def test_only_the_assigned_administrator_or_a_manager_may_act(
     with django_capture_on_commit_callbacks(execute=True):
         assert desk(manager).post(url("lookup", ticket)).status_code == 302
     package = fulfilment.build_access_package(ticket=ticket, actor=manager)
-    assert desk(other_admin).post(url("release_package", ticket, pk=package.pk)).status_code == 403
+    assert desk(other_admin).post(url("release_package", ticket, pk=package.pk), {"confirm": "yes"}).status_code == 403
     assert desk(other_admin).get(url("staff_download", ticket, pk=package.pk)).status_code == 403
     anonymous = Client().post(url("lookup", ticket))
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]

@@ -53,7 +53,9 @@ def test_the_development_switch_turns_it_on() -> None:
 
 def test_make_run_is_the_development_command() -> None:
     dry_run = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
-    runserver = [line for line in dry_run.splitlines() if "runserver" in line]
+    assert "deploy/dev/run.sh" in dry_run  # make run prepares and starts the desk through this script
+    script = (ROOT / "deploy" / "dev" / "run.sh").read_text().splitlines()
+    runserver = [line for line in script if "runserver" in line and not line.lstrip().startswith("#")]
     assert runserver and all(line.startswith("DEBUG=1 ") for line in runserver)
     env_example = (ROOT / "deploy" / "privacy-desk.env.example").read_text()
     assert "# DEBUG=false" in env_example and "DESK_BASE_URL=https://" in env_example

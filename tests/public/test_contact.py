@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,8 +36,6 @@ def test_form_renders_in_korean_by_default_and_english_under_en(client: Client) 
 
 
 def test_korean_page_is_translated(client: Client, public_locale_dir: Any) -> None:
-    if public_locale_dir is None:
-        pytest.skip("msgfmt not installed")
     text = client.get("/").content.decode()
     assert "개인정보" in text and "동의합니다" in text
 
@@ -220,10 +219,21 @@ def test_rate_limit_per_email_address(submit: Any, settings: Any) -> None:
 
 
 def test_korean_rate_limit_page_is_korean(submit: Any, settings: Any, public_locale_dir: Any) -> None:
-    if public_locale_dir is None:
-        pytest.skip("msgfmt not installed")
     settings.DESK_RATE_SUBMIT_IP = "1/h"
     submit("/")
     refused = submit("/")
     assert refused.status_code == 429
     assert "요청이 너무 많" in refused.content.decode()
+
+
+def test_files_must_be_chosen_again_after_an_error_and_the_summary_takes_focus(client: Client) -> None:
+    """Issue 28: a browser never refills a file field, so the page says which files to choose again,
+    and the error summary takes the focus (autofocus: no script needed)."""
+    response = client.post("/en/", {**form_data(name=""), "attachments": [
+        upload("id-card.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")]})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Your files were not kept: please choose them again." in body and "id-card.png" in body
+    assert re.search(r'<div class="alert alert-error" role="alert" tabindex="-1" id="form-errors" autofocus>', body)
+    without_files = client.post("/en/", form_data(name="")).content.decode()
+    assert "choose them again" not in without_files

@@ -50,10 +50,22 @@ def days_left_label(days: int) -> str:
 
 
 @register.filter
+def days_left(ticket: Any) -> str:
+    """The queue's "days left" cell: paused, due today, n days left / overdue (in the desk's calendar)."""
+    if not getattr(ticket, "is_open", False):
+        return _("closed")
+    if getattr(ticket, "paused_at", None) is not None:
+        return _("paused")
+    return days_left_label((timezone.localtime(ticket.due_at).date() - timezone.localdate()).days)
+
+
+@register.filter
 def due_class(ticket: Any) -> str:
     """CSS class for a deadline: overdue, due soon or fine (open tickets only)."""
     if not getattr(ticket, "is_open", False):
         return "due-closed"
+    if getattr(ticket, "paused_at", None) is not None:
+        return "due-paused"  # the clock is stopped while we wait for the requester: not "fine", not urgent
     remaining = (ticket.due_at - timezone.now()).total_seconds()
     if remaining < 0:
         return "due-overdue"

@@ -12,18 +12,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
 from helpdesk import selectors, services
 from helpdesk.models import Ticket, User
-from workflows.roles import is_desk_staff
+from workflows.roles import can_use_desk
 
 View = Callable[..., HttpResponseBase]
 
 
 def staff_required(view: View) -> View:
-    """Signed-in desk staff only: anonymous users go to sign in, other accounts get 403."""
+    """Signed-in desk staff and auditors only: anonymous users go to sign in, other accounts get 403."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not is_desk_staff(request.user):
+        if not can_use_desk(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Page, Paginator
@@ -28,6 +29,12 @@ class DeskLoginView(auth_views.LoginView):
     template_name = "desk/login.html"
     authentication_form = desk_forms.DeskLoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["directory_sign_in"] = bool(settings.OIDC_RP_CLIENT_ID)  # helpdesk/directory.py
+        context["directory_refused"] = self.request.GET.get("directory") == "refused"
+        return context
 
 
 class DeskLogoutView(auth_views.LogoutView):

@@ -14,18 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
+from helpdesk.desk import next_steps, timeline
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
 from notifications.templates_render import rendered_choices
 from workflows import transitions as registry
-from workflows.roles import can_act_on_ticket, is_administrator, is_manager
+from workflows.roles import can_act_on_ticket, is_manager, may_take
 from workflows.states import TicketState
-
-
-def _available_transitions(ticket: Ticket, user: User) -> list[str]:
-    names = {t.name for t in ticket.get_available_user_state_transitions(user)}  # type: ignore[attr-defined]
-    return [n for n in registry.NAMES if n in names]
 
 
 def _ticket_page(
@@ -40,14 +36,15 @@ def _ticket_page(
     user = signed_in_user(request)
     bound = bound or {}
     detail = selectors.ticket_detail(user, ticket)
+    timeline.annotate([entry.event for entry in detail.timeline if entry.event is not None])
     initial: dict[str, Any] = {"version": ticket.version}
     may_act = can_act_on_ticket(user, ticket)
-    transitions = []
-    if may_act:
-        for name in _available_transitions(ticket, user):
-            form = bound.get(f"transition:{name}") or desk_forms.TRANSITION_FORMS[name](
-                initial=initial, prefix=name)
-            transitions.append({"name": name, "label": registry.REGISTRY[name].label, "form": form})
+    panel = fulfilment_selectors.panel(ticket, user)  # issue 13: "Personal data found"
+    transition_forms = {
+        name: bound.get(f"transition:{name}") or desk_forms.TRANSITION_FORMS[name](initial=initial, prefix=name)
+        for name in registry.NAMES
+    } if may_act else {}
+    steps = next_steps.next_steps(ticket, user, forms=transition_forms, panel=panel)
     reply_initial = dict(initial)
     template_choices = rendered_choices(ticket) if may_act else []
     picked = request.GET.get("template")
@@ -62,8 +59,9 @@ def _ticket_page(
         "detail": detail,
         "may_act": may_act,
         "is_manager": manager,
-        "can_take": is_administrator(user) and ticket.assignee_id is None and ticket.is_open,
-        "transitions": transitions,
+        "can_take": may_take(user, ticket),
+        "steps": steps,
+        "waiting_after_verification": next_steps.waiting_after_verification(ticket),
         "reply_form": bound.get("reply") or desk_forms.ReplyForm(initial=reply_initial),
         "note_form": bound.get("note") or desk_forms.NoteForm(initial=initial),
         "reclassify_form": bound.get("reclassify") or desk_forms.ReclassifyForm(
@@ -74,7 +72,7 @@ def _ticket_page(
         if may_act and ticket.is_open else None,
         "template_choices": template_choices,
         "can_respond_in_one_step": may_act and ticket.state == TicketState.PROCESSED,
-        "fulfilment": fulfilment_selectors.panel(ticket, user),  # issue 13: "Personal data found"
+        "fulfilment": panel,
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)

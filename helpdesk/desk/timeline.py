@@ -1,0 +1,220 @@
+"""The ticket timeline's audit events as sentences in the reader's language, with people's names.
+
+One table, :data:`SENTENCES`: audit event kind → the sentence a person reads. Adding an event kind
+anywhere in the code means adding its row here (``tests/desk/test_timeline_sentences.py`` finds every
+kind the code records and fails on one without a sentence). Other apps may add rows with
+:func:`add_sentence` from their ``AppConfig.ready()``.
+
+A sentence is a ``%``-format msgid. It may use ``%(actor)s`` (the person who did it: their name, "the
+requester", or the desk itself) and the keys its ``params`` function returns from the event's data.
+``automatic`` is the wording when no person did it (the desk did, on its own): Korean needs no
+subject then, rather than an awkward "시스템 님이".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django_stubs_ext import StrOrPromise
+
+from helpdesk.models import AuditEvent, User
+from workflows.request_types import RequestType
+from workflows.states import RejectionReason, TicketState, VerificationMethod
+
+
+@dataclass(frozen=True)
+class Sentence:
+    by_person: StrOrPromise
+    automatic: StrOrPromise | None = None
+    params: Callable[[dict[str, Any], Names], dict[str, Any]] | None = None
+
+
+class Names:
+    """Usernames in events' data → the people's names (one query for a whole timeline)."""
+
+    def __init__(self, usernames: Iterable[str]) -> None:
+        wanted = {u for u in usernames if u}
+        self._names = {u.username: str(u) for u in User.objects.filter(username__in=wanted)} if wanted else {}
+
+    def __call__(self, username: str | None) -> str:
+        if not username:
+            return _("nobody")
+        return self._names.get(username, username)
+
+
+def _label(choices: Any, value: Any) -> str:
+    return str(choices(value).label) if value in choices.values else str(value or "—")
+
+
+def _assigned(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"to": names(data.get("to")), "previous": names(data.get("from"))}
+
+
+def _reclassified(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"from": _label(RequestType, data.get("from")), "to": _label(RequestType, data.get("to"))}
+
+
+def _verified(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"method": _label(VerificationMethod, data.get("verification_method"))}
+
+
+def _rejected(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"reason": _label(RejectionReason, data.get("reason"))}
+
+
+def _table(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"table": f"{data.get('source', '?')} / {data.get('table', '?')}", "rows": data.get("affected") or 0,
+            "error": data.get("error") or ""}
+
+
+def _count(key: str) -> Callable[[dict[str, Any], Names], dict[str, Any]]:
+    return lambda data, names: {"count": len(data.get(key) or [])}
+
+
+def _filename(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"filename": data.get("filename") or "—"}
+
+
+SENTENCES: dict[str, Sentence] = {
+    # The ticket
+    "ticket.created": Sentence(_lazy("%(actor)s opened the ticket."), _lazy("The ticket was opened.")),
+    "ticket.viewed": Sentence(_lazy("%(actor)s read the ticket.")),
+    "ticket.assigned": Sentence(_lazy("%(actor)s assigned the ticket to %(to)s."),
+                                _lazy("The ticket was assigned to %(to)s automatically."), _assigned),
+    "ticket.reclassified": Sentence(_lazy("%(actor)s changed the request type from %(from)s to %(to)s."),
+                                    params=_reclassified),
+    "message.received": Sentence(_lazy("A message from the requester arrived.")),
+    "message.auto_received": Sentence(_lazy("An automatic reply arrived (not counted as the requester's).")),
+    "message.raw_downloaded": Sentence(_lazy("%(actor)s downloaded the original message (.eml).")),
+    "attachment.downloaded": Sentence(_lazy("%(actor)s downloaded an attachment (%(filename)s)."),
+                                      params=_filename),
+    "reply.sent": Sentence(_lazy("%(actor)s sent a reply to the requester."), _lazy("A reply was sent.")),
+    "note.added": Sentence(_lazy("%(actor)s added an internal note.")),
+    "delivery.bounced": Sentence(_lazy("Our mail to the requester bounced: see the note below."),
+                                 _lazy("Our mail to the requester bounced: see the note below.")),
+    "intake.review_flagged": Sentence(_lazy("Intake asks a person to check this mail: see the note below."),
+                                      _lazy("Intake asks a person to check this mail: see the note below.")),
+    "mail.quarantined": Sentence(_lazy("A message could not be filed and was quarantined."),
+                                 _lazy("A message could not be filed and was quarantined.")),
+    "quarantine.converted": Sentence(_lazy("%(actor)s opened this ticket from a quarantined message.")),
+    "quarantine.attached": Sentence(_lazy("%(actor)s added a quarantined message to this ticket.")),
+    "quarantine.discarded": Sentence(_lazy("%(actor)s discarded a quarantined message.")),
+    # The workflow: one row per transition of workflows.transitions
+    "transition.verify": Sentence(_lazy("%(actor)s verified the requester's identity (%(method)s)."),
+                                  params=_verified),
+    "transition.process": Sentence(_lazy("%(actor)s carried out the request and marked it processed.")),
+    "transition.respond": Sentence(_lazy("%(actor)s marked the ticket responded: the requester has the answer.")),
+    "transition.request_info": Sentence(_lazy("%(actor)s asked the requester for more; the clock is paused.")),
+    "transition.resume": Sentence(_lazy("%(actor)s answered; the clock runs again."),
+                                  _lazy("The clock runs again.")),
+    "transition.reopen": Sentence(_lazy("%(actor)s reopened the ticket.")),
+    "transition.reject": Sentence(_lazy("%(actor)s refused the request (%(reason)s)."), params=_rejected),
+    "transition.withdraw": Sentence(_lazy("%(actor)s withdrew the request.")),
+    # Deadlines
+    "sla.extended": Sentence(_lazy("%(actor)s extended the deadline; the requester was told why.")),
+    "sla.clock_resumed": Sentence(_lazy("%(actor)s's answer restarted the clock."), _lazy("The clock runs again.")),
+    "sla_policy.created": Sentence(_lazy("%(actor)s created a deadline policy.")),
+    # The requester's side
+    "requester.consent_given": Sentence(
+        _lazy("%(actor)s agreed to the collection and use of their personal information for this request.")),
+    "requester.email_confirmed": Sentence(_lazy("%(actor)s confirmed their e-mail address.")),
+    "requester.guardian_confirmed": Sentence(_lazy("%(actor)s, the legal guardian, confirmed the request.")),
+    # Carrying the request out (issue 13)
+    "fulfilment.lookup_started": Sentence(_lazy("%(actor)s started looking up the requester's personal data.")),
+    "fulfilment.lookup_retried": Sentence(_lazy("%(actor)s asked the sources that failed again.")),
+    "fulfilment.lookup_finished": Sentence(_lazy("The lookup of the requester's personal data finished."),
+                                           _lazy("The lookup of the requester's personal data finished.")),
+    "fulfilment.package_built": Sentence(_lazy("%(actor)s built the access package (%(count)s tables)."),
+                                         params=_count("tables")),
+    "fulfilment.package_reviewed": Sentence(_lazy("%(actor)s reviewed the access package's summary.")),
+    "fulfilment.package_released": Sentence(_lazy("%(actor)s released the access package to the requester.")),
+    "fulfilment.package_downloaded": Sentence(_lazy("%(actor)s downloaded the access package.")),
+    "fulfilment.erasure_previewed": Sentence(_lazy("%(actor)s previewed the erasure (%(count)s tables)."),
+                                             params=_count("steps")),
+    "fulfilment.erasure_approved": Sentence(_lazy("%(actor)s approved the erasure.")),
+    "fulfilment.erasure_retried": Sentence(_lazy("%(actor)s retried the tables that failed.")),
+    "fulfilment.table_erased": Sentence(_lazy("%(table)s: %(rows)s row(s) erased."),
+                                        _lazy("%(table)s: %(rows)s row(s) erased."), _table),
+    "fulfilment.table_failed": Sentence(_lazy("%(table)s could not be erased: %(error)s"),
+                                        _lazy("%(table)s could not be erased: %(error)s"), _table),
+    "fulfilment.erasure_finished": Sentence(_lazy("The erasure finished."), _lazy("The erasure finished.")),
+    "fulfilment.erasure_reported": Sentence(
+        _lazy("%(actor)s sent the requester what was erased and what is kept by law.")),
+    "fulfilment.done_by_hand": Sentence(_lazy("%(actor)s recorded that the request was carried out by hand.")),
+    # Records
+    "erasure.performed": Sentence(_lazy("%(actor)s erased the requester's data kept by the desk.")),
+    "erasure.minimised": Sentence(_lazy("%(actor)s reduced the ticket to what the law requires keeping."),
+                                  _lazy("The ticket was reduced to what the law requires keeping.")),
+    "retention.policy_changed": Sentence(_lazy("%(actor)s changed the retention policy.")),
+    # Staff accounts
+    "staff.away": Sentence(_lazy("%(actor)s set themselves away.")),
+    "staff.back": Sentence(_lazy("%(actor)s is back.")),
+    "staff.password_changed": Sentence(_lazy("%(actor)s changed their password.")),
+    "staff.password_reset": Sentence(_lazy("%(actor)s reset a staff member's password.")),
+    "staff.otp_enrolled": Sentence(_lazy("%(actor)s set up two-factor sign-in.")),
+    "staff.otp_verified": Sentence(_lazy("%(actor)s signed in with a one-time code.")),
+    "staff.otp_failed": Sentence(_lazy("%(actor)s entered a wrong one-time code.")),
+}
+
+_STATE_CHANGE = Sentence(_lazy("%(actor)s moved the ticket from %(from)s to %(to)s."))
+_UNKNOWN = Sentence(_lazy("%(actor)s: %(kind)s"))
+
+
+def add_sentence(kind: str, sentence: Sentence) -> None:
+    """Another app's event kind (from its ``AppConfig.ready()``)."""
+    SENTENCES[kind] = sentence
+
+
+def _actor(event: AuditEvent) -> str | None:
+    """The person's name; None when the desk did it on its own."""
+    if event.actor is not None:
+        return str(event.actor)
+    label = event.actor_label
+    if label.startswith("requester"):
+        return _("The requester")
+    if label.startswith("guardian"):
+        return _("The legal guardian")
+    return None
+
+
+def usernames(events: Iterable[AuditEvent]) -> set[str]:
+    return {str(e.data.get(k)) for e in events for k in ("to", "from") if e.action == "ticket.assigned"
+            and e.data.get(k)}
+
+
+def describe(event: AuditEvent, names: Names) -> SafeString:
+    """The event as one sentence (HTML-escaped; names and data are the only variable parts)."""
+    sentence = SENTENCES.get(event.action)
+    if sentence is None:
+        sentence = _STATE_CHANGE if (event.from_state or event.to_state) else _UNKNOWN
+    params: dict[str, Any] = {
+        "kind": event.action,
+        "from": _label(TicketState, event.from_state), "to": _label(TicketState, event.to_state),
+    }
+    if sentence.params is not None:
+        params.update(sentence.params(event.data or {}, names))
+    actor = _actor(event)
+    if event.action == "ticket.assigned" and event.data.get("how") == "take":
+        text = _("%(actor)s took the ticket.")
+    elif event.action == "ticket.assigned" and not event.data.get("to"):
+        text = _("%(actor)s unassigned the ticket.")
+    elif actor is None and sentence.automatic is not None:
+        text = str(sentence.automatic)
+    else:
+        text = str(sentence.by_person)
+    params["actor"] = actor if actor is not None else _("Privacy Desk")
+    return format_html(text.replace("{", "{{").replace("}", "}}").replace("%(", "{").replace(")s", "}"),
+                       **params)
+
+
+def annotate(events: list[AuditEvent]) -> None:
+    """Give each event its ``sentence`` for the template (one query for the names in them)."""
+    names = Names(usernames(events))
+    for event in events:
+        event.sentence = describe(event, names)  # type: ignore[attr-defined]
