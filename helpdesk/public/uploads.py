@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from helpdesk.intake.email.attachments import safe_filename, sniff_content_type
+from helpdesk.intake.email.typednames import typed_filename
 from helpdesk.services import NewAttachment
 
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
@@ -62,5 +63,6 @@ def validate_uploads(files: list[UploadedFile]) -> tuple[list[NewAttachment], li
                 % {"name": name, "types": allowed_types_label()}
             )
             continue
-        accepted.append(NewAttachment(filename=name, content_type=content_type, data=data))
+        accepted.append(NewAttachment(filename=typed_filename(name, content_type), content_type=content_type,
+                                      data=data))
     return accepted, errors
