@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django_stubs_ext import StrOrPromise
 
 from helpdesk.models import AuditEvent, User
+from workflows.notices import NoticeKind
 from workflows.request_types import RequestType
 from workflows.states import RejectionReason, TicketState, VerificationMethod
 
@@ -79,6 +80,14 @@ def _count(key: str) -> Callable[[dict[str, Any], Names], dict[str, Any]]:
 
 def _filename(data: dict[str, Any], names: Names) -> dict[str, Any]:
     return {"filename": data.get("filename") or "—"}
+
+
+def _notice(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"notice": _label(NoticeKind, data.get("kind"))}
+
+
+def _fee(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"fee": data.get("fee", 0), "postage": data.get("postage", 0)}
 
 
 SENTENCES: dict[str, Sentence] = {
@@ -147,6 +156,19 @@ SENTENCES: dict[str, Sentence] = {
     "fulfilment.erasure_reported": Sentence(
         _lazy("%(actor)s sent the requester what was erased and what is kept by law.")),
     "fulfilment.done_by_hand": Sentence(_lazy("%(actor)s recorded that the request was carried out by hand.")),
+    # Statutory notices, fees and the case record (issue 27)
+    "notice.given": Sentence(_lazy("%(actor)s gave the statutory notice: %(notice)s."),
+                             _lazy("The statutory notice was given: %(notice)s."), _notice),
+    "fee.quoted": Sentence(_lazy("%(actor)s quoted a fee of %(fee)s won and postage of %(postage)s won."),
+                           params=_fee),
+    "record.exported": Sentence(_lazy("%(actor)s exported the case record (PDF).")),
+    # After an erasure and a reclassification (issue 25)
+    "fulfilment.copies_withdrawn": Sentence(
+        _lazy("After an erasure, the lookup's records were redacted and released packages withdrawn."),
+        _lazy("After an erasure, the lookup's records were redacted and released packages withdrawn.")),
+    "ticket.verification_withdrawn": Sentence(
+        _lazy("%(actor)s's change of request type needs stronger proof: identity must be checked again."),
+        _lazy("The new request type needs stronger proof: identity must be checked again.")),
     # Records
     "erasure.performed": Sentence(_lazy("%(actor)s erased the requester's data kept by the desk.")),
     "erasure.minimised": Sentence(_lazy("%(actor)s reduced the ticket to what the law requires keeping."),
