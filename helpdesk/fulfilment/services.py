@@ -48,8 +48,8 @@ from helpdesk.fulfilment.models import (
     ManualFulfilment,
     PackageStatus,
 )
-from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.fulfilment.records import record_grid
+from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.metrics.cells import safe_row
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
