@@ -14,7 +14,7 @@ PORT ?= 8000
 # Debian packages the tests and the desk use: the one list (`make system-deps`, `make test`, .ci/run);
 # libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back).
 SYSTEM_PACKAGES := postgresql redis-server dovecot-imapd chromium chromium-driver \
-  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils valgrind
 SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" PYTHON="$(PYTHON)" PG_TEST_URL="$(PG_TEST_URL)" \
   DESK_TEST_REDIS_URL="$(DESK_TEST_REDIS_URL)" bash deploy/dev/services.sh
 

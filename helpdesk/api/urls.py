@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from helpdesk.api import views
+from helpdesk.api.permissions import IsDeskStaff
+
+# The schema and its two viewers list every endpoint and field of the desk: staff only (issue 25.15).
+STAFF_ONLY = {"permission_classes": [IsDeskStaff]}
 
 app_name = "api"
 
@@ -22,8 +26,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("exports/records/", views.RecordsExportView.as_view(), name="export-records"),
     # A contract: no trailing slash, as the file name it is (issue 27).
     path("tickets/<str:reference>/record.pdf", views.TicketViewSet.as_view({"get": "record"}), name="ticket-record"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", SpectacularAPIView.as_view(**STAFF_ONLY), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **STAFF_ONLY), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", **STAFF_ONLY), name="redoc"),
     *router.urls,
 ]

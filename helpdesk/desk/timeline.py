@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django_stubs_ext import StrOrPromise
 
 from helpdesk.models import AuditEvent, Channel, GivenBy, User
+from workflows.notices import NoticeKind
 from workflows.request_types import RequestType
 from workflows.states import RejectionReason, TicketState, VerificationMethod
 
@@ -82,6 +83,14 @@ def _count(key: str) -> Callable[[dict[str, Any], Names], dict[str, Any]]:
 
 def _filename(data: dict[str, Any], names: Names) -> dict[str, Any]:
     return {"filename": data.get("filename") or "—"}
+
+
+def _notice(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"notice": _label(NoticeKind, data.get("kind"))}
+
+
+def _fee(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    return {"fee": data.get("fee", 0), "postage": data.get("postage", 0)}
 
 
 def _given(data: dict[str, Any], names: Names) -> dict[str, Any]:
@@ -181,6 +190,19 @@ SENTENCES: dict[str, Sentence] = {
                                   params=_party),
     "participant.removed": Sentence(_lazy("%(actor)s removed %(email)s: they no longer receive the answers."),
                                     params=_party),
+    # Statutory notices, fees and the case record (issue 27)
+    "notice.given": Sentence(_lazy("%(actor)s gave the statutory notice: %(notice)s."),
+                             _lazy("The statutory notice was given: %(notice)s."), _notice),
+    "fee.quoted": Sentence(_lazy("%(actor)s quoted a fee of %(fee)s won and postage of %(postage)s won."),
+                           params=_fee),
+    "record.exported": Sentence(_lazy("%(actor)s exported the case record (PDF).")),
+    # After an erasure and a reclassification (issue 25)
+    "fulfilment.copies_withdrawn": Sentence(
+        _lazy("After an erasure, the lookup's records were redacted and released packages withdrawn."),
+        _lazy("After an erasure, the lookup's records were redacted and released packages withdrawn.")),
+    "ticket.verification_withdrawn": Sentence(
+        _lazy("%(actor)s's change of request type needs stronger proof: identity must be checked again."),
+        _lazy("The new request type needs stronger proof: identity must be checked again.")),
     # Records
     "erasure.performed": Sentence(_lazy("%(actor)s erased the requester's data kept by the desk.")),
     "erasure.minimised": Sentence(_lazy("%(actor)s reduced the ticket to what the law requires keeping."),

@@ -178,6 +178,8 @@ def _table(data: Any, where: str) -> TableConfig:
         raise ConfigError(f"{where}: must be a [[source.table]] section")
     name = _str(data, "name", where, required=True)
     where = f"{where} '{name}'"
+    if not SOURCE_NAME.match(name):  # it names a file in the access package: no "/" or "../" (issue 25.16)
+        raise ConfigError(f"{where}: a table name may use letters, digits, '_', '.', '-' (up to 63)")
     _unknown(data, TABLE_KEYS, where)
     match = _str(data, "match", where, required=True)
     erase, keep_reason = _erase(data, where)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 from typing import Any
@@ -47,8 +48,8 @@ from helpdesk.fulfilment.models import (
     ManualFulfilment,
     PackageStatus,
 )
-from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.fulfilment.records import record_grid
+from helpdesk.fulfilment.register import Processing, entries_for, load_register
 from helpdesk.metrics.cells import safe_row
 from helpdesk.models import Ticket, User
 from helpdesk.trust import audit
@@ -144,6 +145,15 @@ def _csv(records: list[dict[str, Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Korean CSV correctly
 
 
+_UNSAFE_IN_ENTRY = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _entry_part(name: str) -> str:
+    """One path segment of a ZIP entry: no separator, no leading dot (so never ``..``), never empty.
+    The configuration already refuses such names; a package built from an older lookup is checked too."""
+    return _UNSAFE_IN_ENTRY.sub("_", str(name)).lstrip(".")[:63] or "_"
+
+
 def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tuple[bytes, dict[str, Any]]:
     """The ZIP: data.json (everything), one CSV per table, summary.html (Korean and English).
 
@@ -157,7 +167,9 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
             for table in source["tables"]:
                 if not table["records"]:
                     continue
-                name = f"{source['name']}/{table['name']}.csv"
+                name = f"{_entry_part(source['name'])}/{_entry_part(table['name'])}.csv"
+                while name in files:  # two names that were made safe alike
+                    name = name.removesuffix(".csv") + "_.csv"
                 archive.writestr(name, _csv(table["records"]))
                 files.append(name)
                 tables.append({"source": source["name"], "table": table["name"], "records": len(table["records"]),

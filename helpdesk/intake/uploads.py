@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk.intake.email.attachments import safe_filename, sniff_content_type
+from helpdesk.intake.email.typednames import typed_filename
 from helpdesk.services import NewAttachment
 
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
@@ -69,7 +70,8 @@ def validate_uploads(files: list[UploadedFile]) -> tuple[list[NewAttachment], li
                 % {"name": name, "types": allowed_types_label()}
             )
             continue
-        accepted.append(NewAttachment(filename=name, content_type=content_type, data=data))
+        accepted.append(NewAttachment(filename=typed_filename(name, content_type), content_type=content_type,
+                                      data=data))
     return accepted, errors
 
 
@@ -131,4 +133,4 @@ def validate_power_of_attorney(upload: UploadedFile) -> NewAttachment:
     if content_type not in POWER_OF_ATTORNEY_TYPES:
         raise forms.ValidationError(_("The power of attorney must be a PDF or a photo (JPEG, PNG, HEIC, WebP); "
                                       "“%(name)s” is not.") % {"name": name})
-    return NewAttachment(filename=name, content_type=content_type, data=data)
+    return NewAttachment(filename=typed_filename(name, content_type), content_type=content_type, data=data)

@@ -171,7 +171,17 @@ def test_session_authentication_works(world: Ticket, client: Any, manager: User)
     assert client.get("/api/v1/tickets/").status_code == 200
 
 
-def test_schema_and_docs_are_served(client: Any) -> None:
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/"])
+def test_schema_and_its_viewers_are_staff_only(client: Any, path: str, settings: Any) -> None:
+    """Issue 25.15: they list every endpoint and field of the desk."""
+    settings.DEBUG = False
+    assert client.get(path).status_code == 403
+    client.force_login(User.objects.create_user("not-staff", password="x"))  # an account without a desk role
+    assert client.get(path).status_code == 403
+
+
+def test_schema_and_docs_are_served(client: Any, admin_user: User) -> None:
+    client.force_login(admin_user)
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]

@@ -104,3 +104,36 @@ def test_missing_file_is_an_error_and_no_file_means_no_sources(tmp_path: Path) -
     bad.write_text('[[source]]\nname="x"\nkind="mail"\nurl="x"\n')
     with pytest.raises(ConfigError, match=str(bad)):
         load_sources(bad)
+
+
+@pytest.mark.parametrize("table", ["../../etc/cron.d/x", "a/b", "..", ".hidden", "a b", "x" * 64])
+def test_a_table_name_that_could_leave_its_folder_in_the_package_is_refused(table: str) -> None:
+    """Issue 25.16: a table name becomes a file name in the access package's ZIP."""
+    text = f'[[source]]\nname = "crm"\nurl = "sqlite://"\n[[source.table]]\nname = "{table}"\nmatch = "email"\n'
+    with pytest.raises(ConfigError, match="table name may use"):
+        parse_sources(text)
+
+
+@pytest.mark.django_db
+def test_the_package_never_writes_an_entry_outside_its_folder(make_ticket: object) -> None:
+    """Even from a lookup stored before names were checked (or any other way a name gets in)."""
+    import io
+    import zipfile
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from helpdesk.fulfilment.services import package_bytes
+
+    ticket = make_ticket()  # type: ignore[operator]
+    sources = [{"name": "../crm", "kind": "sql", "error": None, "tables": [
+        {"name": "../../evil", "records": [{"email": "a@example.com"}], "erase": "keep"},
+        {"name": "/abs/path", "records": [{"email": "a@example.com"}], "erase": "keep"},
+        {"name": "__evil", "records": [{"email": "a@example.com"}], "erase": "keep"}]}]
+    lookup = SimpleNamespace(sources=sources, email="a@example.com", total_records=3, erased_at=None)
+    data, _summary = package_bytes(ticket, lookup, timezone.now())  # type: ignore[arg-type]
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert len(names) == len(set(names)) == 5
+    for name in names:
+        assert not name.startswith(("/", ".")) and ".." not in name.split("/") and "\\" not in name
+        assert name.count("/") <= 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.fulfilment.config import parse_sources
+from helpdesk.fulfilment.config import ConfigError, parse_sources
 from helpdesk.fulfilment.connectors import SourceError, connector, lookup_all, lookup_source
 from tests.fulfilment.conftest import HttpService, crm_toml, http_toml
 
@@ -42,9 +42,15 @@ def test_injection_in_the_address_matches_nothing_and_changes_nothing(crm_db: Pa
         assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == 5
 
 
+@pytest.mark.parametrize("table", ["customers; DROP TABLE orders", 'customers" --'])
+def test_injection_in_a_table_name_is_refused_when_the_file_is_read(crm_db: Path, table: str) -> None:
+    """Table names are checked like source names (issue 25.16), before any database sees them."""
+    with pytest.raises(ConfigError, match="table name may use"):
+        parse_sources(f'[[source]]\nname="crm"\nurl="sqlite:///{crm_db}"\n[[source.table]]\n'
+                      f"name = '''{table}'''\nmatch = 'email'\nerase = \"delete\"\n")
+
+
 @pytest.mark.parametrize(("table", "match", "error"), [
-    ("customers; DROP TABLE orders", "email", "table 'customers; DROP TABLE orders' does not exist"),
-    ('customers" --', "email", "does not exist"),
     ("customers", "email) OR 1=1 --", "has no column(s) email) OR 1=1 --"),
     ("customers", "lower(email)", "has no column(s)"),
 ])

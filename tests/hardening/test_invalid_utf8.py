@@ -95,3 +95,42 @@ def test_the_check() -> None:
     assert not query_is_utf8(b"a=%FF")
     assert not query_is_utf8("a=홍길동".encode("euc-kr"))
     assert not query_is_utf8(b"a=%ED%99")  # truncated sequence
+
+
+def test_a_base64_text_field_with_broken_bytes_is_refused(client: Client) -> None:
+    """Issue 25.12: Django decodes a field's base64 transfer encoding itself and stored U+FFFD."""
+    import base64
+
+    boundary = "----pd-boundary"
+    parts = []
+    for name, value in form_data().items():
+        if name == "description":
+            head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n' \
+                   "Content-Transfer-Encoding: base64\r\n\r\n"
+            parts.append(head.encode() + base64.b64encode("삭제 요청".encode() + b"\xff\xfe") + b"\r\n")
+        else:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                         + value.encode() + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    _refused(client.post("/en/", body, content_type=f"multipart/form-data; boundary={boundary}"), "not valid UTF-8")
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "iso-8859-1", "euc-kr", "x-unknown-charset"])
+def test_a_form_post_in_another_charset_is_a_clear_415(client: Client, settings: Any, charset: str) -> None:
+    """Issue 25.12: Django decoded the form in the declared charset; an unknown one was a 500."""
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    # generic(): the body as given (post() would encode it in the declared charset itself)
+    response = client.generic("POST", "/en/", _urlencoded(), content_type=f"{FORM}; charset={charset}")
+    assert response.status_code == 415
+    assert "accepts UTF-8 only" in response.content.decode() and charset in response.content.decode()
+    assert not Ticket.objects.exists()
+    api = token_client(User.objects.create_user("api-user", password="x"))
+    answer = api.generic("POST", "/api/v1/tickets/", _urlencoded(), content_type=f"{FORM}; charset={charset}")
+    assert answer.status_code == 415 and answer.json()["error"]["code"] == "unsupported_charset"
+
+
+def test_a_form_post_declaring_utf8_is_taken(client: Client, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/en/", _urlencoded(name="홍길동"), content_type=f"{FORM}; charset=UTF-8")
+    assert response.status_code == 302

@@ -9,7 +9,9 @@ ingest_email`` in batches. Whatever arrives:
 * nothing is lost: new tickets, quarantine rows and stored inbound messages grow by exactly what the
   lines say, and every ticket a line names exists;
 * what is stored is safe: one-line values (subjects, names) carry no line break or control
-  character, and stored HTML loads nothing remote.
+  character, and stored HTML loads nothing remote;
+* pathological repetition (one fragment thousands of times in a header, a parameter or a body,
+  issue 25.1) is filed like any other mail.
 
 Examples: ``PD_FUZZ_EXAMPLES`` (default 60, the bounded CI run); e.g. ``PD_FUZZ_EXAMPLES=2000`` for
 a long run on demand. In CI (``CI=true``) the examples are derandomized, so a run is reproducible.
@@ -34,6 +36,7 @@ from hypothesis import strategies as st
 
 from helpdesk.models import Direction, Message, Quarantine, Ticket
 from tests.intake_e2e.conftest import CORPUS, DeskDatabase, manage
+from tests.support import pathological
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # minutes: every example is a real ingest_email run
 
@@ -113,7 +116,28 @@ def made_up_mail(draw: st.DrawFn) -> bytes:
     return sender + headers + b"\r\n" + body
 
 
-MAIL = st.one_of(mutated_mail(), made_up_mail(), st.binary(max_size=500), st.sampled_from(SEEDS))
+# Pathological repetition (issue 25.1): one fragment repeated thousands of times where a stage once
+# rescanned it per occurrence (References, subject, header parameters, From, HTML and plain bodies).
+# The whole pipeline must still give one outcome each; tests/intake/test_linear_work.py counts the work.
+_REPEAT_PLACES = {
+    "references": lambda chunk: pathological.mail(headers=b"References: " + chunk + b"\r\n"),
+    "subject": lambda chunk: pathological.mail(subject=chunk),
+    "parameter": lambda chunk: pathological.mail(content_type=b'text/plain; name="' + chunk + b'"'),
+    "from": lambda chunk: pathological.mail(sender=b"a@example.com " + chunk),
+    "html": lambda chunk: pathological.mail(content_type=b"text/html; charset=utf-8", body=chunk),
+    "plain": lambda chunk: pathological.mail(body=chunk),
+}
+
+
+@st.composite
+def pathological_mail(draw: st.DrawFn) -> bytes:
+    fragment = draw(st.one_of(st.sampled_from(pathological.FRAGMENTS), st.binary(min_size=1, max_size=12)))
+    chunk = fragment * draw(st.integers(1_000, 20_000 // len(fragment) + 1_000))
+    mail = _REPEAT_PLACES[draw(st.sampled_from(sorted(_REPEAT_PLACES)))](chunk.replace(b"\r\n", b" "))
+    return mail.replace(b"<probe@example.com>", f"<fuzz-{draw(st.uuids()).hex}@example.com>".encode())
+
+
+MAIL = st.one_of(mutated_mail(), made_up_mail(), st.binary(max_size=500), st.sampled_from(SEEDS), pathological_mail())
 BATCH = st.lists(MAIL, min_size=1, max_size=6).flatmap(
     # Sometimes a message arrives twice in the same batch (MTA retries): duplicates must hold too.
     lambda mails: st.sampled_from([mails, [*mails, mails[0]]]))

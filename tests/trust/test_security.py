@@ -21,9 +21,8 @@ from helpdesk.models import Attachment, Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
-# Pages anyone may open (requester side, sign-in, the API's published schema, health).
-PUBLIC_PREFIXES = ("/desk/login/", "/admin/login/", "/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/",
-                   "/healthz/", "/i18n/")
+# Pages anyone may open (requester side, sign-in, health); the API's schema is staff only (issue 25.15).
+PUBLIC_PREFIXES = ("/desk/login/", "/admin/login/", "/healthz/", "/i18n/")
 STAFF_PREFIXES = ("/desk/", "/admin/", "/api/v1/", "/account/")
 
 

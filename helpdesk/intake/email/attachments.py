@@ -6,10 +6,10 @@ Declared types and names come from the (untrusted) sender; an ``.exe`` labelled
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
-import zipfile
+
+from .packages import zip_content_type
 
 __all__ = ["EXTENSIONS", "safe_filename", "sniff_content_type"]
 
@@ -73,26 +73,6 @@ _TEXT_DECLARED_OK = frozenset(
 )
 
 
-def _zip_type(data: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            if "mimetype" in names:
-                mimetype = archive.read("mimetype")[:100].decode("ascii", "ignore").strip().lower()
-                if _MIME_RE.match(mimetype):
-                    return mimetype
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError, NotImplementedError):
-        head = data[:65536]
-        names = [n.decode("latin-1") for n in re.findall(rb"(?:word|xl|ppt)/[A-Za-z]", head)]
-    if any(n.startswith("word/") for n in names):
-        return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    if any(n.startswith("xl/") for n in names):
-        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    if any(n.startswith("ppt/") for n in names):
-        return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-    return "application/zip"
-
-
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:4096]
     if b"\x00" in sample:
@@ -125,7 +105,7 @@ def _magic(data: bytes) -> str | None:
     if data.startswith((b"II*\x00", b"MM\x00*")):
         return "image/tiff"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
-        return _zip_type(data)
+        return zip_content_type(data)  # office document only by its structure, never unpacked
     if data.startswith(b"MZ"):
         return "application/x-msdownload"
     if data.startswith(b"\x7fELF"):

@@ -97,10 +97,9 @@ def message_ids(value: str | None) -> list[str]:
         return []
     text = decode_bytes(header_to_bytes(value))
     found = ANGLE_ID.findall(text) or [t.strip("<>") for t in text.split() if "@" in t]
-    unique: list[str] = []
-    for item in found:
-        if item and item not in unique:
-            unique.append(item)
+    # A dict keeps first-seen order and finds a repeat in constant time: a list's ``in`` made
+    # 100,000 References ids cost 210 s of CPU (issue 25).
+    unique = list(dict.fromkeys(item for item in found if item))
     return unique[-200:]
 
 

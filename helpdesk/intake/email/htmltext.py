@@ -6,9 +6,8 @@ cleaned with nh3 (ammonia) using a conservative allow-list.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from html.parser import HTMLParser
+from html import unescape
 
 import nh3
 
@@ -21,6 +20,10 @@ MAX_HTML_CHARS = 2_000_000
 # html5ever (inside nh3) gets quadratic on deeply nested unclosed <div>s: 8000 of them
 # take ~1 s, 200000 take minutes.  Mail that nests deeper than this loses its rich view.
 MAX_UNCLOSED_TAGS = 1500
+# html5ever also slows down with every literal "&" in one run of text ("& " × 80,000 takes 16 times
+# "& " × 20,000): with at most this many (non-breaking spaces, the common entity, aside) a 2 MB
+# mail is sanitized in well under a second; more, and the rich view is omitted.
+MAX_AMPERSANDS = 10_000
 _OPEN_TAG = re.compile(r"<(?!(?:br|img|hr|meta|input|link|wbr|col|area|base|source|p|li|td|tr|th|option)\b)[A-Za-z]")
 _CLOSE_TAG = re.compile(r"</[A-Za-z]")
 
@@ -76,24 +79,32 @@ _URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
 # srcset, background, poster and style (CSS url()) are not on nh3's allow-list at all, and <style>
 # content is dropped; a mail that used them for remote images gets one placeholder at the end.
 REMOTE_IMAGE_BLOCKED = "cid:remote-image-blocked.privacy-desk.invalid"
-_REMOTE_ELSEWHERE = re.compile(
-    r"""url\(\s*['"]?\s*(?:https?:)?//|\b(?:srcset|background|poster)\s*=\s*['"]?[^'">]*?(?:https?:)?//""",
-    re.IGNORECASE,
+# Each pattern scans a stretch of the input once: the value of an attribute is taken whole (quoted, or
+# up to a space, quote or ">") and then looked into. The former single pattern searched lazily from
+# every "background=" to the next quote: "background=" × 10,000 took 30 s (issue 25).
+_REMOTE_CSS_URL = re.compile(r"""url\(\s*(?:['"]\s*)?(?:https?:)?//""", re.IGNORECASE)
+_URL_ATTRIBUTE = re.compile(
+    r"""\b(?:srcset|background|poster)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]*))""", re.IGNORECASE
 )
+_REMOTE_START = re.compile(r"(?:https?:)?//", re.IGNORECASE)
+# A tag: name, then anything up to ">" but never across another "<" (so a failed match costs only
+# the stretch up to the next "<", which is scanned for the next tag anyway).
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>")
+_DECLARATION = re.compile(r"<[!?/][^<>]*>")
+_RAW_TEXT = {name: re.compile(rf"</{name}[^<>]*>", re.IGNORECASE) for name in ("script", "style")}
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
 
 
-class _TextExtractor(HTMLParser):
+class _TextExtractor:
     """Collects visible text, turning block boundaries and <br> into newlines."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skip_depth += 1
             return
@@ -108,7 +119,7 @@ class _TextExtractor(HTMLParser):
             if tag == "pre":
                 self.pre_depth += 1
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_startendtag(self, tag: str) -> None:
         if tag == "br" or tag in _BLOCK:
             self.parts.append("\n")
 
@@ -124,31 +135,74 @@ class _TextExtractor(HTMLParser):
                 self.pre_depth = max(0, self.pre_depth - 1)
 
     def handle_data(self, data: str) -> None:
-        if self.skip_depth:
+        if self.skip_depth or not data:
             return
+        data = unescape(data)
         if self.pre_depth:
             self.parts.append(data)
         else:
             self.parts.append(_SPACES.sub(" ", data.replace("\n", " ")))
 
+    def feed(self, markup: str) -> None:
+        """One pass, never rescanning: each search starts where the last one ended, and a construct
+        without its end (a comment, a script) runs to the end of the input, as HTML5 says.
+
+        The stdlib's ``html.parser`` (3.11) rescans the rest of the input for every unterminated
+        ``<!--`` or ``<a`` it meets: "<!--" × 25,000 took 6 s, a mail's worth hours (issue 25)."""
+        pos, text = 0, []
+        while (start := markup.find("<", pos)) >= 0:
+            text.append(markup[pos:start])
+            if markup.startswith("<!--", start):
+                end = markup.find("-->", start + 4)
+                if end < 0:
+                    pos = len(markup)
+                    break
+                pos = end + 3
+                continue
+            tag = _TAG.match(markup, start)
+            if tag is None:
+                other = _DECLARATION.match(markup, start)  # <!DOCTYPE …>, <?xml …?>, </ …>
+                if other is not None:
+                    pos = other.end()
+                else:
+                    text.append("<")  # a "<" that starts nothing is text
+                    pos = start + 1
+                continue
+            self.handle_data("".join(text))
+            text = []
+            name = tag.group(2).lower()
+            pos = tag.end()
+            if tag.group(1):
+                self.handle_endtag(name)
+            elif tag.group(3).endswith("/"):
+                self.handle_startendtag(name)
+            elif name in _RAW_TEXT:  # script and style: nothing inside is markup
+                self.handle_starttag(name)
+                close = _RAW_TEXT[name].search(markup, pos)
+                if close is None:
+                    return
+                self.handle_endtag(name)
+                pos = close.end()
+            else:
+                self.handle_starttag(name)
+        text.append(markup[pos:])
+        self.handle_data("".join(text))
+
 
 def html_is_too_complex(html: str) -> bool:
-    """True when sanitizing could be slow (huge, or thousands of unclosed containers)."""
-    if len(html) > MAX_HTML_CHARS:
+    """True when sanitizing could be slow (huge, thousands of unclosed containers or of "&")."""
+    if len(html) > MAX_HTML_CHARS or html.count("&") - html.count("&nbsp;") > MAX_AMPERSANDS:
         return True
     return len(_OPEN_TAG.findall(html)) - len(_CLOSE_TAG.findall(html)) > MAX_UNCLOSED_TAGS
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(markup: str) -> str:
     """Render HTML as plain text good enough for agents and keyword matching.
 
     Input beyond :data:`MAX_HTML_CHARS` is ignored (linear cost, but bounded).
     """
-    html = html[:MAX_HTML_CHARS]
     parser = _TextExtractor()
-    with contextlib.suppress(Exception):  # html.parser is lenient, but never let it crash intake
-        parser.feed(html)
-        parser.close()
+    parser.feed(markup[:MAX_HTML_CHARS])
     text = "".join(parser.parts).replace("\t", " ")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
@@ -177,6 +231,13 @@ def has_blocked_remote_images(sanitized: str) -> bool:
     return REMOTE_IMAGE_BLOCKED in sanitized
 
 
+def _has_remote_content_elsewhere(markup: str) -> bool:
+    """CSS ``url(//…)`` or a srcset/background/poster attribute whose value names a remote address."""
+    if _REMOTE_CSS_URL.search(markup):
+        return True
+    return any(_REMOTE_START.search(value.group(value.lastindex or 0)) for value in _URL_ATTRIBUTE.finditer(markup))
+
+
 def sanitize_html(html: str) -> str:
     """Sanitize with nh3: default safe tags, no scripts/styles/handlers, safe URL schemes, and no
     remote images (see :data:`REMOTE_IMAGE_BLOCKED`).
@@ -193,6 +254,6 @@ def sanitize_html(html: str) -> str:
         url_relative=_absolute_or_nothing,
         attribute_filter=_keep_inline_images_only,
     ).strip()
-    if not has_blocked_remote_images(cleaned) and _REMOTE_ELSEWHERE.search(html):
+    if not has_blocked_remote_images(cleaned) and _has_remote_content_elsewhere(html):
         cleaned += f'<img src="{REMOTE_IMAGE_BLOCKED}" alt="">'
     return cleaned

@@ -21,6 +21,7 @@ from email.message import Message
 
 from .decoding import header_to_bytes, hint_codecs
 from .guess import best_decoding
+from .mime import LinearMessage
 
 __all__ = ["MessageHints", "failed_delivery", "message_hints", "raw_param", "repair_headers", "unsplit_multipart"]
 
@@ -125,7 +126,7 @@ def unsplit_multipart(part: Message) -> Message | None:
         return None
     head = f'Content-Type: {part.get_content_type()}; boundary="{unfolded}"\n\n'.encode("utf-8", "surrogateescape")
     try:
-        again = email.message_from_bytes(head + body, policy=email.policy.compat32)
+        again = email.message_from_bytes(head + body, _class=LinearMessage, policy=email.policy.compat32)
     except Exception:
         return None
     return again if isinstance(again.get_payload(), list) else None

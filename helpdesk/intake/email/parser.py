@@ -31,6 +31,7 @@ from .headers import (
 )
 from .htmltext import MAX_HTML_CHARS, html_is_too_complex, sanitize_html
 from .lenient import MessageHints, failed_delivery, repair_headers
+from .mime import LinearMessage
 from .noise import detect_auto_reason, review_reason
 from .walker import FORWARDED_MARKER, EmailLimits, ParsedAttachment, Walker
 
@@ -135,7 +136,7 @@ def _check_structure(msg: Message, limits: EmailLimits) -> None:
 def _parse_bytes(raw: bytes, *, strict: bool = False) -> Message | None:
     """The stdlib's compat32 reading; a failure is a quarantine (``strict``) or None."""
     try:
-        return email.message_from_bytes(raw, policy=email.policy.compat32)
+        return email.message_from_bytes(raw, _class=LinearMessage, policy=email.policy.compat32)
     except (RecursionError, MemoryError) as exc:
         if strict:
             raise _quarantine("unparseable", f"MIME structure too complex: {type(exc).__name__}") from exc

@@ -18,7 +18,9 @@ from .decoding import decode_bytes
 from .headers import decoded_value, normalize_message_id, read_headers
 from .htmltext import html_to_text
 from .lenient import unsplit_multipart
+from .mime import LinearMessage
 from .parts import normalize_text, part_disposition, part_payload, part_text, raw_filename
+from .typednames import typed_filename
 
 __all__ = ["FORWARDED_MARKER", "EmailLimits", "ParsedAttachment", "Walker"]
 
@@ -152,7 +154,7 @@ class Walker:
         carrier.set_payload(encoded if isinstance(encoded, str) else "")
         data = part_payload(carrier)
         try:
-            forwarded = email.message_from_bytes(data, policy=email.policy.compat32)
+            forwarded = email.message_from_bytes(data, _class=LinearMessage, policy=email.policy.compat32)
         except Exception:
             forwarded = None
         subject = decoded_value(read_headers(forwarded), "subject", self.hints) if forwarded else None
@@ -190,7 +192,7 @@ class Walker:
         is_inline = disposition == "inline" or (disposition is None and content_id is not None)
         self.attachments.append(
             ParsedAttachment(
-                filename=safe_filename(filename, index, content_type),
+                filename=typed_filename(safe_filename(filename, index, content_type), content_type),
                 content_type=content_type,
                 data=data,
                 content_id=content_id,
