@@ -166,8 +166,12 @@ def queue_withdrawal_notice(*, ticket: Ticket) -> Message:
 
 def queue_subject_notice(*, ticket: Ticket, subject_email: str, subject_name: str, relation: str) -> Message:
     """Tell the data subject that a representative made a request in their name (Act Art. 38(1))."""
+    # Typed names go to a typed address only once the representative's own address is confirmed:
+    # before that the mail must not relay a stranger's words (issue 25, point 11).
+    confirmed = ticket.address_confirmed()
     body = render_bilingual("made_in_your_name", _context(
-        ticket, subject_name=subject_name, relation=relation, representative=str(ticket.requester),
+        ticket, subject_name=subject_name if confirmed else "", relation=relation,
+        representative=str(ticket.requester) if confirmed else "",
         request_type=RequestType(ticket.request_type).label), ticket.requester.language)
     message = outbound_message(ticket=ticket, body_text=body, kind=MessageKind.NOTICE,
                                subject=f"[{ticket.reference}] 대리 요청 안내 / A request made in your name")

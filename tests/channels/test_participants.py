@@ -52,7 +52,7 @@ def test_cc_offered_added_and_mailed(mailed_ticket: Ticket, admin_user: User, sm
     assert response.status_code == 302
     page = desk(admin_user).get(url).content.decode()
     assert "어머니" in page and "In the mail's Cc:" not in page
-    assert "mom@example.com receives the answers from now on" in page  # the timeline says it in words
+    assert "added mom@example.com: they receive the answers from now on" in page  # the timeline says it in words
     # Not twice, not the requester.
     again = desk(admin_user).post(f"{url}participants/", {"email": "MOM@example.com", "role": "other"})
     assert again.status_code == 400 and "receives the replies already" in again.content.decode()
