@@ -166,7 +166,7 @@ def test_access_request_journey(browser: Any, live_server: Any, journey: dict[st
 
     # English, desktop and phone.
     open_ticket(page, base, ticket, english=True)
-    assert "Moonwon" not in timeline_text(page) and "박문원 released the access package" in timeline_text(page)
+    assert "moonwon.park" not in timeline_text(page) and "박문원 released the access package" in timeline_text(page)
     shot(page, "en-access-responded")
     phone = sign_in(browser, base, "moonwon.park", viewport=PHONE)
     open_ticket(phone, base, ticket)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pathological import FAMILIES
+from tests.support.realservices import require
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 150
@@ -49,10 +50,7 @@ def _instructions_per_family(size: int, out_dir: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_parsing_work_grows_linearly_with_every_pathological_repetition(tmp_path: Path) -> None:
-    if shutil.which("valgrind") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("valgrind is missing: .ci/run installs it for this test")
-        pytest.skip("valgrind is not installed (make system-deps)")
+    require(shutil.which("valgrind") is not None, "valgrind (make system-deps installs it)")
     base = _instructions_per_family(0, tmp_path)
     small = _instructions_per_family(N, tmp_path)
     large = _instructions_per_family(4 * N, tmp_path)
