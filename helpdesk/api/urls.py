@@ -4,7 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from helpdesk.api import views
+from helpdesk.api import figures, views
 from helpdesk.api.permissions import IsDeskStaff
 
 # The schema and its two viewers list every endpoint and field of the desk: staff only (issue 25.15).
@@ -20,10 +20,10 @@ router.register("quarantine", views.QuarantineViewSet, basename="quarantine")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("request-types/", views.RequestTypeView.as_view(), name="request-types"),
-    path("metrics/response-times/", views.ResponseTimesView.as_view(), name="metrics-response-times"),
-    path("exports/tickets/", views.TicketExportView.as_view(), name="export-tickets"),
-    path("exports/figures/", views.FiguresExportView.as_view(), name="export-figures"),
-    path("exports/records/", views.RecordsExportView.as_view(), name="export-records"),
+    path("metrics/response-times/", figures.ResponseTimesView.as_view(), name="metrics-response-times"),
+    path("exports/tickets/", figures.TicketExportView.as_view(), name="export-tickets"),
+    path("exports/figures/", figures.FiguresExportView.as_view(), name="export-figures"),
+    path("exports/records/", figures.RecordsExportView.as_view(), name="export-records"),
     # A contract: no trailing slash, as the file name it is (issue 27).
     path("tickets/<str:reference>/record.pdf", views.TicketViewSet.as_view({"get": "record"}), name="ticket-record"),
     path("schema/", SpectacularAPIView.as_view(**STAFF_ONLY), name="schema"),
