@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from helpdesk import case_record, metrics, services
 from helpdesk.api.permissions import CanReadFigures, IsManager
 from helpdesk.api.serializers import ResponseTimesSerializer
-from helpdesk.api.views import READ_ERRORS, DeskAPIMixin, _user
+from helpdesk.api.views import READ_ERRORS, DeskAPIMixin, user_of
 from helpdesk.metrics import exports
 from helpdesk.metrics.query import MetricsQuerySerializer
 from helpdesk.models import Ticket
@@ -92,7 +92,7 @@ class RecordsExportView(DeskAPIMixin, APIView):
             raise services.GuardError({"from": gettext("More than %(n)s tickets in the period: export a shorter one.")
                                        % {"n": RECORDS_PER_EXPORT}})
         for ticket in tickets:
-            services.record_ticket_access(ticket=ticket, actor=_user(request), action="record.exported")
+            services.record_ticket_access(ticket=ticket, actor=user_of(request), action="record.exported")
         response = HttpResponse(case_record.records_zip(tickets), content_type="application/zip")
         period = f"{metrics_filter.date_from:%Y%m%d}-{metrics_filter.date_to:%Y%m%d}"
         response["Content-Disposition"] = f'attachment; filename="case-records-{period}.zip"'

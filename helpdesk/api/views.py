@@ -125,7 +125,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                                             subject=data["subject"], body_text=data["body_text"], attachments=files),
             channel=data["channel"], request_type=data["request_type"], jurisdiction=data["jurisdiction"],
             requester_name=data["requester_name"], phone=data["phone"], organization=data["organization"],
-            language=data["language"], actor=_user(request), acknowledge=data["acknowledge"],
+            language=data["language"], actor=user_of(request), acknowledge=data["acknowledge"],
             received_at=data["received_at"], postal_address=data["postal_address"],
             on_behalf_of=data["on_behalf_of"],
         )
@@ -148,7 +148,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_object()
         data = _valid(TransitionSerializer, request)
         version = data.pop("expected_version", None)
-        services.transition_ticket(ticket=ticket, name=name, actor=_user(request), expected_version=version, **data)
+        services.transition_ticket(ticket=ticket, name=name, actor=user_of(request), expected_version=version, **data)
         return self._detail(ticket)
 
     @extend_schema(methods=["GET"], summary="The ticket's messages (notes included)", parameters=[REFERENCE],
@@ -166,7 +166,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         files, errors = validate_uploads(list(data["attachments"]))
         if errors:
             raise services.GuardError({"attachments": " ".join(errors)})
-        reply = services.send_reply(ticket=ticket, author=_user(request), body_text=data["body_text"],
+        reply = services.send_reply(ticket=ticket, author=user_of(request), body_text=data["body_text"],
                                     expected_version=data.get("expected_version"), and_respond=data["and_respond"],
                                     attachments=files)
         return Response(MessageSerializer(selectors.ticket_messages(ticket).get(pk=reply.pk)).data,
@@ -180,7 +180,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def representation_check(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
         data = _valid(RepresentationCheckSerializer, request)
-        services.check_representation(ticket=ticket, actor=_user(request), authority_check=data["authority_check"],
+        services.check_representation(ticket=ticket, actor=user_of(request), authority_check=data["authority_check"],
                                       subject_check=data["subject_check"], note=data["check_note"])
         return self._detail(ticket)
 
@@ -190,7 +190,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def participants(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
         data = _valid(ParticipantSerializer, request)
-        added = services.add_participant(ticket=ticket, actor=_user(request), email=data["email"],
+        added = services.add_participant(ticket=ticket, actor=user_of(request), email=data["email"],
                                          name=data.get("name", ""), role=data.get("role") or "other")
         return Response(ParticipantSerializer(added).data, status=status.HTTP_201_CREATED)
 
@@ -200,7 +200,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     @action(detail=True, methods=["delete"], url_path=r"participants/(?P<participant>[0-9]{1,18})")
     def remove_participant(self, request: Request, reference: str, participant: str) -> Response:
         ticket = self.get_object()
-        services.remove_participant(ticket=ticket, actor=_user(request), participant_id=int(participant))
+        services.remove_participant(ticket=ticket, actor=user_of(request), participant_id=int(participant))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Add an internal note", parameters=[REFERENCE], request=NoteSerializer,
@@ -209,7 +209,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def notes(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
         data = _valid(NoteSerializer, request)
-        note = services.add_note(ticket=ticket, author=_user(request), body_text=data["body_text"])
+        note = services.add_note(ticket=ticket, author=user_of(request), body_text=data["body_text"])
         return Response(MessageSerializer(selectors.ticket_messages(ticket).get(pk=note.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -225,7 +225,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             assignee = User.objects.filter(username=data["assignee"], is_active=True).first()
             if assignee is None:
                 raise services.GuardError({"assignee": gettext("No active staff member has this username.")})
-        services.assign_ticket(ticket=ticket, assignee=assignee, actor=_user(request),
+        services.assign_ticket(ticket=ticket, assignee=assignee, actor=user_of(request),
                                expected_version=data.get("expected_version"))
         return self._detail(ticket)
 
@@ -238,7 +238,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def fee(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
         data = _valid(FeeQuoteSerializer, request)
-        quote = services.quote_fee(ticket=ticket, actor=_user(request), fee=data["fee"], postage=data["postage"],
+        quote = services.quote_fee(ticket=ticket, actor=user_of(request), fee=data["fee"], postage=data["postage"],
                                    company_cause=data["company_cause"], basis=data["basis"],
                                    expected_version=data.get("expected_version"))
         return Response(FeeQuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
@@ -250,7 +250,7 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                                "chain verified now, the deadline and whether it was met. The export is audited.")
     def record(self, request: Request, reference: str) -> HttpResponse:
         ticket = self.get_object()
-        return case_record.record_response(ticket, _user(request))
+        return case_record.record_response(ticket, user_of(request))
 
 
 def _valid(serializer_class: type[BaseSerializer], request: Request) -> dict[str, Any]:
@@ -259,7 +259,7 @@ def _valid(serializer_class: type[BaseSerializer], request: Request) -> dict[str
     return dict(serializer.validated_data)
 
 
-def _user(request: Request) -> User:
+def user_of(request: Request) -> User:
     assert isinstance(request.user, User)
     return request.user
 
@@ -302,10 +302,10 @@ class SlaPolicyViewSet(DeskAPIMixin, mixins.CreateModelMixin, mixins.UpdateModel
     lookup_value_regex = r"[0-9]{1,18}"
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        serializer.instance = services.save_sla_policy(actor=_user(self.request), values=serializer.validated_data)
+        serializer.instance = services.save_sla_policy(actor=user_of(self.request), values=serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        serializer.instance = services.save_sla_policy(actor=_user(self.request), values=serializer.validated_data,
+        serializer.instance = services.save_sla_policy(actor=user_of(self.request), values=serializer.validated_data,
                                                        policy=serializer.instance)
 
 
