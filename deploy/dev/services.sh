@@ -41,6 +41,12 @@ apt_install() {
     as_root apt-get update -qq >>"$LOG" 2>&1 || die "apt-get update failed (see $LOG)"
     apt_updated=1
   fi
+  # The tests start their own throwaway servers: no system-wide slapd directory (or mail system)
+  # configured by the package, and no debconf question (DEBIAN_FRONTEND=noninteractive below).
+  if command -v debconf-set-selections >/dev/null 2>&1; then
+    printf '%s\n' "slapd slapd/no_configuration boolean true" \
+      "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+  fi
   # policy-rc.d-free containers would otherwise let postinst scripts start daemons; we start our own.
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$LOG" 2>&1 \
     || die "apt-get install $* failed (see $LOG)"
