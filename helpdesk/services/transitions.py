@@ -94,7 +94,8 @@ def run_transition(ticket: Ticket, name: str, *, actor: User | None, as_requeste
     audit.record_event(
         ticket=ticket, actor=actor,
         actor_name=f"requester <{ticket.requester.email}>" if as_requester and actor is None else None,
-        action=f"transition.{name}", from_state=from_state, to_state=ticket.state, data={**clean, **(audit_extra or {})},
+        action=f"transition.{name}", from_state=from_state, to_state=ticket.state,
+        data={**clean, **(audit_extra or {})},
     )
 
 
