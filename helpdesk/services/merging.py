@@ -41,8 +41,12 @@ class MergePreview:
 
 
 def preview_merge(*, duplicate: Ticket, into: Ticket) -> MergePreview:
+    """What :func:`merge_ticket` would move; raises its errors about ``into`` (not the confirmation)."""
     from helpdesk.models import Attachment
 
+    if duplicate.pk == into.pk:
+        raise GuardError({"into": _("A ticket cannot be merged into itself.")})
+    _check(duplicate, into, confirm_other_requester=True)
     return MergePreview(
         messages=Message.objects.filter(ticket=duplicate).count(),
         files=Attachment.objects.filter(message__ticket=duplicate).count(),

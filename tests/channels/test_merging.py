@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from helpdesk import services
 from helpdesk.models import Attachment, AuditEvent, Channel, Message, Participant, Ticket, User
@@ -21,6 +22,13 @@ from helpdesk.trust.audit_verify import verify_ticket_chain
 from workflows.states import TicketState
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """The errors' English wording (the Korean is checked by the catalog tests)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
