@@ -157,7 +157,8 @@ REFERENCE_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
 class MergeSerializer(serializers.Serializer[Any]):
     """Merge this ticket (the duplicate) into ``into``, the ticket that stays (issue 26)."""
 
-    into = serializers.RegexField(REFERENCE_PATTERN, help_text="Reference of the ticket that stays, e.g. PRIV-2026-0001.")
+    into = serializers.RegexField(REFERENCE_PATTERN,
+                                  help_text="Reference of the ticket that stays, e.g. PRIV-2026-0001.")
     confirm_other_requester = serializers.BooleanField(
         default=False, help_text="Required (true) when the two tickets have different requesters.")
     expected_version = serializers.IntegerField(required=False, min_value=1,

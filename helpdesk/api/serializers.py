@@ -111,12 +111,13 @@ class TicketDetailSerializer(TicketListSerializer):
     participants = serializers.SerializerMethodField(help_text="Who else receives the replies (in Cc).")
     entered_by = serializers.SerializerMethodField(help_text="The staff member who typed in a phone, letter, fax "
                                                              "or visit request; null for mail and the web form.")
-    merged_into = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True,
-                                               help_text="Set when state is `merged`: the ticket that stays.")
-    merged_tickets = serializers.SlugRelatedField(slug_field="reference", many=True, read_only=True,
-                                                  help_text="Duplicates merged into this ticket.")
-    related = serializers.SlugRelatedField(slug_field="reference", many=True, read_only=True,
-                                           help_text="Related tickets (linked both ways).")
+    merged_into: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True,
+        help_text="Set when state is `merged`: the ticket that stays.")
+    merged_tickets: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", many=True, read_only=True, help_text="Duplicates merged into this ticket.")
+    related: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", many=True, read_only=True, help_text="Related tickets (linked both ways).")
 
     class Meta(TicketListSerializer.Meta):
         fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "participants",

@@ -86,7 +86,7 @@ def _check(duplicate: Ticket, into: Ticket, confirm_other_requester: bool) -> No
 def _move_participants(duplicate: Ticket, into: Ticket, actor: User) -> int:
     """Active participants go over; one the staying ticket has already is kept on record as removed."""
     already = set(Participant.objects.filter(ticket=into, removed_at__isnull=True).values_list("email", flat=True))
-    already.add(into.requester.email)
+    already.add(into.requester.email or "")
     moved = 0
     for participant in Participant.objects.filter(ticket=duplicate):
         if participant.removed_at is None and participant.email in already:
