@@ -14,12 +14,13 @@ with ``merged_into`` pointing at the ticket that stays, whose deadline becomes t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.models import Message, Participant, Ticket, User
+from helpdesk.models import Attachment, Message, Participant, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, check_version
 from helpdesk.services.transitions import run_transition
@@ -37,13 +38,11 @@ class MergePreview:
     files: int
     participants: int
     other_requester: bool
-    due_at_after: object  # datetime
+    due_at_after: datetime
 
 
 def preview_merge(*, duplicate: Ticket, into: Ticket) -> MergePreview:
     """What :func:`merge_ticket` would move; raises its errors about ``into`` (not the confirmation)."""
-    from helpdesk.models import Attachment
-
     if duplicate.pk == into.pk:
         raise GuardError({"into": _("A ticket cannot be merged into itself.")})
     _check(duplicate, into, confirm_other_requester=True)
