@@ -96,6 +96,24 @@ def recompute_due_at(ticket: Any) -> None:
     for _ in range(ticket.extension_count):
         last_day = extended_last_day(calendar, last_day, policy)
     ticket.due_at = end_of_day(last_day)
+    # Duplicates merged into it keep their deadline: the earlier one still binds (issue 26).
+    merged = getattr(ticket, "merged_tickets", None) if ticket.pk else None
+    earliest = min((t.due_at for t in merged.all()), default=None) if merged is not None else None
+    if earliest is not None and earliest < ticket.due_at:
+        ticket.due_at = earliest
+
+
+def take_earlier_deadline(ticket: Any, duplicate: Any) -> dict[str, Any]:
+    """Merging (issue 26): the ticket that stays keeps the earlier of the two legal deadlines.
+
+    The duplicate's request came in too; answering it late because it was merged would break its
+    deadline. Returns what changed, for the audit trail (``changed`` False: the staying one's was earlier).
+    """
+    before = ticket.due_at
+    if duplicate.due_at < ticket.due_at:
+        ticket.due_at = duplicate.due_at
+    return {"due_before": before.isoformat(), "due_after": ticket.due_at.isoformat(),
+            "from": duplicate.reference, "changed": ticket.due_at != before}
 
 
 def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def _ticket_page(
         "fee_form": (bound.get("fee") or desk_forms.FeeForm(initial=initial)) if may_act and ticket.is_open else None,
         **representation_context(ticket, may_act, bound.get("representation")),  # issue 26
         **participants_context(ticket, may_act, bound.get("participants")),
+        "link_form": (bound.get("link") or desk_forms.LinkForm(auto_id="id_link_%s")) if may_act else None,
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)
@@ -141,7 +142,7 @@ def _act(
 @staff_required
 def transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
     form_class = desk_forms.TRANSITION_FORMS.get(name)
-    if form_class is None:
+    if form_class is None or registry.REGISTRY[name].own_operation:
         raise Http404
 
     def run(ticket: Ticket, user: User, data: dict[str, Any]) -> None:
