@@ -53,8 +53,8 @@ from helpdesk.models.figures import DURATION_KINDS, HISTOGRAM_BUCKETS, HISTOGRAM
 from workflows.calendar import desk_tz
 from workflows.states import OPEN_STATES
 
-_SUMS = ("received", "responded", "on_time", "breached", "answered", "withdrawn", "rejected", "fr_count", "fr_sum_us", "res_count",
-         "res_sum_us")
+_SUMS = ("received", "responded", "on_time", "breached", "answered", "withdrawn", "rejected", "fr_count", "fr_sum_us",
+         "res_count", "res_sum_us")
 _HISTOGRAM = tuple(histogram_field(kind, i) for kind in DURATION_KINDS for i in range(HISTOGRAM_BUCKETS))
 
 
