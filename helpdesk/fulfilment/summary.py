@@ -25,18 +25,12 @@ from django.utils import formats, translation
 from django.utils.translation import gettext
 
 from helpdesk.fulfilment.config import SourceConfig, Text
-from helpdesk.fulfilment.records import record_grid
+from helpdesk.fulfilment.records import readable, record_grid
 
 __all__ = ["SourceView", "TableView", "format_value", "presentation", "readable", "summary_views"]
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def readable(code: str) -> str:
-    """A name as words when nobody wrote a label: ``created_at`` → "Created at", ``demo-crm`` → "Demo crm"."""
-    words = " ".join(str(code).replace("_", " ").replace("-", " ").split())
-    return words[:1].upper() + words[1:] if words else str(code)
 
 
 def presentation(sources: tuple[SourceConfig, ...]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.fulfilment.records import readable
 from helpdesk.models import Channel
 from workflows.request_types import Jurisdiction, RequestType
 from workflows.states import StateCategory, TicketState
@@ -49,12 +50,6 @@ _LABELS: dict[str, Any] = {
     "by_request_type": _("Request type"), "label": _("Label"),
     **{str(c): c.label for c in StateCategory},  # open, answered, withdrawn, rejected
 }
-
-
-def readable(code: str) -> str:
-    """A code a person can read when nobody wrote a label for it: ``created_at`` → "Created at"."""
-    words = str(code).replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:] if words else str(code)
 
 
 def column_label(code: str) -> str:

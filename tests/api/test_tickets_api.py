@@ -189,7 +189,8 @@ def test_metrics_endpoint(dataset: DataSet, time_machine: Any) -> None:
 
 
 # The Korean headers of the ticket export (the API speaks Korean unless asked otherwise) → codes.
-_CODES = {"제목": "subject", "기한 준수": "on_time", "답변까지 걸린 시간(시간)": "resolution_hours", "접수 시각": "received_at"}
+_CODES = {"제목": "subject", "기한 준수": "on_time", "답변까지 걸린 시간(시간)": "resolution_hours",
+          "접수 시각": "received_at"}
 
 
 def test_exports_read_in_the_readers_language_with_codes_beside(dataset: DataSet, time_machine: Any) -> None:
