@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -105,7 +106,8 @@ def _text(data: Any, language: str, fallback: str = "") -> str:
     return Text.from_dict(data).get(language) or fallback
 
 
-def summary_views(sources: list[dict[str, Any]], words: dict[str, Any] | None, language: str) -> list[SourceView]:
+def summary_views(sources: Sequence[Mapping[str, Any]], words: dict[str, Any] | None,
+                  language: str) -> list[SourceView]:
     """The lookup's sources as the reader reads them, in ``language`` (formats too)."""
     words = words or {}
     views = []
@@ -133,7 +135,7 @@ def summary_views(sources: list[dict[str, Any]], words: dict[str, Any] | None, l
     return views
 
 
-def summary_context(*, ticket: Any, email: str, sources: list[dict[str, Any]], words: dict[str, Any] | None,
+def summary_context(*, ticket: Any, email: str, sources: Sequence[Mapping[str, Any]], words: dict[str, Any] | None,
                     generated_at: datetime, processing: Any, languages: tuple[str, ...]) -> dict[str, Any]:
     """What ``fulfilment/_summary_body.html`` renders: one section per language."""
     return {"ticket": ticket, "email": email, "generated_at": generated_at, "processing": processing,
