@@ -270,11 +270,13 @@ class DurationsSerializer(serializers.Serializer):
 
 
 class CountsSerializer(serializers.Serializer):
-    received = serializers.IntegerField()
-    responded = serializers.IntegerField()
+    received = serializers.IntegerField(help_text="open + answered + withdrawn + rejected (state categories)")
     open = serializers.IntegerField()
-    overdue = serializers.IntegerField()
+    answered = serializers.IntegerField()
     withdrawn = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    responded = serializers.IntegerField(help_text="answered or refused (responded_at set): what on-time measures")
+    overdue = serializers.IntegerField()
 
 
 class SlaFiguresSerializer(serializers.Serializer):
@@ -320,7 +322,9 @@ class TypeFiguresSerializer(serializers.Serializer):
     responded = serializers.IntegerField()
     open = serializers.IntegerField()
     overdue = serializers.IntegerField()
+    answered = serializers.IntegerField()
     withdrawn = serializers.IntegerField()
+    rejected = serializers.IntegerField()
     on_time = serializers.IntegerField()
     breached = serializers.IntegerField()
     compliance_rate = serializers.FloatField(allow_null=True)

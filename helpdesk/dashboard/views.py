@@ -17,6 +17,7 @@ from helpdesk.metrics import exports
 from helpdesk.metrics.query import MetricsQuerySerializer
 from workflows.request_types import RequestType
 from workflows.roles import can_read_figures, can_use_desk, is_manager
+from workflows.states import StateCategory
 
 # Chart colours: one per request type, colour-blind friendly (Okabe–Ito + greys).
 TYPE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
@@ -130,6 +131,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "filter": metrics_filter,
         "errors": errors,
         "request_types": RequestType.choices,
+        # One card per state category (workflows.states.STATE_CATEGORY): they add up to "received".
+        "state_cards": [(str(code), str(label), figures["counts"][code]) for code, label in StateCategory.choices],
+        "cards_sum": _("received = %(parts)s") % {"parts": " + ".join(str(label) for label in StateCategory.labels)},
         "summary": {
             "fr_median": _hours(figures["first_response"]["median_seconds"]),
             "fr_p90": _hours(figures["first_response"]["p90_seconds"]),

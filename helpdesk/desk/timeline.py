@@ -184,6 +184,7 @@ SENTENCES: dict[str, Sentence] = {
     "fulfilment.package_reviewed": Sentence(_lazy("%(actor)s reviewed the access package's summary.")),
     "fulfilment.package_released": Sentence(_lazy("%(actor)s released the access package to the requester.")),
     "fulfilment.package_downloaded": Sentence(_lazy("%(actor)s downloaded the access package.")),
+    "fulfilment.package_viewed": Sentence(_lazy("%(actor)s read the access package's summary on the status page.")),
     "fulfilment.erasure_previewed": Sentence(_lazy("%(actor)s previewed the erasure (%(count)s tables)."),
                                              params=_count("steps")),
     "fulfilment.erasure_approved": Sentence(_lazy("%(actor)s approved the erasure.")),

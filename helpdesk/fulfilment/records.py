@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RecordGrid", "record_grid"]
+__all__ = ["RecordGrid", "readable", "record_grid"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,14 @@ def record_grid(records: list[dict[str, Any]]) -> RecordGrid:
         columns.update(dict.fromkeys(str(key) for key in record))
     names = list(columns)
     return RecordGrid(columns=names, rows=[[(name, record.get(name)) for name in names] for record in records])
+
+
+def readable(code: str) -> str:
+    """A name as words when nobody wrote a label (the requester's summary, the exports' headers):
+    ``created_at`` → "Created at", ``demo-crm`` → "Demo CRM"."""
+    words = [w.upper() if w.lower() in _ACRONYMS else w for w in str(code).replace("_", " ").replace("-", " ").split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else str(code)
+
+
+_ACRONYMS = {"id", "url", "ip", "crm", "krw", "sms"}

@@ -16,9 +16,11 @@ import json
 import re
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -27,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk import services
 from helpdesk.base_url import desk_base_url
-from helpdesk.fulfilment import selectors
+from helpdesk.fulfilment import selectors, summary
 from helpdesk.fulfilment.common import (
     LOOKUP_TASK,
     complete_lookup,
@@ -175,15 +177,24 @@ def package_bytes(ticket: Ticket, lookup: DataLookup, generated_at: Any) -> tupl
                 tables.append({"source": source["name"], "table": table["name"], "records": len(table["records"]),
                                "file": name})
         processing = register_entries({f"{t['source']}.{t['table']}" for t in tables})
+        words = summary.presentation(configured_sources())  # labels, descriptions, keep reasons: kept as built
         document = {"reference": ticket.reference, "email": lookup.email,
                     "generated_at": generated_at.isoformat(), "sources": lookup.sources,
                     "processing": [entry_document(entry) for entry in processing]}
         archive.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2))
         archive.writestr("summary.html", render_to_string("fulfilment/package_summary.html", {
-            "ticket": ticket, "lookup": lookup, "generated_at": generated_at, "languages": ("ko", "en"),
-            "sources": lookup.sources, "tables": tables, "processing": processing,
+            **summary.summary_context(ticket=ticket, email=lookup.email, sources=lookup.sources, words=words,
+                                      generated_at=generated_at, processing=processing, languages=("ko", "en")),
+            "inline_css": summary_css(),
         }))
-    return buffer.getvalue(), {"tables": tables, "files": files, "processing": document["processing"]}
+    return buffer.getvalue(), {"tables": tables, "files": files, "processing": document["processing"],
+                               "presentation": words}
+
+
+def summary_css() -> str:
+    """The summary's style sheet, inlined into summary.html (a file opened on its own has no /static/)."""
+    path = finders.find("fulfilment/summary.css")
+    return Path(str(path)).read_text(encoding="utf-8") if path else ""
 
 
 def register_entries(found_tables: set[str]) -> list[Processing]:
@@ -253,15 +264,17 @@ def release_access_package(*, package: AccessPackage, actor: User) -> AccessPack
 
 
 @transaction.atomic
-def record_package_download(*, package: AccessPackage) -> None:
-    """The requester downloaded their copy: counted and in the ticket's audit trail."""
+def record_package_download(*, package: AccessPackage, viewed: bool = False) -> None:
+    """The requester downloaded their copy (or read its summary on the status page, ``viewed``):
+    counted and in the ticket's audit trail."""
     ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=package.ticket_id)
     row = AccessPackage.objects.select_for_update().get(pk=package.pk)
     row.download_count += 1
     row.last_downloaded_at = timezone.now()
     row.save(update_fields=["download_count", "last_downloaded_at"])
+    action = "fulfilment.package_viewed" if viewed else "fulfilment.package_downloaded"
     audit.record_event(ticket=ticket, actor=None, actor_name=f"requester <{ticket.requester.email}>",
-                       action="fulfilment.package_downloaded", data={"package": row.pk, "sha256": row.sha256})
+                       action=action, data={"package": row.pk, "sha256": row.sha256})
 
 
 # --- By hand -------------------------------------------------------------------------------------

@@ -19,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(DESK + "erasure/<int:pk>/report/", views.report_erasure, name="report_erasure"),
     path(DESK + "manual/", views.record_manual, name="manual"),
     path("request/<str:token>/access-package/<int:pk>/", views.requester_download, name="requester_download"),
+    path("request/<str:token>/access-package/<int:pk>/summary/", views.requester_summary, name="requester_summary"),
 ]

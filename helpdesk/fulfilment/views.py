@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,6 +20,7 @@ from helpdesk.desk.views.common import service_error_page, signed_in_user, staff
 from helpdesk.desk.views.files import private_file
 from helpdesk.fulfilment import erasure as fulfilment_erasure
 from helpdesk.fulfilment import services as fulfilment
+from helpdesk.fulfilment import summary
 from helpdesk.fulfilment.models import AccessPackage, DataLookup, ErasurePlan
 from helpdesk.models import Ticket, User
 from helpdesk.public import tokens
@@ -143,8 +145,8 @@ def review_package(request: HttpRequest, reference: str, pk: int) -> HttpRespons
     package = _staff_package(request, reference, pk)
     services.record_ticket_access(ticket=package.ticket, actor=_user(request), action="fulfilment.package_reviewed",
                                   data={"package": package.pk})
-    return render(request, "fulfilment/review.html", {"package": package, "ticket": package.ticket,
-                                                      "languages": ("ko", "en"), "nav": "queues"})
+    return render(request, "fulfilment/review.html", {"package": package, "nav": "queues",
+                                                      **summary.package_context(package, ("ko", "en"))})
 
 
 @require_GET
@@ -156,16 +158,35 @@ def staff_download(request: HttpRequest, reference: str, pk: int) -> FileRespons
     return private_file(package.file, package.filename, "application/zip")
 
 
-@require_GET
-def requester_download(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
+def _requester_package(request: HttpRequest, token: str, pk: int) -> AccessPackage | HttpResponse:
     """The requester's own status link opens only their own released, unexpired package."""
     try:
         ticket = tokens.check_link(token, tokens.STATUS).ticket
     except tokens.InvalidLink:
         return render(request, "public/link_invalid.html", status=404)
-    package = AccessPackage.objects.filter(pk=pk, ticket=ticket).select_related("ticket").first()
+    package = AccessPackage.objects.filter(pk=pk, ticket=ticket).select_related("ticket", "lookup").first()
     if package is None or not package.is_downloadable():
         return render(request, "fulfilment/package_gone.html", {"ticket": ticket, "token": token}, status=410
                       if package is not None else 404)
+    return package
+
+
+@require_GET
+def requester_download(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
+    package = _requester_package(request, token, pk)
+    if isinstance(package, HttpResponse):
+        return package
     fulfilment.record_package_download(package=package)
     return private_file(package.file, package.filename, "application/zip")
+
+
+@require_GET
+def requester_summary(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The package's summary as a page (readable on a phone without unpacking the ZIP), in the reader's language."""
+    package = _requester_package(request, token, pk)
+    if isinstance(package, HttpResponse):
+        return package
+    fulfilment.record_package_download(package=package, viewed=True)
+    language = translation.get_language() or "ko"
+    return render(request, "fulfilment/requester_summary.html", {
+        "package": package, "token": token, **summary.package_context(package, (language[:2],))})

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from helpdesk.models import Ticket, User
 from workflows.calendar import desk_tz
-from workflows.states import OPEN_STATES, TicketState
+from workflows.states import OPEN_STATES, StateCategory, states_in
 
 DAY = 86400.0
 PERCENTILES = {"median": 0.5, "p90": 0.9}
@@ -142,8 +142,11 @@ def _conditions(now: datetime) -> dict[str, Q]:
     answered_q = Q(responded_at__isnull=False)
     on_time_q = answered_q & Q(responded_at__lte=F("due_at"))
     breached_q = (answered_q & Q(responded_at__gt=F("due_at"))) | overdue_q
+    # The cards' categories (open, answered, withdrawn, rejected) from the workflow's one map: they add
+    # up to "received". "responded" (answered or refused, responded_at set) is what on-time is measured on.
+    categories = {str(c): Q(state__in=states_in(c)) for c in StateCategory if c != StateCategory.OPEN}
     return {"open": open_q, "overdue": overdue_q, "responded": answered_q, "on_time": on_time_q,
-            "breached": breached_q, "withdrawn": Q(state=TicketState.WITHDRAWN)}
+            "breached": breached_q, **categories}
 
 
 def _count_aggregates(now: datetime) -> dict[str, Any]:
@@ -204,7 +207,8 @@ def _rate(on_time: int, breached: int) -> float | None:
 
 
 # Aggregate names that add up across groups (counts and sums), rolled up in Python.
-_COUNT_NAMES = ("received", "open", "overdue", "responded", "on_time", "breached", "withdrawn")
+_COUNT_NAMES = ("received", "open", "overdue", "responded", "on_time", "breached", "answered", "withdrawn",
+                "rejected")
 _DISTRIBUTION_BUCKETS = len(DISTRIBUTION_EDGES_DAYS) + 1
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from helpdesk import metrics
+from helpdesk.metrics import labels
 from helpdesk.metrics.cells import safe_row
 from helpdesk.models import FeeQuote, Ticket
 from workflows.calendar import desk_tz
@@ -90,11 +91,11 @@ def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options
     fields = ["reference", "request_type", "state", "channel", "jurisdiction", "assignee__username", "subject",
               "received_at", "due_at", "first_response_at", "responded_at", "closed_at", "_overdue", "_on_time",
               "_fr", "_res", "paused_seconds", "extension_count", "_fee", "_postage", "_company_cause"]
-    headers = list(TICKET_COLUMNS)
+    columns = list(TICKET_COLUMNS)
     if options.include_emails:
         fields += ["requester__email", "requester__name"]
-        headers += ["requester_email", "requester_name"]
-    data = tablib.Dataset(headers=headers, title="tickets")
+        columns += ["requester_email", "requester_name"]
+    data = tablib.Dataset(headers=_headers(columns), title="tickets")
     for row in qs.values_list(*fields).iterator(chunk_size=2000):
         values = list(row)
         for i in (7, 8, 9, 10, 11):
@@ -104,31 +105,58 @@ def tickets_dataset(*, user: Any, metrics_filter: metrics.MetricsFilter, options
         values[14], values[15] = _hours(values[14]), _hours(values[15])
         values[16] = _hours(values[16])
         values[18:21] = ["" if value is None else value for value in values[18:21]]
-        data.append(values)
+        data.append(_with_codes(columns, values))
     return data
 
 
+def _headers(columns: list[str]) -> list[str]:
+    """Each column's label in the reader's language; a coded column is followed by its codes' column."""
+    headers: list[str] = []
+    for column in columns:
+        headers.append(labels.column_label(column))
+        if column in labels.CODED_COLUMNS:
+            headers.append(labels.code_header(column))
+    return headers
+
+
+def _with_codes(columns: list[str], values: list[Any]) -> list[Any]:
+    row: list[Any] = []
+    for column, value in zip(columns, values, strict=True):
+        if column in labels.CODED_COLUMNS:
+            row += [labels.value_label(column, value), value]
+        else:
+            row.append(value)
+    return row
+
+
 def figures_dataset(metrics_filter: metrics.MetricsFilter) -> tablib.Dataset:
-    """The figures in long form: section, group, metric, value (easy to pivot in a spreadsheet)."""
+    """The figures in long form: section, group, metric, value (easy to pivot in a spreadsheet); section,
+    group and metric as labels in the reader's language, each followed by its code."""
     figures = metrics.response_times(metrics_filter)
-    data = tablib.Dataset(headers=["section", "group", "metric", "value"], title="figures")
+    data = tablib.Dataset(headers=[labels.column_label("section"), "section_code", labels.column_label("group"),
+                                   "group_code", labels.column_label("metric"), "metric_code",
+                                   labels.column_label("value")], title="figures")
+
+    def line(section: str, group: str, metric: str, value: Any) -> None:
+        data.append([labels.column_label(section), section, labels.group_label(section, group), group,
+                     labels.metric_label(metric), metric, "" if value is None else value])
 
     def add(section: str, group: str, values: Mapping[str, Any]) -> None:
         for key, value in values.items():
             if isinstance(value, dict):
                 for sub, inner in value.items():
-                    data.append([section, group, f"{key}.{sub}", "" if inner is None else inner])
+                    line(section, group, f"{key}.{sub}", inner)
             elif not isinstance(value, list):
-                data.append([section, group, key, "" if value is None else value])
+                line(section, group, key, value)
 
     add("period", "", {"from": figures["period"]["from"], "to": figures["period"]["to"],
                        "time_zone": figures["period"]["time_zone"], **figures["filters"]})
     add("overall", "", {**figures["counts"], **figures["sla"], "first_response": figures["first_response"],
                         "resolution": figures["resolution"]})
     edges = figures["distribution"]["edges_days"]
-    labels = [f"{a}-{b}d" for a, b in zip([0, *edges], edges, strict=False)] + [f">={edges[-1]}d"]
+    buckets = [f"{a}-{b}d" for a, b in zip([0, *edges], edges, strict=False)] + [f">={edges[-1]}d"]
     for kind in ("first_response", "resolution"):
-        add("distribution", kind, dict(zip(labels, figures["distribution"][kind], strict=True)))
+        add("distribution", kind, dict(zip(buckets, figures["distribution"][kind], strict=True)))
     b_edges = figures["backlog"]["edges_days"]
     b_labels = [f"{a}-{b}d" for a, b in zip([0, *b_edges], b_edges, strict=False)] + [f">{b_edges[-1]}d"]
     add("backlog", "", {"total": figures["backlog"]["total"], "overdue": figures["backlog"]["overdue"],

@@ -42,6 +42,10 @@ class Inputs:
     open_rows: list[dict[str, Any]]
 
 
+# The top cards: received, then each state category (they add up to it), responded (answered or refused,
+# what on-time is measured on) and overdue.
+CARD_COUNTS = ("received", "open", "answered", "withdrawn", "rejected", "responded", "overdue")
+
 # The report's groupings of the additive figures, and the columns that key each.
 _LEVELS = {"all": (), "type": ("request_type",), "week": ("week", "request_type"), "assignee": ("assignee",)}
 
@@ -164,7 +168,7 @@ def build(f: MetricsFilter, inputs: Inputs) -> dict[str, Any]:
         "generated_at": f.now.astimezone(desk_tz()).isoformat(),
         "filters": {"request_type": f.request_type, "channel": f.channel,
                     "assignee": f.assignee.username if f.assignee else None},
-        "counts": {k: overall[k] for k in ("received", "responded", "open", "overdue", "withdrawn")},
+        "counts": {k: overall[k] for k in CARD_COUNTS},
         "first_response": _durations(overall, "fr"),
         "resolution": _durations(overall, "res"),
         "sla": {"on_time": overall["on_time"], "breached": overall["breached"],
@@ -184,8 +188,7 @@ def build(f: MetricsFilter, inputs: Inputs) -> dict[str, Any]:
             {
                 "request_type": key,
                 "label": str(RequestType(key).label) if key in RequestType.values else key,
-                **{k: row[k] for k in ("received", "responded", "open", "overdue", "withdrawn",
-                                       "on_time", "breached")},
+                **{k: row[k] for k in (*CARD_COUNTS, "on_time", "breached")},
                 "compliance_rate": _rate(row["on_time"], row["breached"]),
                 "first_response": _durations(row, "fr"),
                 "resolution": _durations(row, "res"),

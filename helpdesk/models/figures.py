@@ -40,7 +40,9 @@ class FigureDay(models.Model):
     responded = models.PositiveIntegerField(default=0)
     on_time = models.PositiveIntegerField(default=0)
     breached = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)  # by state category (workflows.states.STATE_CATEGORY)
     withdrawn = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
     fr_count = models.PositiveIntegerField(default=0)
     fr_sum_us = models.BigIntegerField(default=0)  # integer microseconds: sums stay exact
     res_count = models.PositiveIntegerField(default=0)

@@ -73,14 +73,40 @@ def test_manager_exports_from_the_dashboard(dataset: DataSet, client: Client) ->
     assert client.get("/desk/dashboard/export/tickets/?file_format=pdf").status_code == 400
 
 
-def test_the_top_cards_add_up(dataset: DataSet, client: Client, time_machine: Any) -> None:
-    """Issue 28: received = answered (refusals included) + open + withdrawn, each shown on its own card."""
+def _cards(page: str) -> dict[str, int]:
+    return {name: int(value) for name, value in re.findall(r'data-figure="(\w+)">(\d+)<', page)}
+
+
+@pytest.mark.parametrize("prefix", ["", "/en"])
+def test_the_top_cards_add_up(dataset: DataSet, client: Client, time_machine: Any, prefix: str) -> None:
+    """Issue 28.9: received = open + answered + withdrawn + rejected, each on its own card."""
     time_machine.move_to(NOW, tick=False)
     client.force_login(dataset.manager)
-    page = client.get(URL).content.decode()
-    shown = {name: int(value) for name, value in re.findall(r'data-figure="(\w+)">(\d+)<', page)}
-    assert set(shown) >= {"received", "responded", "open", "withdrawn"}
-    assert shown["received"] == shown["responded"] + shown["open"] + shown["withdrawn"]
+    page = client.get(prefix + URL).content.decode()
+    shown = _cards(page)
+    assert shown == {"received": 7, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 1}
+    assert shown["received"] == shown["open"] + shown["answered"] + shown["withdrawn"] + shown["rejected"]
+    assert ("Rejected" if prefix else "거절됨") in page
+
+
+def test_a_reopened_ticket_counts_once(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    """A reopened answer keeps its responded_at: counted by its state (open), not also as answered."""
+    from helpdesk.models import Ticket
+    from workflows.states import TicketState
+
+    Ticket.objects.filter(pk=dataset.tickets["T1"].pk).update(state=TicketState.RECEIVED, closed_at=None)
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    shown = _cards(client.get(URL).content.decode())
+    assert shown == {"received": 7, "open": 3, "answered": 2, "withdrawn": 1, "rejected": 1}
+
+
+def test_every_state_counts_in_one_category() -> None:
+    """A state added later (e.g. merged) must be given a category, or the sum would not hold."""
+    from workflows.states import STATE_CATEGORY, StateCategory, TicketState, states_in
+
+    assert set(STATE_CATEGORY) == set(TicketState.values)
+    assert sorted(s for c in StateCategory for s in states_in(c)) == sorted(TicketState.values)
 
 
 @pytest.mark.parametrize(("seconds", "english", "korean"), [

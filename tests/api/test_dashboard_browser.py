@@ -98,3 +98,55 @@ def test_dashboard_renders_charts_with_data(live_server: Any, make_ticket: Any, 
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SCREENSHOT_DIR / "dashboard.png")
     assert (SCREENSHOT_DIR / "dashboard.png").stat().st_size > 20_000
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_the_top_cards_add_up_in_a_browser(browser: Any, live_server: Any, make_ticket: Any, admin_user: User,
+                                           manager: User, client: Any, language: str) -> None:
+    """Issue 28.9: each category on its own visible card, adding up to "received"; desktop and phone; axe clean."""
+    from tests.support.pagecheck import assert_page_sound
+
+    now = timezone.now()
+    states = [S.RECEIVED, S.VERIFIED, S.RESPONDED, S.RESPONDED, S.RESPONDED, S.WITHDRAWN, S.REJECTED, S.REJECTED]
+    for i, state in enumerate(states):
+        ticket = make_ticket(email=f"card{i}@example.com", subject=f"카드 {i}")
+        closed = now - timedelta(hours=20 - i) if state != S.RECEIVED and state != S.VERIFIED else None
+        Ticket.objects.filter(pk=ticket.pk).update(
+            state=state, received_at=now - timedelta(days=2), assignee=admin_user, closed_at=closed,
+            responded_at=closed if state in (S.RESPONDED, S.REJECTED) else None,
+            first_response_at=now - timedelta(days=1, hours=22))
+    client.force_login(manager)
+    session_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    today = timezone.localdate(timezone.now(), desk_tz())
+    prefix = "/en" if language == "en" else ""
+    url = f"{live_server.url}{prefix}/desk/dashboard/?from={today - timedelta(days=6)}&to={today}"
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    for size, viewport in (("desktop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        context = browser.new_context(viewport=viewport, is_mobile=size == "phone")
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "domain": host,
+                              "path": "/"}])
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-workload'))")
+        assert_page_sound(page)
+        cards = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-figure]')].map(e => {
+            const box = e.closest('.stat').getBoundingClientRect();
+            return [e.dataset.figure, {value: Number(e.innerText), visible: box.width > 0 && box.height > 0,
+                                       label: e.closest('.stat').querySelector('.stat-label').innerText}];
+        }))""")
+        assert {k: v["value"] for k, v in cards.items()} == {
+            "received": 8, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 2}
+        assert all(card["visible"] for card in cards.values())
+        assert cards["rejected"]["label"] == ("Rejected" if language == "en" else "거절됨")
+        # The first-response card reads in days and hours, never in fractions of an hour.
+        first = page.locator(".stat", has_text="First response" if language == "en" else "첫 응답").first.inner_text()
+        assert ("2 h" if language == "en" else "2시간") in first and "0." not in first
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOT_DIR / f"dashboard-cards-{language}-{size}.png"
+        page.screenshot(path=str(path), full_page=size == "desktop")
+        if os.environ.get("DESK_UPDATE_DOCS") == "1":
+            shutil.copy(path, settings.BASE_DIR / "docs" / "screenshots" / path.name)
+        context.close()

@@ -188,13 +188,43 @@ def test_metrics_endpoint(dataset: DataSet, time_machine: Any) -> None:
     assert_error(client.get("/api/v1/metrics/response-times/?from=9999-12-31"), 400, "invalid")
 
 
+# The Korean headers of the ticket export (the API speaks Korean unless asked otherwise) → codes.
+_CODES = {"제목": "subject", "기한 준수": "on_time", "답변까지 걸린 시간(시간)": "resolution_hours",
+          "접수 시각": "received_at"}
+
+
+def test_exports_read_in_the_readers_language_with_codes_beside(dataset: DataSet, time_machine: Any) -> None:
+    """Issue 28.9: labels in the reader's language, the machine codes in a second column."""
+    time_machine.move_to(NOW, tick=False)
+    client = token_client(dataset.manager)
+    url = "/api/v1/exports/tickets/?from=2026-03-01&to=2026-03-15"
+    english = list(csv.reader(io.StringIO(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig"))))
+    header = english[0]
+    assert header[:5] == ["Reference", "Request type", "request_type_code", "State", "state_code"]
+    t3 = next(row for row in english if row[header.index("Subject")].startswith("T3"))
+    assert (t3[header.index("Request type")], t3[header.index("request_type_code")]) == (
+        "Access to personal information", "access")
+    assert (t3[header.index("State")], t3[header.index("state_code")]) == ("Rejected", "rejected")
+    korean = list(csv.reader(io.StringIO(client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode("utf-8-sig"))))
+    assert korean[0][:3] == ["번호", "요청 유형", "request_type_code"]
+    assert "개인정보 열람" in {row[1] for row in korean[1:]}
+    figures = client.get("/api/v1/exports/figures/?from=2026-03-01&to=2026-03-15", HTTP_ACCEPT_LANGUAGE="en")
+    rows = list(csv.DictReader(io.StringIO(figures.content.decode("utf-8-sig"))))
+    rejected = next(r for r in rows if r["section_code"] == "overall" and r["metric_code"] == "rejected")
+    assert (rejected["Section"], rejected["Metric"], rejected["Value"]) == ("Overall", "Rejected", "1")
+    p90 = next(r for r in rows if r["metric_code"] == "first_response.p90_seconds" and r["section_code"] == "overall")
+    assert p90["Metric"] == "First response · p90 (seconds)"
+    by_type = next(r for r in rows if r["section_code"] == "request_type" and r["group_code"] == "access")
+    assert by_type["Group"] == "Access to personal information"
+
+
 def test_ticket_export_minimises_personal_data(dataset: DataSet, time_machine: Any) -> None:
     time_machine.move_to(NOW, tick=False)
     url = "/api/v1/exports/tickets/?from=2026-03-01&to=2026-03-15"
     response = token_client(dataset.manager).get(url)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = response.content.decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = [{_CODES.get(k, k): v for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
     assert len(rows) == 7
     assert "person" not in text and "홍길동" not in text  # no requester identity, no message bodies
     t2 = next(r for r in rows if r["subject"].startswith("T2"))
@@ -204,8 +234,8 @@ def test_ticket_export_minimises_personal_data(dataset: DataSet, time_machine: A
     with_emails = token_client(dataset.manager).get(url + "&include_emails=true").content.decode("utf-8-sig")
     assert "person1@example.com" in with_emails
     # Administrators: only their own tickets, and never addresses.
-    admin_rows = list(csv.DictReader(io.StringIO(
-        token_client(dataset.b).get(url).content.decode("utf-8-sig"))))
+    admin_rows = [{_CODES.get(k, k): v for k, v in row.items()} for row in csv.DictReader(io.StringIO(
+        token_client(dataset.b).get(url).content.decode("utf-8-sig")))]
     assert {r["subject"].split()[0] for r in admin_rows} == {"T3", "T4"}
     assert_error(token_client(dataset.b).get(url + "&include_emails=true"), 403, "permission_denied")
 
@@ -217,13 +247,14 @@ def test_xlsx_exports(dataset: DataSet, time_machine: Any) -> None:
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "reference" and len(rows) == 8
+    assert rows[0][:3] == ("번호", "요청 유형", "request_type_code") and len(rows) == 8
     figures = client.get("/api/v1/exports/figures/?from=2026-03-01&to=2026-03-15&file_format=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(figures.content)).active
-    values = {(r[0], r[1], r[2]): r[3] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    values = {(r[1], r[3], r[5]): r[6] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert values[("overall", None, "received")] == 7 or values[("overall", "", "received")] == 7
     csv_figures = client.get("/api/v1/exports/figures/?from=2026-03-01&to=2026-03-15").content.decode("utf-8-sig")
-    found = {(r["section"], r["group"], r["metric"]): r["value"] for r in csv.DictReader(io.StringIO(csv_figures))}
+    found = {(r["section_code"], r["group_code"], r["metric_code"]): r["값"]
+             for r in csv.DictReader(io.StringIO(csv_figures))}
     assert float(found[("overall", "", "first_response.p90_seconds")]) == pytest.approx(190080)
     assert found[("overall", "", "compliance_rate")] == "0.6"
     assert found[("request_type", "access", "received")] == "4"

@@ -107,12 +107,14 @@ def test_no_csv_cell_or_header_of_the_package_is_a_formula(built: AccessPackage)
 EXPECTED = [["keys", "values", HOSTILE_KEY, "list"],
             ["k-value", "v-value", "+SUM(1,2)", ""],
             ["", "second", "", "product-news"]]
+# What the requester reads (issue 28.7): the same columns, unlabelled names made readable.
+READABLE = [["Keys", "Values", HOSTILE_KEY, "List"], *EXPECTED[1:]]
 
 
 def test_the_summary_in_the_zip_draws_columns_and_values_not_dict_lookups(built: AccessPackage) -> None:
     with built.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         summary = archive.read("summary.html").decode()
-    assert table_with_header(summary, "keys") == EXPECTED
+    assert table_with_header(summary, "Keys") == READABLE
 
 
 def test_the_review_page_and_the_ticket_panel_draw_the_same_aligned_table(built: AccessPackage,
@@ -121,7 +123,7 @@ def test_the_review_page_and_the_ticket_panel_draw_the_same_aligned_table(built:
     desk.force_login(admin_user)
     review = desk.get(reverse("fulfilment:review_package",
                               kwargs={"reference": built.ticket.reference, "pk": built.pk}))
-    assert table_with_header(review.content.decode(), "keys") == EXPECTED
+    assert table_with_header(review.content.decode(), "Keys") == READABLE
     page = desk.get(reverse("desk:ticket", args=[built.ticket.reference])).content.decode()
     assert table_with_header(page, "keys") == [row if i == 0 else [c or "—" for c in row]
                                                for i, row in enumerate(EXPECTED)]

@@ -60,7 +60,7 @@ def test_a_fee_is_shown_to_the_requester_before_it_is_incurred_and_lands_everywh
     # The export has it.
     rows = api(manager).get("/api/v1/exports/tickets/?from=2026-09-01&to=2026-09-30").content.decode("utf-8-sig")
     header, row = rows.splitlines()[:2]
-    assert header.endswith("fee_krw,postage_krw,fee_company_cause") and row.endswith(",2000,3500,False")
+    assert header.endswith("수수료(원),우송료(원),회사 사유(수수료 없음)") and row.endswith(",2000,3500,False")
     # Not after the answer.
     with pytest.raises(services.TransitionNotAllowedError):
         services.quote_fee(ticket=ticket, actor=admin_user, fee=0, basis="late")

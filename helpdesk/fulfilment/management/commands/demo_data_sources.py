@@ -41,24 +41,51 @@ name = "demo-crm"
 url = "sqlite:///{db}"
 connect_timeout = 5
 statement_timeout = 10
+label = {{ ko = "고객 관리 시스템(CRM)", en = "Customer records (CRM)" }}
+time_zone = "UTC"   # SQLite's CURRENT_TIMESTAMP: UTC without an offset
+[source.description]
+ko = "영업·지원팀이 고객 연락처, 주문과 뉴스레터 구독을 관리하는 시스템입니다."
+en = "Where sales and support keep customers' contact details, orders and newsletter subscriptions."
 
 [[source.table]]
 name = "customers"
 match = "email"
 export = ["name", "email", "phone", "company", "created_at"]
 erase = "delete"
+label = {{ ko = "고객 정보", en = "Customer details" }}
+[source.table.columns]
+name = {{ ko = "이름", en = "Name" }}
+email = {{ ko = "이메일", en = "E-mail" }}
+phone = {{ ko = "전화번호", en = "Phone" }}
+company = {{ ko = "회사", en = "Company" }}
+created_at = {{ ko = "등록 일시", en = "Registered" }}
 
 [[source.table]]
 name = "orders"
 match = "customer_email"
 erase = "keep"
-keep_reason = "Commercial Act Art. 33 / 전자상거래법: transaction records are kept for 5 years"
+label = {{ ko = "주문 내역", en = "Orders" }}
+keep_law = {{ ko = "전자상거래법 제6조, 시행령 제6조", en = "E-Commerce Act Art. 6, Enforcement Decree Art. 6" }}
+[source.table.keep_reason]
+ko = "계약·청약철회, 대금 결제 및 재화 공급에 관한 기록은 5년간 보관해야 합니다."
+en = "Records of contracts, withdrawals, payments and supply of goods must be kept for 5 years."
+[source.table.columns]
+id = {{ ko = "주문 번호", en = "Order no." }}
+customer_email = {{ ko = "이메일", en = "E-mail" }}
+ordered_on = {{ ko = "주문일", en = "Ordered on" }}
+amount_krw = {{ ko = "금액(원)", en = "Amount (KRW)" }}
+item = {{ ko = "품목", en = "Item" }}
 
 [[source.table]]
 name = "newsletter"
 match = "email"
 erase = "set"
 set = {{ subscribed = 0 }}
+label = {{ ko = "뉴스레터 구독", en = "Newsletter subscription" }}
+[source.table.columns]
+email = {{ ko = "이메일", en = "E-mail" }}
+subscribed = {{ ko = "구독 중(1=예)", en = "Subscribed (1 = yes)" }}
+since = {{ ko = "구독 시작일", en = "Since" }}
 """
 
 
