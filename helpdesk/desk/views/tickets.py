@@ -16,6 +16,7 @@ from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
 from helpdesk.desk import next_steps, timeline
 from helpdesk.desk.intake_forms import attach_notice_forms, participants_context, representation_context
+from helpdesk.desk.task_forms import tasks_context
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
@@ -82,6 +83,7 @@ def _ticket_page(
         "fee_form": (bound.get("fee") or desk_forms.FeeForm(initial=initial)) if may_act and ticket.is_open else None,
         **representation_context(ticket, may_act, bound.get("representation")),  # issue 26
         **participants_context(ticket, may_act, bound.get("participants")),
+        **tasks_context(ticket, may_act, bound.get("task")),
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)
