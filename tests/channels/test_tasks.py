@@ -213,7 +213,7 @@ def test_contacts_are_kept_in_the_admin(db: Any) -> None:
     admin_client = Client()
     admin_client.force_login(User.objects.create_superuser("root", "root@example.com", "x-Very-long-password-1"))
     page = admin_client.get("/admin/helpdesk/contact/add/")
-    assert page.status_code == 200 and "Processor (consignee)" in page.content.decode()
+    assert page.status_code == 200 and "수탁자(처리 위탁)" in page.content.decode()  # the admin speaks Korean
     response = admin_client.post("/admin/helpdesk/contact/add/", {
         "name": "데이터 제공처 담당자", "organisation": "Partner Corp", "kind": "provider",
         "email": "dpo@partner.example", "languages": "en,ko", "is_active": "on", "note": ""})
