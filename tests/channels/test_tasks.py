@@ -104,6 +104,7 @@ def test_the_desk_sends_a_task_by_real_smtp(deletion: Ticket, stibee: Contact, a
     page = desk(admin_user).get(url).content.decode()
     assert "sent task T1 to Stibee privacy team (Stibee Co., Ltd.), due" in page
     assert "Open" in page and due(deletion).isoformat() in page
+    assert "Task mail to a contact → privacy@stibee.example" in page
     assert "hong@example.com 의 정보를 삭제" not in Client().get(
         f"/en/request/{tokens.status_token(deletion)}/").content.decode()
     event = AuditEvent.objects.get(ticket=deletion, action="task.sent")
@@ -154,6 +155,7 @@ def test_the_contacts_reply_threads_on_as_the_answer_and_closes_the_task(
     page = desk(admin_user).get(f"/en/desk/tickets/{deletion.reference}/").content.decode()
     assert "privacy@stibee.example answered task T1; the task is closed." in page
     assert "Answered by the contact" in page
+    assert "A contact&#x27;s answer to a task" in page and "&lt;privacy@stibee.example&gt;" in page
     status = Client().get(f"/en/request/{tokens.status_token(deletion)}/").content.decode()
     assert "Deleted." not in status  # a processor's answer is for staff
 
