@@ -90,8 +90,8 @@ class TaskActions:
         ticket = self.get_object()
         data = _valid(TaskCreateSerializer, request)
         task = services.send_task(ticket=ticket, actor=_user(request), contact=data["contact"],
-                                  instructions=data["instructions"], due_date=data["due_date"], source=data["data_source"],
-                                  expected_version=data.get("expected_version"))
+                                  instructions=data["instructions"], due_date=data["due_date"],
+                                  source=data["data_source"], expected_version=data.get("expected_version"))
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     def _end(self, request: Request, task: str, cancel: bool) -> Response:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import services
+from helpdesk.fulfilment.config import ConfigError, SourceConfig, configured_sources
 from helpdesk.models import Contact, Task, Ticket
 from workflows.calendar import local_date
 
@@ -32,11 +33,18 @@ def contact_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def fulfilment_sources() -> tuple[SourceConfig, ...]:
+    try:
+        return configured_sources()
+    except ConfigError:  # the card shows the file's error
+        return ()
+
+
 class TaskForm(forms.Form):
     contact = forms.ChoiceField(label=_("Send to"))
     instructions = forms.CharField(label=_("What to do"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
     due_date = forms.DateField(label=_("Answer due by"), widget=DateInput())
-    source = forms.CharField(widget=forms.HiddenInput, required=False)
+    source = forms.ChoiceField(label=_("About the data source"), required=False)
 
     def __init__(self, *args: Any, ticket: Ticket | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "id_task_%s")
@@ -44,6 +52,9 @@ class TaskForm(forms.Form):
         field = self.fields["contact"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = contact_choices()
+        source = self.fields["source"]
+        assert isinstance(source, forms.ChoiceField)
+        source.choices = [("", "—"), *((s.name, s.name) for s in fulfilment_sources())]
         if ticket is not None and not self.is_bound:
             self.fields["due_date"].help_text = _("At the latest the legal deadline, %(deadline)s.") % {
                 "deadline": local_date(ticket.due_at).isoformat()}

@@ -70,10 +70,10 @@ def test_before_due_and_overdue_once_each_to_contact_and_administrator(
     assert row.message.kind == MessageKind.TASK and row.message.in_reply_to == task.mail.message_id  # type: ignore[union-attr]
 
     mail.outbox.clear()
-    with time_machine.travel(task.due_at + timedelta(hours=10), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            [overdue] = run_task_sweep()
-            assert run_task_sweep() == []
+    with time_machine.travel(task.due_at + timedelta(hours=10), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        [overdue] = run_task_sweep()
+        assert run_task_sweep() == []
     assert TaskReminder.objects.get(pk=overdue).kind == OVERDUE
     assert sorted(m.to[0] for m in mail.outbox) == sorted(["crm-owner@micube.example", admin_user.email])
     assert any("기한 지남" in m.subject for m in mail.outbox)
@@ -90,9 +90,9 @@ def test_no_reminder_for_a_closed_task_nor_one_sent_the_day_before(
     assert soon.remind_at is None  # sent on its due day: no "due soon" right after the task itself
     services.close_task(ticket=ticket, actor=admin_user, task_id=task.pk, note="전화로 확인")
     mail.outbox.clear()
-    with time_machine.travel(task.due_at + timedelta(days=2), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            claims = run_task_sweep()
+    with time_machine.travel(task.due_at + timedelta(days=2), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        claims = run_task_sweep()
     assert [TaskReminder.objects.get(pk=pk).task_id for pk in claims] == [soon.pk]  # only the open one, overdue
     assert TaskReminder.objects.get().kind == OVERDUE
 

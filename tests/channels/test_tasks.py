@@ -67,7 +67,7 @@ def due(ticket: Ticket, days_before_deadline: int = 1) -> date:
 def send(ticket: Ticket, contact: Contact, user: User, capture: Any, **extra: Any) -> Task:
     with capture(execute=True):
         return services.send_task(ticket=ticket, actor=user, contact=contact, due_date=due(ticket),
-                                  instructions="구독자 hong@example.com 의 정보를 삭제하고 결과를 알려 주세요.", **extra)
+                                  instructions="구독자 hong@example.com 의 정보를 삭제하고 알려 주세요.", **extra)
 
 
 def reply(sender: str, *, subject: str, message_id: str, in_reply_to: str = "", auth: str = "",
@@ -292,3 +292,7 @@ def test_the_data_sources_file_may_name_a_sources_contact(deletion: Ticket, stib
     page = desk(admin_user).get(f"/en/desk/tickets/{deletion.reference}/").content.decode()
     assert "Stibee privacy team (Stibee Co., Ltd.) · Processor (consignee) · newsletter" in page
     assert "Data source “crm” names owner@crm.example, which is not an active contact in the admin." in page
+    response = desk(admin_user).post(f"/en/desk/tickets/{deletion.reference}/tasks/", {
+        "contact": str(stibee.pk), "due_date": due(deletion).isoformat(), "source": "newsletter",
+        "instructions": "뉴스레터 구독 정보를 삭제해 주세요."})
+    assert response.status_code == 302 and Task.objects.get().source == "newsletter"

@@ -31,7 +31,8 @@ def test_a_task_sent_from_the_ticket_page(browser: Any, live_server: Any, smtp_s
                            email="privacy@stibee.example")
     ticket = services.create_ticket(
         message=services.InboundMessage(sender_email="hong@example.com", sender_name="홍길동",
-                                        subject="뉴스레터 구독 정보 삭제 요청", body_text="뉴스레터 구독 정보를 지워 주세요."),
+                                        subject="뉴스레터 구독 정보 삭제 요청",
+                                        body_text="뉴스레터 구독 정보를 지워 주세요."),
         channel=Channel.EMAIL, request_type="deletion", acknowledge=False)
     services.assign_ticket(ticket=ticket, assignee=admin, actor=admin)
     smtp_sink.messages.clear()
