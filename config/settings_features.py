@@ -82,6 +82,8 @@ FEATURE_BEAT_SCHEDULE["requester-verification-reminders"] = {
 DESK_SLA_SWEEP_BATCH = int(os.environ.get("DESK_SLA_SWEEP_BATCH", "500"))  # claims per sweep run
 FEATURE_BEAT_SCHEDULE.update({
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": 300.0},
+    # Reminders about tasks sent to departments, processors and providers (issue 26).
+    "task-reminders": {"task": "notifications.tasks.task_reminder_sweep", "schedule": 300.0},
     "daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=8, minute=30)},
     "retry-pending-messages": {"task": "notifications.tasks.retry_pending_messages", "schedule": 600.0},
     "retry-webhooks": {"task": "notifications.tasks.retry_webhooks", "schedule": 60.0},

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import policy_admin  # noqa: F401 - deadline policies and closure days
-from helpdesk.models import Attachment, AuditEvent, Message, Quarantine, Requester, Ticket, User
+from helpdesk.models import Attachment, AuditEvent, Contact, Message, Quarantine, Requester, Task, Ticket, User
 
 
 @admin.register(User)
@@ -104,6 +104,38 @@ def _original_message_link(raw: Any, view: str, pk: int) -> str:
     if not raw:
         return "-"
     return format_html('<a href="{}">{}</a>', reverse(view, args=[pk]), raw.name)
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin[Contact]):
+    """People the desk sends tasks to (issue 26): internal data owners, processors, providers."""
+
+    list_display = ("name", "organisation", "kind", "email", "languages", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "organisation", "email")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A contact with tasks stays (who was asked what is on record); make it inactive instead.
+        return obj is None or not obj.tasks.exists()
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin[Task]):
+    """Tasks are sent, closed and cancelled from the ticket page or the API (audited): read-only here."""
+
+    list_display = ("__str__", "contact", "state", "due_at", "created_at")
+    list_filter = ("state", "contact__kind")
+    list_select_related = ("ticket", "contact")
+    search_fields = ("ticket__reference", "contact_email")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

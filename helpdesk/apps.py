@@ -24,3 +24,8 @@ class HelpdeskConfig(AppConfig):
             lambda ticket: not ticket.awaiting_representation_check(), "representation",
             _("A representative made this request: record how their authority and the data subject's identity "
               "were checked first.")))
+        # Tasks to departments, processors and providers (issue 26): their answers first.
+        transitions.add_guard("process", transitions.Guard(
+            lambda ticket: not ticket.has_open_tasks(), "tasks",
+            _("A task sent to a department, processor or provider is still open: wait for its answer, or close "
+              "or cancel it under Tasks.")))

@@ -69,7 +69,9 @@ def subject_with_reference(ticket: Ticket, text: str) -> str:
 def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
     """In-Reply-To (the requester's latest message) and References (the whole conversation)."""
     rows = list(
-        ticket.messages.exclude(message_id="").order_by("sent_at", "id").values_list("message_id", "direction")
+        # Staff-only mail (tasks to departments and processors, issue 26) never enters the requester's thread.
+        ticket.messages.exclude(message_id="").exclude(direction="note").order_by("sent_at", "id")
+        .values_list("message_id", "direction")
     )
     ids = [message_id for message_id, _ in rows]
     inbound = [message_id for message_id, direction in rows if direction == "inbound"]

@@ -181,3 +181,28 @@ class StatutoryNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} notice for ticket {self.ticket_id}"
+
+
+class TaskReminder(models.Model):
+    """A reminder about a task (issue 26) claimed once per task and kind (``before_due``, ``overdue``).
+
+    The sweep (``notifications.task_reminders``) inserts the claim and, in the same transaction, the
+    mail to the contact (a staff-only message on the ticket, ``message``); the mail to the assigned
+    administrator is sent after commit, its outcome in ``delivery_status``.
+    """
+
+    task = models.ForeignKey("helpdesk.Task", on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16)
+    message = models.ForeignKey("helpdesk.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    recipient = models.CharField(max_length=320, blank=True)
+    delivery_status = models.CharField(max_length=10, choices=StaffMailStatus.choices,
+                                       default=StaffMailStatus.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "kind"], name="uniq_task_reminder_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder for task {self.task_id}"

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import DeliveryStatus, Message
+from notifications.contact_tasks import build_task_reminder_email, run_task_sweep, task_still_open
 from notifications.mail import MAIL_FIELDS, build_email
-from notifications.models import DigestLog, SentNotification, StaffMailStatus
+from notifications.models import DigestLog, SentNotification, StaffMailStatus, TaskReminder
 from notifications.reminders import (
     build_bounce_alert,
     build_digest_email,
@@ -245,3 +246,16 @@ def alert_bounce(self: Any, note_pk: int) -> str:
             return "failed"  # the note on the ticket stays
         raise self.retry(exc=exc, countdown=min(3600, 60 * 2**self.request.retries)) from exc
     return "sent"
+
+
+# --- Tasks to departments, processors and providers (issue 26) ----------------------------------
+@shared_task
+def task_reminder_sweep() -> int:
+    """Beat task (every 5 minutes): claim due task reminders (``notifications.contact_tasks``)."""
+    return len(run_task_sweep())
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=60, acks_late=True)
+def deliver_task_reminder(self: Any, claim_pk: int) -> str:
+    """Mail the assigned administrator one claimed task reminder (the contact's went as a message)."""
+    return _deliver_staff_mail(self, TaskReminder, claim_pk, build_task_reminder_email, task_still_open)

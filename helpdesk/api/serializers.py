@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.api.intake_serializers import ParticipantSerializer, RepresentationSerializer
+from helpdesk.api.tasks import TaskSerializer
 from helpdesk.models import (
     Attachment,
     Direction,
@@ -109,6 +110,7 @@ class TicketDetailSerializer(TicketListSerializer):
     transitions = serializers.SerializerMethodField(help_text="Transitions you can run from the current state.")
     representation = serializers.SerializerMethodField(help_text="Set when a representative made the request.")
     participants = serializers.SerializerMethodField(help_text="Who else receives the replies (in Cc).")
+    tasks = serializers.SerializerMethodField(help_text="Tasks mailed to departments, processors and providers.")
     entered_by = serializers.SerializerMethodField(help_text="The staff member who typed in a phone, letter, fax "
                                                              "or visit request; null for mail and the web form.")
     merged_into: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
@@ -120,7 +122,7 @@ class TicketDetailSerializer(TicketListSerializer):
         slug_field="reference", many=True, read_only=True, help_text="Related tickets (linked both ways).")
 
     class Meta(TicketListSerializer.Meta):
-        fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "participants",
+        fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "participants", "tasks",
                   "merged_into", "merged_tickets", "related",
                   "suggested_request_type", "paused_at", "paused_seconds", "extension_count", "legal_hold",
                   "verified_at", "verification_method", "processed_at", "rejection_reason", "transitions", "messages"]
@@ -136,6 +138,11 @@ class TicketDetailSerializer(TicketListSerializer):
     def get_participants(self, obj: Ticket) -> list[dict[str, Any]]:
         active = obj.participants.filter(removed_at__isnull=True).order_by("pk")
         return [dict(row) for row in ParticipantSerializer(active, many=True).data]
+
+    @extend_schema_field(TaskSerializer(many=True))
+    def get_tasks(self, obj: Ticket) -> list[dict[str, Any]]:
+        tasks = obj.tasks.select_related("contact", "answer", "ticket").order_by("number")
+        return [dict(row) for row in TaskSerializer(tasks, many=True).data]
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_entered_by(self, obj: Ticket) -> dict[str, str] | None:

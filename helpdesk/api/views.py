@@ -47,6 +47,7 @@ from helpdesk.api.serializers import (
     TicketListSerializer,
     TransitionSerializer,
 )
+from helpdesk.api.tasks import TaskActions
 from helpdesk.intake.uploads import validate_uploads
 from helpdesk.models import Ticket, User
 from workflows import transitions
@@ -86,7 +87,8 @@ class DeskAPIMixin(APIView):
     retrieve=extend_schema(summary="One ticket with its conversation", parameters=[REFERENCE],
                            responses={200: TicketDetailSerializer, **READ_ERRORS}),
 )
-class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TicketViewSet(TaskActions, DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9-]{1,32}"
     pagination_class = DeskPagination

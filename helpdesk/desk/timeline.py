@@ -56,6 +56,12 @@ def _label(choices: Any, value: Any) -> str:
     return str(choices(value).label) if value in choices.values else str(value or "—")
 
 
+def _task(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    when = _("overdue") if data.get("kind") == "overdue" else _("due soon")
+    return {"number": data.get("number", "?"), "contact": data.get("contact") or data.get("email", ""),
+            "email": data.get("email", ""), "due": data.get("due", ""), "note": data.get("note", ""), "when": when}
+
+
 def _assigned(data: dict[str, Any], names: Names) -> dict[str, Any]:
     return {"to": names(data.get("to")), "previous": names(data.get("from"))}
 
@@ -208,6 +214,16 @@ SENTENCES: dict[str, Sentence] = {
                                   params=_party),
     "participant.removed": Sentence(_lazy("%(actor)s removed %(email)s: they no longer receive the answers."),
                                     params=_party),
+    # Tasks to departments, processors and providers (issue 26, point 6)
+    "task.sent": Sentence(_lazy("%(actor)s sent task T%(number)s to %(contact)s, due %(due)s."), params=_task),
+    "task.answered": Sentence(_lazy("%(email)s answered task T%(number)s; the task is closed."),
+                              _lazy("%(email)s answered task T%(number)s; the task is closed."), _task),
+    "task.reply_received": Sentence(_lazy("%(email)s wrote again about task T%(number)s."),
+                                    _lazy("%(email)s wrote again about task T%(number)s."), _task),
+    "task.closed": Sentence(_lazy("%(actor)s closed task T%(number)s."), params=_task),
+    "task.cancelled": Sentence(_lazy("%(actor)s cancelled task T%(number)s: %(note)s"), params=_task),
+    "task.reminded": Sentence(_lazy("%(actor)s reminded %(email)s of task T%(number)s (%(when)s)."),
+                              _lazy("%(email)s was reminded of task T%(number)s (%(when)s)."), _task),
     # Statutory notices, fees and the case record (issue 27)
     "notice.given": Sentence(_lazy("%(actor)s gave the statutory notice: %(notice)s."),
                              _lazy("The statutory notice was given: %(notice)s."), _notice),

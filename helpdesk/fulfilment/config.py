@@ -22,6 +22,7 @@ The TOML format is a contract (issue 13)::
     kind = "http"
     url = "https://newsletter.internal/dsr"
     token = "${NEWSLETTER_DSR_TOKEN}"
+    contact = "privacy@stibee.example"           # optional: who to send a task to (issue 26)
 
 Everything is checked when the file is read; every mistake is a :class:`ConfigError` that names
 the source, the table and the field. Table and column names are checked again against the real
@@ -39,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -51,7 +54,7 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Source names appear in file names of the access package and in URLs: keep them plain.
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SOURCE_KEYS = {"name", "kind", "url", "erase_url", "token", "connect_timeout", "statement_timeout", "table",
-               "erase", "keep_reason", "keep_law", "label", "description", "columns", "time_zone"}
+               "erase", "keep_reason", "keep_law", "label", "description", "columns", "time_zone", "contact"}
 TABLE_KEYS = {"name", "match", "export", "erase", "anonymize", "set", "keep_reason", "keep_law", "label", "columns"}
 LANGUAGES = ("ko", "en")
 HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
@@ -129,6 +132,8 @@ class SourceConfig:
     label: Text = Text()  # what the requester reads instead of the name ("demo-crm")
     description: Text = Text()
     time_zone: str = ""  # of the source's times without an offset; empty: the desk's (settings.TIME_ZONE)
+    # The e-mail address of the contact (kept in the admin) who is sent tasks about this source.
+    contact: str = ""
 
     @property
     def safe_url(self) -> str:
@@ -295,6 +300,17 @@ def _table(data: Any, where: str) -> TableConfig:
     )
 
 
+def _contact(data: dict[str, Any], where: str) -> str:
+    """``contact``: an e-mail address (the contact itself is kept in the admin; the desk says if it is not)."""
+    address = _str(data, "contact", where).strip().lower()
+    if address:
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: contact = '{address}' is not an e-mail address") from exc
+    return address
+
+
 def _sql_url(url: str, where: str) -> str:
     parsed = parse_sql_url(url)
     if parsed is None:
@@ -321,6 +337,7 @@ def _source(data: Any, index: int, environ: dict[str, str] | None) -> SourceConf
     common = {
         "name": name, "kind": kind, "label": _text(data, "label", where, longest=80),
         "description": _text(data, "description", where, longest=500), "time_zone": _time_zone(data, where),
+        "contact": _contact(data, where),
         "connect_timeout": _seconds(data, "connect_timeout", where, DEFAULT_CONNECT_TIMEOUT),
         "statement_timeout": _seconds(data, "statement_timeout", where, DEFAULT_STATEMENT_TIMEOUT),
     }

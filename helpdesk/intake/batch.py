@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from helpdesk import services
-from helpdesk.intake.decide import Duplicate, FollowUp, IgnoreAuto, NewTicket, ToQuarantine, decide_mail, dedupe_key
+from helpdesk.intake.decide import (
+    Duplicate,
+    FollowUp,
+    IgnoreAuto,
+    NewTicket,
+    TaskAnswer,
+    ToQuarantine,
+    decide_mail,
+    dedupe_key,
+)
 from helpdesk.intake.email.parser import ParsedEmail
 from helpdesk.intake.ingest import IngestResult, Outcome, inbound_message, ingest_message, parse
 from helpdesk.intake.lookups import BatchLookups
@@ -50,8 +59,8 @@ T = TypeVar("T", bound=tuple[Any, ...])
 
 def _filed_alone(decision: object, parsed: object) -> bool:
     """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a bounce of
-    our mail, a state transition, a new ticket flagged for review (a note on it)."""
-    return (isinstance(decision, ToQuarantine) or (isinstance(decision, FollowUp) and decision.moves)
+    our mail, a state transition, a new ticket flagged for review (a note on it), a task's answer."""
+    return (isinstance(decision, ToQuarantine | TaskAnswer) or (isinstance(decision, FollowUp) and decision.moves)
             or (isinstance(decision, IgnoreAuto)
                 and (decision.keep_on is None or getattr(parsed, "failed_delivery", None) is not None))
             or (isinstance(decision, NewTicket) and decision.review is not None))

@@ -20,16 +20,22 @@ The rules, in order:
 5. a mail continuing a ticket whose sender the receiving MTA did not authenticate (its
    ``Authentication-Results`` say DMARC/DKIM/SPF failed, or it has none: ``authresults.py``) is
    **quarantined** — a forged From: of the requester must not be filed as them;
-6. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
+6. a task contact's mail on a ticket (issue 26: a department, processor or provider the desk mailed
+   a task; the party check of 3 counts them only for their own tasks) is that **task's answer**:
+   the task whose mail it answers (thread ids), else the one its subject names
+   (``[PRIV-2026-0001-T2]``), else the contact's open task on the ticket, else their latest; it is
+   filed for staff only and never moves the ticket;
+7. a requester's mail on a ticket is a **follow-up**, which **moves** the ticket (resume or reopen)
    when it is awaiting the requester or answered;
-7. anything else is a **new ticket**, with a suggested request type and the requester's language,
+8. anything else is a **new ticket**, with a suggested request type and the requester's language,
    flagged for review (``review``) when its subject reads like an auto-reply.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -45,6 +51,8 @@ __all__ = [
     "IgnoreAuto",
     "Lookups",
     "NewTicket",
+    "TaskAnswer",
+    "TaskRef",
     "ToQuarantine",
     "decide_mail",
     "dedupe_key",
@@ -73,6 +81,20 @@ def _nobody(ticket: object) -> bool:
 
 
 @dataclass(frozen=True)
+class TaskRef:
+    """A task (issue 26) of the ticket mailed to this mail's sender."""
+
+    pk: int
+    number: int
+    mail_id: str  # the task mail's Message-ID
+    is_open: bool
+
+
+def _no_tasks(ticket: object) -> Sequence[TaskRef]:
+    return ()
+
+
+@dataclass(frozen=True)
 class Lookups(Generic[T]):
     """What the database (and, in a batch, the mails decided before this one) says about a mail."""
 
@@ -84,6 +106,8 @@ class Lookups(Generic[T]):
     by_reference: Mapping[str, T] = field(default_factory=dict)
     # Whether the sender is a party to a ticket of those two maps (its requester, or mailed on it).
     sender_is_party: Callable[[T], bool] = _nobody
+    # The tasks of that ticket whose contact is the sender (not its requester), oldest first.
+    sender_tasks: Callable[[T], Sequence[TaskRef]] = _no_tasks
 
 
 @dataclass(frozen=True)
@@ -116,7 +140,13 @@ class NewTicket:
     review: str | None = None  # why a person should check it (e.g. "autoreply_subject")
 
 
-Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | FollowUp[T] | NewTicket
+@dataclass(frozen=True)
+class TaskAnswer(Generic[T]):
+    ticket: T
+    task: int  # the Task's pk
+
+
+Decision = ToQuarantine | Duplicate[T] | IgnoreAuto[T] | TaskAnswer[T] | FollowUp[T] | NewTicket
 
 
 def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Decision[T]:
@@ -132,6 +162,9 @@ def decide_mail(parsed: ParsedEmail | ToQuarantine, lookups: Lookups[T]) -> Deci
         return ToQuarantine("unauthenticated_reply",
                           f"a reply from {parsed.sender_email} to a ticket, but the receiving MTA's "
                           f"Authentication-Results say: {parsed.authentication} (DMARC/DKIM/SPF)")
+    tasks = lookups.sender_tasks(ticket) if ticket is not None else ()
+    if ticket is not None and tasks:
+        return TaskAnswer(ticket, _answered_task(parsed, tasks))
     if ticket is not None:
         return FollowUp(ticket, moves=ticket.state in services.STATES_A_MAIL_MOVES)
     return NewTicket(parsed.suggested_request_type, parsed.language, parsed.review_reason)
@@ -154,6 +187,23 @@ def _continued(parsed: ParsedEmail, lookups: Lookups[T], *, thread_from_anyone: 
         if reference in lookups.by_reference and lookups.sender_is_party(lookups.by_reference[reference]):
             return lookups.by_reference[reference]
     return None
+
+
+_TASK_TOKEN = re.compile(r"(?<![A-Za-z0-9])PRIV-\d{4}-\d{4,}-T(\d{1,5})(?!\d)", re.IGNORECASE)
+
+
+def _answered_task(parsed: ParsedEmail, tasks: Sequence[TaskRef]) -> int:
+    """Which of the sender's tasks the mail answers (rule 6)."""
+    by_mail = {task.mail_id: task.pk for task in tasks if task.mail_id}
+    for message_id in thread_ids(parsed):
+        if message_id in by_mail:
+            return by_mail[message_id]
+    by_number = {task.number: task.pk for task in tasks}
+    for match in _TASK_TOKEN.finditer(parsed.subject or ""):
+        if int(match.group(1)) in by_number:
+            return by_number[int(match.group(1))]
+    open_tasks = [task for task in tasks if task.is_open]
+    return (open_tasks or list(tasks))[-1].pk
 
 
 def dedupe_key(parsed: ParsedEmail) -> str:

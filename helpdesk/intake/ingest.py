@@ -31,6 +31,7 @@ from helpdesk.intake.decide import (
     Duplicate,
     FollowUp,
     IgnoreAuto,
+    TaskAnswer,
     ToQuarantine,
     decide_mail,
     dedupe_key,
@@ -196,6 +197,10 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
                 if bounced is not None:
                     record_bounce(bounced, reason=decision.reason)
                 return IngestResult(Outcome.IGNORED_AUTO, decision.keep_on.reference, decision.reason)
+            if isinstance(decision, TaskAnswer):
+                # A department's, processor's or provider's answer to its task (issue 26): staff only.
+                services.record_task_answer(task_id=decision.task, message=message)
+                return IngestResult(Outcome.FOLLOW_UP, decision.ticket.reference, None)
             if isinstance(decision, FollowUp):
                 # Resumes or reopens the ticket when decision.moves (decided again under its row lock).
                 services.add_inbound_message(ticket=decision.ticket, message=message)

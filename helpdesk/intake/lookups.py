@@ -8,14 +8,23 @@ would after ``ingest_message`` had filed the earlier one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from django.db.models import Q, QuerySet
 
 from helpdesk import services
-from helpdesk.intake.decide import Lookups, TicketLike, ToQuarantine, dedupe_key, looked_up_ids, thread_ids
+from helpdesk.intake.decide import (
+    Lookups,
+    TaskRef,
+    TicketLike,
+    ToQuarantine,
+    dedupe_key,
+    looked_up_ids,
+    thread_ids,
+)
 from helpdesk.intake.email.parser import ParsedEmail
-from helpdesk.models import Direction, Message, MessageKind, Participant, Ticket
+from helpdesk.models import Direction, Message, MessageKind, Participant, Task, TaskState, Ticket
 
 __all__ = ["BatchLookups", "lookups", "stored_reference"]
 
@@ -47,8 +56,13 @@ def lookups(parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket]:
     if candidates.keys() - party:  # people in Cc (issue 26) answer too
         party |= set(_participating(sender).filter(ticket_id__in=candidates.keys() - party)
                      .values_list("ticket_id", flat=True))
+    tasks: dict[int, list[TaskRef]] = {}
+    if candidates.keys() - party:  # a department, processor or provider answers its task (issue 26)
+        tasks = _tasked(candidates.keys() - party, [sender])
+        party |= set(tasks)
     return Lookups(duplicate_of=stored_reference(dedupe_key(parsed)), by_message_id=by_message_id,
-                   by_reference=by_reference, sender_is_party=lambda ticket: ticket.pk in party)
+                   by_reference=by_reference, sender_is_party=lambda ticket: ticket.pk in party,
+                   sender_tasks=lambda ticket: tasks.get(ticket.pk, ()))
 
 
 def _mailed_by(*senders: str) -> QuerySet[Message]:
@@ -59,6 +73,20 @@ def _mailed_by(*senders: str) -> QuerySet[Message]:
 def _participating(*addresses: str) -> QuerySet[Participant]:
     """Current participants (Cc) with these addresses: they receive the replies and may answer."""
     return Participant.objects.filter(email__in=addresses, removed_at__isnull=True)
+
+
+def _tasked(ticket_ids: Iterable[int], senders: list[str]) -> dict[int, list[TaskRef]]:
+    """Tasks (issue 26) of these tickets mailed to one of ``senders``, by ticket, oldest first.
+
+    Only for tickets the sender is not otherwise a party to: the requester or a participant who is
+    also a contact writes as themselves.
+    """
+    found: dict[int, list[TaskRef]] = {}
+    for pk, ticket_id, number, state, mail_id in (
+            Task.objects.filter(ticket_id__in=ticket_ids, contact_email__in=senders).order_by("number")
+            .values_list("pk", "ticket_id", "number", "state", "mail__message_id")):
+        found.setdefault(ticket_id, []).append(TaskRef(pk, number, mail_id or "", state == TaskState.OPEN))
+    return found
 
 
 def stored_reference(key: str) -> str | None:
@@ -101,6 +129,16 @@ class BatchLookups(Generic[P]):
                 ticket_id__in=list(locked)).values_list("ticket_id", "sender").distinct()}
             self.parties |= {(_key(locked[pk]), email) for pk, email in _participating(*senders).filter(
                 ticket_id__in=list(locked)).values_list("ticket_id", "email")}
+        # Task contacts (issue 26), per (ticket, address): the mail is then filed by ingest_message.
+        self.tasks: dict[tuple[tuple[str, int], str], list[TaskRef]] = {}
+        if locked and senders:
+            for task_pk, pk, sender, number, state, mail_id in Task.objects.filter(
+                    ticket_id__in=list(locked), contact_email__in=senders).order_by("number").values_list(
+                    "pk", "ticket_id", "contact_email", "number", "state", "mail__message_id"):
+                key = (_key(locked[pk]), sender)
+                if key not in self.parties:
+                    self.tasks.setdefault(key, []).append(
+                        TaskRef(task_pk, number, mail_id or "", state == TaskState.OPEN))
 
     def of(self, parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket | P]:
         if isinstance(parsed, ToQuarantine):
@@ -108,7 +146,9 @@ class BatchLookups(Generic[P]):
         sender = services.normalize_email(parsed.sender_email)
         return Lookups(duplicate_of=self.keys.get(dedupe_key(parsed)), by_message_id=self.by_message_id,
                        by_reference=self.by_reference,
-                       sender_is_party=lambda ticket: (_key(ticket), sender) in self.parties)
+                       sender_is_party=lambda ticket: ((_key(ticket), sender) in self.parties
+                                                       or (_key(ticket), sender) in self.tasks),
+                       sender_tasks=lambda ticket: self.tasks.get((_key(ticket), sender), ()))
 
     def complete_for(self, parsed: ParsedEmail | ToQuarantine, opened: bool) -> bool:
         """False when a reference the mail names may be a ticket this segment ``opened`` (not yet known)."""

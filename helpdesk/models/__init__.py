@@ -21,6 +21,7 @@ from helpdesk.models.records import (
     TicketStatistic,
 )
 from helpdesk.models.stored_files import DatabaseStorage, StoredFile, raw_mail_storage
+from helpdesk.models.tasks import Contact, ContactKind, ContactLanguages, Task, TaskState
 from helpdesk.models.tickets import (
     STAFF_CHANNEL_CHOICES,
     STAFF_CHANNELS,
@@ -51,6 +52,9 @@ __all__ = [
     "AuditEventQuerySet",
     "AuthorityCheck",
     "Channel",
+    "Contact",
+    "ContactKind",
+    "ContactLanguages",
     "DatabaseStorage",
     "DeliveryStatus",
     "Direction",
@@ -73,6 +77,8 @@ __all__ = [
     "RetentionCategory",
     "RetentionPolicy",
     "StoredFile",
+    "Task",
+    "TaskState",
     "Ticket",
     "TicketCounter",
     "TicketQuerySet",

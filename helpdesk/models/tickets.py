@@ -187,6 +187,10 @@ class Ticket(TicketWorkflowMixin):
         return Ticket.objects.filter(pk=self.pk, representation__isnull=False,
                                      representation__checked_at__isnull=True).exists()
 
+    def has_open_tasks(self) -> bool:
+        """A task sent to a department, processor or provider waits for its answer (issue 26)."""
+        return self.tasks.filter(state="open").exists()
+
     # --- What outbound mail may repeat of the requester's own words (issue 25) -----------------
     def address_confirmed(self) -> bool:
         """Whether the requester's address is known to be theirs.
@@ -225,6 +229,9 @@ class MessageKind(models.TextChoices):
     NOTICE = "notice", _("Automatic notice")
     NOTE = "note", _("Internal note")
     AUTO = "auto", _("Automatic mail received (not answered)")
+    # Issue 26: mail to and from a department, processor or provider about a task (staff only).
+    TASK = "task", _("Task mail to a contact")
+    TASK_ANSWER = "task_answer", _("A contact's answer to a task")
 
 
 class DeliveryStatus(models.TextChoices):

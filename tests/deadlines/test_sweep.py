@@ -207,10 +207,12 @@ def test_sla_sweep_command_prints_what_it_did(
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("sla_sweep", stdout=out)
-    assert json.loads(out.getvalue()) == {"reminders": 1, "escalations": 0, "retried": 0, "resent": 0}
+    assert json.loads(out.getvalue()) == {"reminders": 1, "escalations": 0, "retried": 0, "resent": 0,
+                                           "task_reminders": 0}
     at(seoul(2026, 9, 18, 9))
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("sla_sweep", stdout=out)
-    assert json.loads(out.getvalue()) == {"reminders": 0, "escalations": 0, "retried": 0, "resent": 0, "digests": 1}
+    assert json.loads(out.getvalue()) == {"reminders": 0, "escalations": 0, "retried": 0, "resent": 0,
+                                           "task_reminders": 0, "digests": 1}
     assert [m.to for m in mail.outbox] == [[admin_user.email], [admin_user.email]]  # reminder, digest

@@ -11,11 +11,12 @@ from helpdesk.desk.views.merging import merge, related
 from helpdesk.desk.views.quarantine import quarantine_action, quarantine_detail, quarantine_list, quarantine_raw
 from helpdesk.desk.views.queues import DeskLoginView, DeskLogoutView, away, queue
 from helpdesk.desk.views.records import case_record, fee
+from helpdesk.desk.views.tasks import close_task, send_task
 from helpdesk.desk.views.tickets import assign, extend, note, reclassify, reply, take, ticket_detail, transition
 
 __all__ = [
-    "DeskLoginView", "DeskLogoutView", "assign", "attachment_download", "away", "case_record", "extend", "fee",
-    "merge", "new_ticket", "note", "notice_given", "participants", "quarantine_action", "quarantine_detail",
-    "quarantine_list", "quarantine_raw", "queue", "raw_message_download", "reclassify", "related", "reply",
-    "representation_check", "take", "ticket_detail", "transition",
+    "DeskLoginView", "DeskLogoutView", "assign", "attachment_download", "away", "case_record", "close_task",
+    "extend", "fee", "merge", "new_ticket", "note", "notice_given", "participants", "quarantine_action",
+    "quarantine_detail", "quarantine_list", "quarantine_raw", "queue", "raw_message_download", "reclassify",
+    "related", "reply", "representation_check", "send_task", "take", "ticket_detail", "transition"
 ]

@@ -16,6 +16,7 @@ from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
 from helpdesk.desk import next_steps, timeline
 from helpdesk.desk.intake_forms import attach_notice_forms, participants_context, representation_context
+from helpdesk.desk.task_forms import tasks_context
 from helpdesk.desk.views.common import service_error_page, signed_in_user, staff_required, visible_ticket
 from helpdesk.fulfilment import selectors as fulfilment_selectors
 from helpdesk.models import Ticket, User
@@ -83,6 +84,7 @@ def _ticket_page(
         **representation_context(ticket, may_act, bound.get("representation")),  # issue 26
         **participants_context(ticket, may_act, bound.get("participants")),
         "link_form": (bound.get("link") or desk_forms.LinkForm(auto_id="id_link_%s")) if may_act else None,
+        **tasks_context(ticket, may_act, bound.get("task")),
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)

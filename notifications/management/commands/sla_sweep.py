@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from notifications.contact_tasks import run_task_sweep
 from notifications.reminders import claim_digests, run_sweep
 from notifications.tasks import resend_pending_messages
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = run_sweep(limit=options["limit"])
         summary: dict[str, Any] = result.as_dict()
+        summary["task_reminders"] = len(run_task_sweep())  # tasks to departments and processors (issue 26)
         summary["resent"] = resend_pending_messages()
         local_now = timezone.localtime()
         if not options["no_digest"] and (options["digest_now"] or local_now.time() >= DIGEST_TIME):
