@@ -277,11 +277,13 @@ class DurationsSerializer(serializers.Serializer):
 
 
 class CountsSerializer(serializers.Serializer):
-    received = serializers.IntegerField(help_text="open + answered + withdrawn + rejected (state categories)")
+    received = serializers.IntegerField(
+        help_text="open + answered + withdrawn + rejected + merged (state categories)")
     open = serializers.IntegerField()
     answered = serializers.IntegerField()
     withdrawn = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="duplicates merged into another ticket (answered there)")
     responded = serializers.IntegerField(help_text="answered or refused (responded_at set): what on-time measures")
     overdue = serializers.IntegerField()
 
@@ -332,6 +334,7 @@ class TypeFiguresSerializer(serializers.Serializer):
     answered = serializers.IntegerField()
     withdrawn = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    merged = serializers.IntegerField()
     on_time = serializers.IntegerField()
     breached = serializers.IntegerField()
     compliance_rate = serializers.FloatField(allow_null=True)

@@ -43,6 +43,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from helpdesk.fulfilment.config_words import ConfigError, Text, read_text
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
@@ -56,44 +58,7 @@ SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SOURCE_KEYS = {"name", "kind", "url", "erase_url", "token", "connect_timeout", "statement_timeout", "table",
                "erase", "keep_reason", "keep_law", "label", "description", "columns", "time_zone", "contact"}
 TABLE_KEYS = {"name", "match", "export", "erase", "anonymize", "set", "keep_reason", "keep_law", "label", "columns"}
-LANGUAGES = ("ko", "en")
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-
-class ConfigError(ValueError):
-    """The data sources file is wrong; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Text:
-    """Words the requester reads, in Korean and English (issue 28.7). Written in the file as
-    ``{ ko = "…", en = "…" }`` or as one string used for both."""
-
-    ko: str = ""
-    en: str = ""
-
-    def get(self, language: str) -> str:
-        """The text in ``language`` ("ko" or "en"), else in the other one."""
-        first, other = (self.ko, self.en) if str(language).startswith("ko") else (self.en, self.ko)
-        return first or other
-
-    def __bool__(self) -> bool:
-        return bool(self.ko or self.en)
-
-    def __str__(self) -> str:
-        return " / ".join(dict.fromkeys(t for t in (self.ko, self.en) if t))
-
-    def as_dict(self) -> dict[str, str]:
-        return {language: text for language, text in (("ko", self.ko), ("en", self.en)) if text}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Text:
-        if isinstance(data, str):
-            return cls(ko=data, en=data)
-        if not isinstance(data, dict):
-            return cls()
-        return cls(ko=str(data.get("ko", "")), en=str(data.get("en", "")))
 
 
 @dataclass(frozen=True)
@@ -210,32 +175,6 @@ def _unknown(data: dict[str, Any], allowed: set[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
 
 
-def _text(data: dict[str, Any], key: str, where: str, *, longest: int = 200) -> Text:
-    """``key = "…"`` (both languages) or ``key = { ko = "…", en = "…" }``, checked."""
-    if key not in data:
-        return Text()
-    value = data[key]
-    where = f"{where}: '{key}'"
-    if isinstance(value, str):
-        if not value.strip():
-            return Text()  # an empty string is as good as none (a required one says so where it is required)
-        value = {"ko": value, "en": value}
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(f"{where} must be a string or {{ ko = \"…\", en = \"…\" }}")
-    unknown = sorted(set(value) - set(LANGUAGES))
-    if unknown:
-        raise ConfigError(f"{where}: unknown language(s) {', '.join(unknown)} (use ko and en)")
-    for language, text in value.items():
-        if not isinstance(text, str) or not text.strip():
-            raise ConfigError(f"{where}: the {language} text must be a non-empty string")
-        if CONTROL.search(text.strip()) or len(text.strip()) > longest:
-            raise ConfigError(f"{where}: the {language} text must be one line of at most {longest} characters")
-    ko, en = value.get("ko", "").strip(), value.get("en", "").strip()
-    if ko and en and ko != en and not HANGUL.search(ko) and HANGUL.search(en):
-        raise ConfigError(f"{where}: the Korean text is under en and the English under ko (swap them)")
-    return Text(ko=ko, en=en)
-
-
 def _column_labels(data: dict[str, Any], where: str, exported: tuple[str, ...] | None) -> tuple[tuple[str, Text], ...]:
     raw = data.get("columns", {})
     if not isinstance(raw, dict):
@@ -244,7 +183,7 @@ def _column_labels(data: dict[str, Any], where: str, exported: tuple[str, ...] |
         stray = sorted(set(raw) - set(exported))
         if stray:
             raise ConfigError(f"{where}: 'columns' labels column(s) not in export: {', '.join(stray)}")
-    return tuple((name, _text(raw, name, f"{where}, columns", longest=80)) for name in raw)
+    return tuple((name, read_text(raw, name, f"{where}, columns", longest=80)) for name in raw)
 
 
 def _time_zone(data: dict[str, Any], where: str) -> str:
@@ -261,7 +200,7 @@ def _erase(data: dict[str, Any], where: str, default: str = "delete") -> tuple[s
     erase = _str(data, "erase", where, default=default)
     if erase not in ERASE_MODES:
         raise ConfigError(f"{where}: erase = '{erase}' is not one of {', '.join(ERASE_MODES)}")
-    keep_reason = _text(data, "keep_reason", where, longest=500)
+    keep_reason = read_text(data, "keep_reason", where, longest=500)
     if erase == "keep" and not keep_reason:
         raise ConfigError(f"{where}: erase = 'keep' needs a keep_reason (it is shown to the requester)")
     if erase != "keep" and "keep_law" in data:
@@ -295,7 +234,7 @@ def _table(data: Any, where: str) -> TableConfig:
     return TableConfig(
         name=name, match=match, export=export, erase=erase, anonymize=anonymize,
         set_values=tuple(raw_set.items()), keep_reason=str(keep_reason), keep_reason_text=keep_reason,
-        keep_law=_text(data, "keep_law", where), label=_text(data, "label", where, longest=80),
+        keep_law=read_text(data, "keep_law", where), label=read_text(data, "label", where, longest=80),
         columns=_column_labels(data, where, export),
     )
 
@@ -335,8 +274,8 @@ def _source(data: Any, index: int, environ: dict[str, str] | None) -> SourceConf
         raise ConfigError(f"{where}: kind = '{kind}' is not one of {', '.join(KINDS)}")
     url = expand_env(_str(data, "url", where, required=True), where, environ)
     common = {
-        "name": name, "kind": kind, "label": _text(data, "label", where, longest=80),
-        "description": _text(data, "description", where, longest=500), "time_zone": _time_zone(data, where),
+        "name": name, "kind": kind, "label": read_text(data, "label", where, longest=80),
+        "description": read_text(data, "description", where, longest=500), "time_zone": _time_zone(data, where),
         "contact": _contact(data, where),
         "connect_timeout": _seconds(data, "connect_timeout", where, DEFAULT_CONNECT_TIMEOUT),
         "statement_timeout": _seconds(data, "statement_timeout", where, DEFAULT_STATEMENT_TIMEOUT),
@@ -351,7 +290,7 @@ def _source(data: Any, index: int, environ: dict[str, str] | None) -> SourceConf
             raise ConfigError(f"{where}: an http source erases with 'delete' (the service decides how) or 'keep'")
         token = expand_env(_str(data, "token", where), where, environ)
         records = TableConfig(name="records", match="email", export=None, erase=erase, keep_reason=str(keep_reason),
-                              keep_reason_text=keep_reason, keep_law=_text(data, "keep_law", where),
+                              keep_reason_text=keep_reason, keep_law=read_text(data, "keep_law", where),
                               columns=_column_labels(data, where, None))
         return SourceConfig(url=url, token=token, tables=(records,), **common)  # type: ignore[arg-type]
     for key in ("token", "erase", "keep_reason", "keep_law", "columns"):

@@ -25,7 +25,8 @@ from django.conf import settings
 from django.utils import formats, translation
 from django.utils.translation import gettext
 
-from helpdesk.fulfilment.config import SourceConfig, Text
+from helpdesk.fulfilment.config import SourceConfig
+from helpdesk.fulfilment.config_words import Text
 from helpdesk.fulfilment.records import readable, record_grid
 
 __all__ = ["SourceView", "TableView", "format_value", "presentation", "readable", "summary_views"]

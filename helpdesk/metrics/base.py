@@ -208,7 +208,7 @@ def _rate(on_time: int, breached: int) -> float | None:
 
 # Aggregate names that add up across groups (counts and sums), rolled up in Python.
 _COUNT_NAMES = ("received", "open", "overdue", "responded", "on_time", "breached", "answered", "withdrawn",
-                "rejected")
+                "rejected", "merged")
 _DISTRIBUTION_BUCKETS = len(DISTRIBUTION_EDGES_DAYS) + 1
 
 

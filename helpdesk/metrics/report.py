@@ -44,7 +44,7 @@ class Inputs:
 
 # The top cards: received, then each state category (they add up to it), responded (answered or refused,
 # what on-time is measured on) and overdue.
-CARD_COUNTS = ("received", "open", "answered", "withdrawn", "rejected", "responded", "overdue")
+CARD_COUNTS = ("received", "open", "answered", "withdrawn", "rejected", "merged", "responded", "overdue")
 
 # The report's groupings of the additive figures, and the columns that key each.
 _LEVELS = {"all": (), "type": ("request_type",), "week": ("week", "request_type"), "assignee": ("assignee",)}

@@ -53,8 +53,8 @@ from helpdesk.models.figures import DURATION_KINDS, HISTOGRAM_BUCKETS, HISTOGRAM
 from workflows.calendar import desk_tz
 from workflows.states import OPEN_STATES
 
-_SUMS = ("received", "responded", "on_time", "breached", "answered", "withdrawn", "rejected", "fr_count", "fr_sum_us",
-         "res_count", "res_sum_us")
+_SUMS = ("received", "responded", "on_time", "breached", "answered", "withdrawn", "rejected", "merged", "fr_count",
+         "fr_sum_us", "res_count", "res_sum_us")
 _HISTOGRAM = tuple(histogram_field(kind, i) for kind in DURATION_KINDS for i in range(HISTOGRAM_BUCKETS))
 
 
@@ -99,7 +99,7 @@ def _summary_rows(tickets: QuerySet[Ticket]) -> Iterator[FigureDay]:
         .annotate(received=Count("pk"), responded=Count("pk", filter=conds["responded"]),
                   on_time=Count("pk", filter=conds["on_time"]), breached=Count("pk", filter=conds["breached"]),
                   answered=Count("pk", filter=conds["answered"]), withdrawn=Count("pk", filter=conds["withdrawn"]),
-                  rejected=Count("pk", filter=conds["rejected"]),
+                  rejected=Count("pk", filter=conds["rejected"]), merged=Count("pk", filter=conds["merged"]),
                   fr_count=Count("_fr"), fr_sum_us=_micros("_fr"), res_count=Count("_res"), res_sum_us=_micros("_res"),
                   **_histogram_aggregates())
     )

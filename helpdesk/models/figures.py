@@ -43,6 +43,7 @@ class FigureDay(models.Model):
     answered = models.PositiveIntegerField(default=0)  # by state category (workflows.states.STATE_CATEGORY)
     withdrawn = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
     fr_count = models.PositiveIntegerField(default=0)
     fr_sum_us = models.BigIntegerField(default=0)  # integer microseconds: sums stay exact
     res_count = models.PositiveIntegerField(default=0)

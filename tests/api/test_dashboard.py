@@ -79,13 +79,13 @@ def _cards(page: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("prefix", ["", "/en"])
 def test_the_top_cards_add_up(dataset: DataSet, client: Client, time_machine: Any, prefix: str) -> None:
-    """Issue 28.9: received = open + answered + withdrawn + rejected, each on its own card."""
+    """Issue 28.9: received = open + answered + withdrawn + rejected (+ merged), each on its own card."""
     time_machine.move_to(NOW, tick=False)
     client.force_login(dataset.manager)
     page = client.get(prefix + URL).content.decode()
     shown = _cards(page)
-    assert shown == {"received": 7, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 1}
-    assert shown["received"] == shown["open"] + shown["answered"] + shown["withdrawn"] + shown["rejected"]
+    assert shown == {"received": 7, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 1, "merged": 0}
+    assert shown["received"] == sum(value for name, value in shown.items() if name != "received")
     assert ("Rejected" if prefix else "거절됨") in page
 
 
@@ -98,7 +98,23 @@ def test_a_reopened_ticket_counts_once(dataset: DataSet, client: Client, time_ma
     time_machine.move_to(NOW, tick=False)
     client.force_login(dataset.manager)
     shown = _cards(client.get(URL).content.decode())
-    assert shown == {"received": 7, "open": 3, "answered": 2, "withdrawn": 1, "rejected": 1}
+    assert shown == {"received": 7, "open": 3, "answered": 2, "withdrawn": 1, "rejected": 1, "merged": 0}
+
+
+def test_a_merged_duplicate_has_its_own_card(dataset: DataSet, client: Client, time_machine: Any) -> None:
+    """Issue 26.5 meets 28.9: a duplicate merged into another ticket is received, and neither open nor
+    answered: it is counted on the "merged" card and the cards still add up."""
+    from helpdesk.models import Ticket
+    from workflows.states import TicketState
+
+    Ticket.objects.filter(pk=dataset.tickets["T4"].pk).update(state=TicketState.MERGED)
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(dataset.manager)
+    page = client.get(URL).content.decode()
+    shown = _cards(page)
+    assert shown["merged"] == 1 and shown["open"] == 1
+    assert shown["received"] == 7 == sum(value for name, value in shown.items() if name != "received")
+    assert "병합됨" in page or "Merged into another" in page
 
 
 def test_every_state_counts_in_one_category() -> None:
