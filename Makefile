@@ -11,6 +11,9 @@ PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privacy_desk
 DESK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 PORT ?= 8000
+# pytest-xdist processes per run: the suite waits on browsers, workers and servers as much as it computes,
+# so two processes overlap those waits on a 2-core machine (`make test PYTEST_WORKERS=0`: one process).
+PYTEST_WORKERS ?= 2
 # Debian packages the tests and the desk use: the one list (`make system-deps`, `make test`, .ci/run);
 # libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back);
 # slapd + ldap-utils: the throwaway LDAP directory of the sign-in tests (tests/support/slapd.py).
@@ -65,14 +68,14 @@ lint:
 	$(VENV)/bin/lint-imports
 
 test-sqlite:
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 test-postgres:
-	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider
+	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 ## test-quick: while working: lint, then SQLite without the tests marked slow (`make test` runs them all).
 test-quick: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider -m 'not load and not slow'
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) -m 'not load and not slow'
 
 ## system-deps: only install the Debian packages (SYSTEM_PACKAGES) that are missing.
 system-deps:
