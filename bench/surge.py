@@ -389,13 +389,14 @@ def main() -> None:
     parser.add_argument("--redis", default=os.environ.get("SURGE_REDIS", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--waits", default=0, type=int, metavar="N",
                         help="print the N commonest PostgreSQL session states/lock waits sampled per level")
+    parser.add_argument("--tag", default="", help="prefix of the benchmark's databases (pd_surge_<tag>this)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs the stack")
     args = parser.parse_args()
     if not all(host in args.pg + args.redis for host in ("127.0.0.1",)):
         raise SystemExit("loopback only: --pg and --redis must be on 127.0.0.1")
-    results = {"this": bench_tree(ROOT, "this", args)}
+    results = {"this": bench_tree(ROOT, f"{args.tag}this", args)}
     if args.against:
-        results["against"] = bench_tree(args.against.resolve(), "against", args)
+        results["against"] = bench_tree(args.against.resolve(), f"{args.tag}against", args)
     print("\nconcurrency | tree | accepted/s | POST p50 / p95 ms | desk p95 ms | last ack after s")
     for name, result in results.items():
         for row in result["levels"]:

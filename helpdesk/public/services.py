@@ -72,6 +72,14 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
                "action": "requester.consent_given",
                "data": {"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
                         "guardian_email": guardian_email}}
+
+    def details(ticket: Ticket) -> None:
+        WebRequestDetails.objects.create(
+            ticket=ticket, consent_at=timezone.now(), consent_text_version=CONSENT_TEXT_VERSION,
+            is_minor=request.is_minor, guardian_name=request.guardian_name if request.is_minor else "",
+            guardian_email=guardian_email,
+        )
+
     ticket = services.create_ticket(
         message=services.InboundMessage(
             sender_email=request.email,
@@ -88,14 +96,7 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
         language=request.language,
         on_behalf_of=request.on_behalf_of,
         more_events=(consent,),
-    )
-    WebRequestDetails.objects.create(
-        ticket=ticket,
-        consent_at=timezone.now(),
-        consent_text_version=CONSENT_TEXT_VERSION,
-        is_minor=request.is_minor,
-        guardian_name=request.guardian_name if request.is_minor else "",
-        guardian_email=guardian_email,
+        with_ticket=details,
     )
     _send_link(ticket, tokens.VERIFY, ticket.requester.email or "", "verification")
     if request.is_minor:

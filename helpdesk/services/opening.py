@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,6 +82,9 @@ class TicketToOpen:
     # More events for the new ticket's chain, after "created" and "assigned" (one INSERT for all):
     # dicts of audit.build_event's keyword arguments, e.g. the Contact Us consent.
     more_events: tuple[dict[str, Any], ...] = ()
+    # Rows that belong with the new ticket but need neither its reference nor its assignee (the
+    # Contact Us details): written once the ticket is stored, before the shared locks are taken.
+    with_ticket: Callable[[Ticket], None] | None = None
 
     @property
     def state(self) -> str:
@@ -121,6 +124,9 @@ def open_tickets(items: Sequence[TicketToOpen | MailOnTicket], *, actor: User | 
     new = [item for item in items if isinstance(item, TicketToOpen)]
     _open(new, items, actor)
     _store_messages(items)
+    for item in new:
+        if item.with_ticket is not None:
+            item.with_ticket(ticket_of(item))
     acks = _render_acknowledgements([item for item in new if item.acknowledge])
     final = number_and_assign([ticket_of(item) for item in new])  # the shared locks, from here to COMMIT
     _acknowledge(acks, final)
