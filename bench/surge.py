@@ -367,8 +367,9 @@ def bench_tree(tree: Path, tag: str, args: argparse.Namespace) -> dict[str, Any]
                   "acks_stored": len(stored_acks), "acks_received": sum(received.values()),
                   "acks_sent_twice": sum(1 for n in received.values() if n > 1),
                   "acks_unknown": len(set(received) - stored_acks),
+                  # PostgreSQL sessions ever opened on the database (web, worker, this bench's own few)
                   "pg_sessions": stack.psql(
-                      f"SELECT numbackends, xact_commit FROM pg_stat_database WHERE datname = '{stack.db_name}'")[0]}
+                      f"SELECT sessions FROM pg_stat_database WHERE datname = '{stack.db_name}'")[0][0]}
         counts["in_equals_out"] = (accepted_total == tickets == len(stored_acks) == counts["acks_received"]
                                    and not counts["acks_sent_twice"] and not counts["acks_unknown"])
         print(json.dumps(counts), flush=True)
