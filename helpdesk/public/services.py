@@ -68,10 +68,10 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
     """File a Contact Us submission as a ticket and mail the confirmation link(s) after commit."""
     guardian_email = services.normalize_email(request.guardian_email) if request.is_minor else ""
     # The consent goes into the new ticket's audit chain with "created" and "assigned": one INSERT.
-    consent = {"actor_name": f"requester <{services.normalize_email(request.email)}>",
-               "action": "requester.consent_given",
-               "data": {"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
-                        "guardian_email": guardian_email}}
+    consent = dict(actor_name=f"requester <{services.normalize_email(request.email)}>",
+                   action="requester.consent_given",
+                   data={"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
+                         "guardian_email": guardian_email})
 
     def details(ticket: Ticket) -> None:
         WebRequestDetails.objects.create(
