@@ -12,10 +12,15 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privacy_desk
 DESK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 PORT ?= 8000
 # Debian packages the tests and the desk use: the one list (`make system-deps`, `make test`, .ci/run);
-# libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back).
+# libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back);
+# slapd + ldap-utils: the throwaway LDAP directory of the sign-in tests (tests/support/slapd.py).
+# BUILD_PACKAGES: what `pip install` needs to build python-ldap (django-auth-ldap); `make setup` checks them.
+BUILD_PACKAGES := gcc libldap2-dev libsasl2-dev
 SYSTEM_PACKAGES := postgresql redis-server dovecot-imapd chromium chromium-driver \
-  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils valgrind
-SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" PYTHON="$(PYTHON)" PG_TEST_URL="$(PG_TEST_URL)" \
+  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils valgrind \
+  $(BUILD_PACKAGES) slapd ldap-utils
+SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" BUILD_PACKAGES="$(BUILD_PACKAGES)" PYTHON="$(PYTHON)" \
+  PG_TEST_URL="$(PG_TEST_URL)" \
   DESK_TEST_REDIS_URL="$(DESK_TEST_REDIS_URL)" bash deploy/dev/services.sh
 
 .PHONY: run test setup lint services test-sqlite test-postgres test-quick system-deps load messages clean
@@ -26,6 +31,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
+	@$(SERVICES) build
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
