@@ -387,7 +387,8 @@ def main() -> None:
     parser.add_argument("--web-workers", default=5, type=int)
     parser.add_argument("--against", type=Path, help="another tree (e.g. an export of main), benched right after")
     parser.add_argument("--pg", default=os.environ.get("SURGE_PG", "postgresql://postgres@127.0.0.1:5432"))
-    parser.add_argument("--redis", default=os.environ.get("SURGE_REDIS", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--redis", default=os.environ.get("SURGE_REDIS", "redis://127.0.0.1:6379/13"),
+                        help="broker and cache; this Redis database is FLUSHED first")
     parser.add_argument("--waits", default=0, type=int, metavar="N",
                         help="print the N commonest PostgreSQL session states/lock waits sampled per level")
     parser.add_argument("--tag", default="", help="prefix of the benchmark's databases (pd_surge_<tag>this)")
