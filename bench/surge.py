@@ -394,8 +394,10 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="prefix of the benchmark's databases (pd_surge_<tag>this)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs the stack")
     args = parser.parse_args()
-    if not all(host in args.pg + args.redis for host in ("127.0.0.1",)):
-        raise SystemExit("loopback only: --pg and --redis must be on 127.0.0.1")
+    from urllib.parse import urlsplit
+
+    if {urlsplit(args.pg).hostname, urlsplit(args.redis).hostname} - {"127.0.0.1", "localhost", "::1"}:
+        raise SystemExit("loopback only: --pg and --redis must be on this machine (127.0.0.1)")
     results = {"this": bench_tree(ROOT, f"{args.tag}this", args)}
     if args.against:
         results["against"] = bench_tree(args.against.resolve(), f"{args.tag}against", args)
