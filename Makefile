@@ -30,10 +30,16 @@ $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); $(SERVICES) venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 
+# `make run` needs only the desk itself (no compiler, no root); `make test` adds the dev extras, whose
+# python-ldap is built against Debian's LDAP headers (the `build` step installs them when missing).
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(PY)
 	@$(SERVICES) build
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
 setup: $(VENV)/.installed
 
@@ -42,7 +48,7 @@ setup: $(VENV)/.installed
 run:
 	@mkdir -p var
 	@echo "Installing into $(VENV) (details in var/make-setup.log) ..."
-	@$(MAKE) --no-print-directory setup >var/make-setup.log 2>&1 || { tail -n 30 var/make-setup.log; exit 1; }
+	@$(MAKE) --no-print-directory $(VENV)/.installed-run >var/make-setup.log 2>&1 || { tail -n 30 var/make-setup.log; exit 1; }
 	@bash deploy/dev/run.sh $(PY) $(PORT)
 
 ## test: bring up what is missing (packages, PostgreSQL, Redis, Dovecot), lint and type-check,
