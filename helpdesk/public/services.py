@@ -66,6 +66,20 @@ def _requester_label(ticket: Ticket) -> str:
 @transaction.atomic
 def submit_request(*, request: ContactRequest, attachments: Sequence[services.NewAttachment] = ()) -> Ticket:
     """File a Contact Us submission as a ticket and mail the confirmation link(s) after commit."""
+    guardian_email = services.normalize_email(request.guardian_email) if request.is_minor else ""
+    # The consent goes into the new ticket's audit chain with "created" and "assigned": one INSERT.
+    consent = dict(actor_name=f"requester <{services.normalize_email(request.email)}>",
+                   action="requester.consent_given",
+                   data={"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
+                         "guardian_email": guardian_email})
+
+    def details(ticket: Ticket) -> None:
+        WebRequestDetails.objects.create(
+            ticket=ticket, consent_at=timezone.now(), consent_text_version=CONSENT_TEXT_VERSION,
+            is_minor=request.is_minor, guardian_name=request.guardian_name if request.is_minor else "",
+            guardian_email=guardian_email,
+        )
+
     ticket = services.create_ticket(
         message=services.InboundMessage(
             sender_email=request.email,
@@ -81,25 +95,12 @@ def submit_request(*, request: ContactRequest, attachments: Sequence[services.Ne
         organization=request.organization,
         language=request.language,
         on_behalf_of=request.on_behalf_of,
-    )
-    now = timezone.now()
-    details = WebRequestDetails.objects.create(
-        ticket=ticket,
-        consent_at=now,
-        consent_text_version=CONSENT_TEXT_VERSION,
-        is_minor=request.is_minor,
-        guardian_name=request.guardian_name if request.is_minor else "",
-        guardian_email=services.normalize_email(request.guardian_email) if request.is_minor else "",
-    )
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)  # keeps the audit chain linear
-    audit.record_event(
-        ticket=locked, actor=None, actor_name=_requester_label(ticket), action="requester.consent_given",
-        data={"consent_text_version": CONSENT_TEXT_VERSION, "under_14": request.is_minor,
-              "guardian_email": details.guardian_email},
+        more_events=(consent,),
+        with_ticket=details,
     )
     _send_link(ticket, tokens.VERIFY, ticket.requester.email or "", "verification")
     if request.is_minor:
-        _send_link(ticket, tokens.GUARDIAN, details.guardian_email, "guardian_confirmation")
+        _send_link(ticket, tokens.GUARDIAN, guardian_email, "guardian_confirmation")
     return ticket
 
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,24 +32,27 @@ def pick_assignee() -> User | None:
 
 
 def deal_assignees(count: int) -> list[User | None]:
-    """Assignees for ``count`` new tickets, as ``count`` calls of :func:`pick_assignee` would deal them."""
-    candidates = list(
-        assignable_administrators().select_for_update().order_by("pk").values_list("pk", flat=True)
-    )
-    if not candidates:
+    """Assignees for ``count`` new tickets, as ``count`` calls of :func:`pick_assignee` would deal them.
+
+    One statement: the candidates' rows locked (only theirs, not the group tables they are found by),
+    each with its open tickets counted on the ``(assignee, state, due_at)`` index (an index-only
+    count per administrator, not a join that reads every ticket ever assigned to them).
+    """
+    open_tickets = (Ticket.objects.filter(assignee_id=OuterRef("pk"), state__in=OPEN_STATES).order_by()
+                    .values("assignee_id").annotate(n=Count("id")).values("n"))
+    users = list(assignable_administrators().select_for_update(of=("self",)).order_by("pk")
+                 .annotate(open_count=Coalesce(Subquery(open_tickets), 0)))
+    if not users:
         return [None] * count
-    users = list(
-        User.objects.filter(pk__in=candidates)
-        .annotate(open_count=Count("assigned_tickets", filter=Q(assigned_tickets__state__in=OPEN_STATES)))
-    )
+    open_counts = {user.pk: user.open_count for user in users}
     now = timezone.now()
     dealt: list[User | None] = []
     for n in range(count):
         # Fewest open tickets, then never assigned, then assigned longest ago, then the oldest account.
-        user = min(users, key=lambda u: (u.open_count, u.last_assigned_at is not None, u.last_assigned_at or now,
-                                         u.pk))
+        user = min(users, key=lambda u: (open_counts.get(u.pk, 0), u.last_assigned_at is not None,
+                                         u.last_assigned_at or now, u.pk))
         dealt.append(user)
-        user.open_count += 1
+        open_counts[user.pk] = open_counts.get(user.pk, 0) + 1
         user.last_assigned_at = now + timedelta(microseconds=n)
     return dealt
 

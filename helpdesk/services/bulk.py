@@ -56,6 +56,8 @@ from django.db.models.constants import OnConflict
 
 __all__ = ["insert_rows"]
 
+FEW_ROWS = 8  # up to this many rows go in with one INSERT, more through COPY (PostgreSQL)
+
 M = TypeVar("M", bound=Model)
 
 
@@ -104,7 +106,9 @@ def insert_rows(objs: Sequence[M], *, ignore_conflicts: bool = False) -> None:
     pk = model._meta.pk
     assert pk is not None
     with connection.cursor() as cursor:
-        copy_target = _copy_target(model, alias) if not ignore_conflicts and len(rows) > 1 else None
+        # A few rows (one submission's audit events): one INSERT … RETURNING is one round trip where
+        # COPY takes two (ids, then the rows) — inside the lock that opening tickets ends with (issue 31).
+        copy_target = _copy_target(model, alias) if not ignore_conflicts and len(rows) > FEW_ROWS else None
         if copy_target is not None:
             ids = _copy(alias, cursor, rows, *copy_target)
         else:

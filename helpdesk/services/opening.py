@@ -9,7 +9,12 @@ acknowledgement limit applied, the audit events chained, versions advanced — w
 per list instead of per ticket.
 
 Locks are taken in one order — stored tickets (the caller's, by id), new requesters (by address),
-the reference counter, the administrators — so concurrent writers queue rather than deadlock.
+the reference counter, the administrators — so concurrent writers queue rather than deadlock. The
+last two are shared by every writer, so they are taken as late as possible (issue 31): new tickets
+are written with a provisional reference and no assignee, their messages stored and their
+acknowledgements rendered first; then ``numbering.number_and_assign`` fills both in, and only the
+acknowledgements' hourly count and the inserts of the acknowledgements and of the audit events (one
+INSERT) remain before COMMIT.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,15 +43,16 @@ from helpdesk.models import (
     Ticket,
     User,
 )
-from helpdesk.services.assignment import assigned_event_data, deal_assignees
+from helpdesk.services.assignment import assigned_event_data
 from helpdesk.services.bulk import insert_rows
 from helpdesk.services.files import database_files_together
 from helpdesk.services.messages import InboundMessage, build_message, received_event
-from helpdesk.services.requesters import fill_in_requester, normalize_email, reserve_references
+from helpdesk.services.numbering import number_and_assign, provisional_reference
+from helpdesk.services.requesters import fill_in_requester, normalize_email
 from helpdesk.trust import audit
 from notifications import services as notify
 from workflows import sla
-from workflows.calendar import LegalCalendar, local_date
+from workflows.calendar import LegalCalendar
 from workflows.request_types import Jurisdiction, RequestType
 from workflows.states import TicketState
 
@@ -73,6 +79,12 @@ class TicketToOpen:
     ticket: Ticket | None = None
     stored: Message | None = None
     name_when_filed: str = ""  # the requester's name as it stood when this item was filed
+    # More events for the new ticket's chain, after "created" and "assigned" (one INSERT for all):
+    # dicts of audit.build_event's keyword arguments, e.g. the Contact Us consent.
+    more_events: tuple[dict[str, Any], ...] = ()
+    # Rows that belong with the new ticket but need neither its reference nor its assignee (the
+    # Contact Us details): written once the ticket is stored, before the shared locks are taken.
+    with_ticket: Callable[[Ticket], None] | None = None
 
     @property
     def state(self) -> str:
@@ -112,7 +124,12 @@ def open_tickets(items: Sequence[TicketToOpen | MailOnTicket], *, actor: User | 
     new = [item for item in items if isinstance(item, TicketToOpen)]
     _open(new, items, actor)
     _store_messages(items)
-    _acknowledge([item for item in new if item.acknowledge])
+    for item in new:
+        if item.with_ticket is not None:
+            item.with_ticket(ticket_of(item))
+    acks = _render_acknowledgements([item for item in new if item.acknowledge])
+    final = number_and_assign([ticket_of(item) for item in new])  # the shared locks, from here to COMMIT
+    _acknowledge(acks, final)
     _audit(items, actor)
     _bump_stored(items)
 
@@ -125,25 +142,20 @@ def _open(new: list[TicketToOpen], items: Sequence[TicketToOpen | MailOnTicket],
                        if isinstance(item, MailOnTicket) and item.kind == MessageKind.MAIL)
     requesters = _requesters(new)
     policies, calendar = sla.policy_table(), LegalCalendar.from_db()
-    received = [item.received_at or ticket_received_at(item.message, item.channel) for item in new]
-    references = _references(received)
-    assignees = deal_assignees(len(new))
-    for item, received_at, reference, assignee in zip(new, received, references, assignees, strict=True):
+    for item in new:
         ticket = build_ticket(
             message=item.message, channel=item.channel,
             requester=item.requester or requesters[item.message.sender_email],
-            received_at=received_at, reference=reference, request_type=item.request_type,
+            received_at=item.received_at or ticket_received_at(item.message, item.channel),
+            reference=provisional_reference(), request_type=item.request_type,
             suggested_request_type=item.suggested_request_type, jurisdiction=item.jurisdiction,
             policies=policies, calendar=calendar,
         )
-        ticket.assignee = assignee
         if actor is not None and (item.channel not in (Channel.EMAIL, Channel.WEB) or item.received_at is not None):
             ticket.entered_by = actor  # a request typed in by staff (phone, letter, fax, visit)
-        ticket.version += (assignee is not None) + answered[id(item)]  # an assignment advances it too
+        ticket.version += answered[id(item)]  # number_and_assign adds the assignment's
         item.ticket = ticket
     insert_rows([ticket_of(item) for item in new])
-    for user in {assignee.pk: assignee for assignee in assignees if assignee is not None}.values():
-        User.objects.filter(pk=user.pk).update(last_assigned_at=user.last_assigned_at)
 
 
 def _requesters(new: list[TicketToOpen]) -> dict[str, Requester]:
@@ -192,19 +204,6 @@ def _requesters(new: list[TicketToOpen]) -> dict[str, Requester]:
     return found
 
 
-def _references(received: list[datetime]) -> list[str]:
-    """One reserved block of references per year, handed out in order."""
-    years: dict[int, list[int]] = defaultdict(list)
-    for n, received_at in enumerate(received):
-        years[local_date(received_at).year].append(n)
-    references = [""] * len(received)
-    for positions in years.values():
-        block = reserve_references(received[positions[0]], len(positions))
-        for position, reference in zip(positions, block, strict=True):
-            references[position] = reference
-    return references
-
-
 def _store_messages(items: Sequence[TicketToOpen | MailOnTicket]) -> None:
     attachments: list[Attachment] = []
     with database_files_together():  # the raw mails: one INSERT
@@ -220,19 +219,21 @@ def _store_messages(items: Sequence[TicketToOpen | MailOnTicket]) -> None:
     insert_rows(attachments)
 
 
-def _acknowledge(new: list[TicketToOpen]) -> None:
-    """``notify.queue_acknowledgement`` for each new ticket, with its per-sender limit."""
+@dataclass
+class _Acknowledgement:
+    ticket: Ticket
+    message: Message
+    provisional: str  # the reference the body was rendered with
+
+
+def _render_acknowledgements(new: list[TicketToOpen]) -> list[_Acknowledgement]:
+    """Each new ticket's acknowledgement, rendered outside the locks with the provisional reference."""
     if not new:
-        return
-    sent = Counter(notify.recent_acknowledgements([ticket_of(item).requester_id for item in new]))
+        return []
     tickets: list[tuple[Ticket, tuple[str, list[str]]]] = []
     for item in new:
         ticket, first = ticket_of(item), item.stored
         assert first is not None
-        if ticket.entered_by_id is None and sent[ticket.requester_id] >= notify.ACK_LIMIT_PER_HOUR:
-            logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
-            continue
-        sent[ticket.requester_id] += 1
         # The ticket's only message so far is the requester's: that is the whole thread.
         thread = (first.message_id, [first.message_id] if first.message_id else [])
         if ticket.requester.name != item.name_when_filed:
@@ -242,8 +243,29 @@ def _acknowledge(new: list[TicketToOpen]) -> None:
             ticket.requester.name = item.name_when_filed
         tickets.append((ticket, thread))
     acks = notify.acknowledgements(tickets)
-    insert_rows(acks)
-    pks = [ack.pk for ack in acks if ack.delivery_status == DeliveryStatus.PENDING]  # not those to give by hand
+    return [_Acknowledgement(ticket_of(item), ack, ticket_of(item).reference)
+            for item, ack in zip(new, acks, strict=True)]
+
+
+def _acknowledge(acks: list[_Acknowledgement], final: dict[str, str]) -> None:
+    """Store the rendered acknowledgements with their final reference, within the per-sender limit."""
+    if not acks:
+        return
+    sent = Counter(notify.recent_acknowledgements([ack.ticket.requester_id for ack in acks]))
+    kept: list[Message] = []
+    for ack in acks:
+        ticket, message = ack.ticket, ack.message
+        if ticket.entered_by_id is None and sent[ticket.requester_id] >= notify.ACK_LIMIT_PER_HOUR:
+            logger.info("acknowledgement for %s suppressed: sender rate limit", ticket.reference)
+            continue
+        sent[ticket.requester_id] += 1
+        reference = final[ack.provisional]
+        message.ticket = ticket
+        message.subject = message.subject.replace(ack.provisional, reference)
+        message.body_text = message.body_text.replace(ack.provisional, reference)
+        kept.append(message)
+    insert_rows(kept)
+    pks = [message.pk for message in kept if message.delivery_status == DeliveryStatus.PENDING]  # not those by hand
     if pks:
         transaction.on_commit(lambda: notify.enqueue_many(pks), robust=True)
 
@@ -270,6 +292,8 @@ def _audit(items: Sequence[TicketToOpen | MailOnTicket], actor: User | None) -> 
             if ticket.assignee is not None:
                 append(ticket, None, action="ticket.assigned",
                        data=assigned_event_data(None, ticket.assignee, "automatic"))
+            for fields in item.more_events:
+                append(ticket, None, **fields)
         else:
             assert item.stored is not None
             append(ticket, None, **received_event(item.stored))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +40,8 @@ def create_ticket(
     received_at: datetime | None = None,
     postal_address: str = "",
     on_behalf_of: OnBehalfOf | None = None,
+    more_events: tuple[dict[str, Any], ...] = (),
+    with_ticket: Callable[[Ticket], None] | None = None,
 ) -> Ticket:
     """Open a ticket with its first message, assign it, start its clock, acknowledge it.
 
@@ -45,7 +49,10 @@ def create_ticket(
     A request a staff member types in (phone, letter, fax, visit: issue 26) gives ``received_at``,
     the moment it came in, from which the legal deadline runs; its requester may have no e-mail
     address, only a phone number or a postal address (notices are then given by hand and recorded);
-    ``on_behalf_of``: a representative's request, its power of attorney filed with the first message.
+    ``on_behalf_of``: a representative's request, its power of attorney filed with the first message;
+    ``more_events``: audit events (``audit.build_event`` keyword arguments) chained right after the
+    ticket's "created" and "assigned" ones, in the same INSERT; ``with_ticket(ticket)`` writes rows
+    that need the stored ticket but not its reference or assignee, before the shared locks.
     """
     check_reachable(email=message.sender_email, phone=phone, postal_address=postal_address)
     if received_at is not None:
@@ -58,6 +65,7 @@ def create_ticket(
         message=message, channel=channel, request_type=request_type, suggested_request_type=suggested_request_type,
         jurisdiction=jurisdiction, requester_name=requester_name, phone=phone, organization=organization,
         language=language, acknowledge=acknowledge, received_at=received_at, postal_address=postal_address,
+        more_events=more_events, with_ticket=with_ticket,
         requester=None if message.sender_email.strip() else requester_without_email(
             name=requester_name or message.sender_name, phone=phone, organization=organization, language=language,
             postal_address=postal_address),
