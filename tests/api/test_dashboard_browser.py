@@ -138,7 +138,7 @@ def test_the_top_cards_add_up_in_a_browser(browser: Any, live_server: Any, make_
                                        label: e.closest('.stat').querySelector('.stat-label').innerText}];
         }))""")
         assert {k: v["value"] for k, v in cards.items()} == {
-            "received": 8, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 2}
+            "received": 8, "open": 2, "answered": 3, "withdrawn": 1, "rejected": 2, "merged": 0}
         assert all(card["visible"] for card in cards.values())
         assert cards["rejected"]["label"] == ("Rejected" if language == "en" else "거절됨")
         # The first-response card reads in days and hours, never in fractions of an hour.

@@ -31,7 +31,7 @@ def figures(**extra: Any) -> dict[str, Any]:
 def test_overall_figures(dataset: DataSet) -> None:
     result = figures()
     assert result["counts"] == {"received": 7, "responded": 4, "open": 2, "overdue": 1, "answered": 3, "withdrawn": 1,
-                                "rejected": 1}
+                                "rejected": 1, "merged": 0}
     assert result["first_response"] == {
         "count": 5, "median_seconds": pytest.approx(21600), "p90_seconds": pytest.approx(190080),
         "mean_seconds": pytest.approx(76320)}
@@ -102,7 +102,7 @@ def test_filters(dataset: DataSet) -> None:
     assert figures(request_type="access")["counts"]["received"] == 4
     by_a = figures(assignee=dataset.a)
     assert by_a["counts"] == {"received": 4, "responded": 3, "open": 0, "overdue": 0, "answered": 3, "withdrawn": 1,
-                              "rejected": 0}
+                              "rejected": 0, "merged": 0}
     assert [row["username"] for row in by_a["by_assignee"]] == ["moonwon.park"]
     email = figures(channel="email")  # T2 T4
     assert email["counts"]["received"] == 2
