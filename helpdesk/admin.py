@@ -29,6 +29,7 @@ class RequesterAdmin(admin.ModelAdmin[Requester]):
 
 class MessageInline(admin.TabularInline[Message, Ticket]):
     model = Message
+    fk_name = "ticket"
     fields = ("direction", "kind", "sender", "subject", "sent_at", "delivery_status")
     readonly_fields = fields
     extra = 0

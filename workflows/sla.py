@@ -98,6 +98,19 @@ def recompute_due_at(ticket: Any) -> None:
     ticket.due_at = end_of_day(last_day)
 
 
+def take_earlier_deadline(ticket: Any, duplicate: Any) -> dict[str, Any]:
+    """Merging (issue 26): the ticket that stays keeps the earlier of the two legal deadlines.
+
+    The duplicate's request came in too; answering it late because it was merged would break its
+    deadline. Returns what changed, for the audit trail (``changed`` False: the staying one's was earlier).
+    """
+    before = ticket.due_at
+    if duplicate.due_at < ticket.due_at:
+        ticket.due_at = duplicate.due_at
+    return {"due_before": before.isoformat(), "due_after": ticket.due_at.isoformat(),
+            "from": duplicate.reference, "changed": ticket.due_at != before}
+
+
 def resume_clock(ticket: Any, now: datetime) -> dict[str, Any]:
     """End a pause: the deadline moves by the whole days the ticket waited for the requester.
 

@@ -12,6 +12,8 @@ class TicketState(models.TextChoices):
     RESPONDED = "responded", _("Responded")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # A duplicate whose messages, files and participants moved to the ticket that stays (merged_into).
+    MERGED = "merged", _("Merged")
 
 
 OPEN_STATES = (
@@ -20,7 +22,7 @@ OPEN_STATES = (
     TicketState.AWAITING_REQUESTER,
     TicketState.PROCESSED,
 )
-CLOSED_STATES = (TicketState.RESPONDED, TicketState.REJECTED, TicketState.WITHDRAWN)
+CLOSED_STATES = (TicketState.RESPONDED, TicketState.REJECTED, TicketState.WITHDRAWN, TicketState.MERGED)
 # States in which the legal clock runs (awaiting_requester pauses it).
 CLOCK_RUNNING_STATES = (TicketState.RECEIVED, TicketState.VERIFIED, TicketState.PROCESSED)
 

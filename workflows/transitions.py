@@ -89,6 +89,9 @@ class TransitionSpec:
     check: Callable[[dict[str, Any], dict[str, str]], None] | None = None  # cross-field rules
     guards: tuple[Guard, ...] = ()
     effects: tuple[Effect, ...] = ()
+    # Run only through its own operation (``merge`` needs the ticket that stays: merging service,
+    # desk merge form, API ``merge/``), never through the generic transition form or endpoint.
+    own_operation: bool = False
 
     def clean(self, data: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments for ``apply`` from raw data; raises :class:`InvalidTransitionData`."""
@@ -163,6 +166,12 @@ def _withdraw(ticket: Any, *, reason: str = "") -> None:
 def _reopen(ticket: Any, *, reason: str = "") -> str:
     ticket.closed_at = None
     return str(S.VERIFIED if ticket.verified_at else S.RECEIVED)
+
+
+def _merge(ticket: Any) -> None:
+    """The duplicate ends here; ``merged_into`` was set by ``helpdesk.services.merging`` (guarded)."""
+    ticket.closed_at = timezone.now()
+    ticket.resume_state = ""
 
 
 def _other_needs_note(data: dict[str, Any], errors: dict[str, str]) -> None:
@@ -242,9 +251,17 @@ REGISTRY: dict[str, TransitionSpec] = {spec.name: spec for spec in (
         "withdraw", _("Withdraw"), order=80, source=ACTIVE, target=S.WITHDRAWN, apply=_withdraw, requester=True,
         fields=(REASON,), effects=(Effect.CLEAR_PAUSE, Effect.MAIL_WITHDRAWAL),
     ),
+    TransitionSpec(
+        "merge", _("Merge into another ticket"), order=90, source=ACTIVE, target=S.MERGED, apply=_merge,
+        guards=(Guard(lambda t: t.merged_into_id is not None and t.merged_into_id != t.pk, "into",
+                      _("Choose the ticket this one is merged into."), hides=True),),
+        effects=(Effect.CLEAR_PAUSE,), own_operation=True,
+    ),
 )}
 
 NAMES: tuple[str, ...] = tuple(sorted(REGISTRY, key=lambda name: REGISTRY[name].order))
+# What the generic transition form and API endpoint offer (not those with their own operation).
+GENERIC_NAMES: tuple[str, ...] = tuple(name for name in NAMES if not REGISTRY[name].own_operation)
 
 _extra_guards: dict[str, list[Guard]] = {}
 
@@ -264,7 +281,7 @@ def get(name: str) -> TransitionSpec | None:
 def describe() -> str:
     """A line per transition with the fields it needs: for the API's OpenAPI description."""
     lines = []
-    for name in NAMES:
+    for name in GENERIC_NAMES:
         spec = REGISTRY[name]
         needs = ", ".join(f"{f.name}{'' if f.required_message else ' (optional)'}" for f in spec.fields) or "none"
         guards = "; ".join(str(g.message) for g in spec.guards)

@@ -62,7 +62,7 @@ def _already_done(ticket: Ticket, name: str) -> bool:
 def _candidate_transitions(ticket: Ticket, user: User) -> list[registry.TransitionSpec]:
     if not can_act_on_ticket(user, ticket):
         return []
-    return [registry.REGISTRY[n] for n in registry.NAMES
+    return [registry.REGISTRY[n] for n in registry.GENERIC_NAMES
             if ticket.state in registry.REGISTRY[n].source and not _already_done(ticket, n)]
 
 

@@ -103,6 +103,13 @@ def _party(data: dict[str, Any], names: Names) -> dict[str, Any]:
     return {"email": data.get("email") or "—", "name": data.get("subject_name") or "—"}
 
 
+def _merge(data: dict[str, Any], names: Names) -> dict[str, Any]:
+    due = parse_datetime(str(data.get("due_after") or ""))
+    return {"into": data.get("into") or "—", "duplicate": data.get("duplicate") or data.get("from") or "—",
+            "messages": data.get("messages") or 0, "participants": data.get("participants") or 0,
+            "other": data.get("other") or "—", "due": date_format(localtime(due), "DATE_FORMAT") if due else "—"}
+
+
 # A request staff typed in says how it came (issue 26): "Phone request entered by Park Moonwon."
 ENTERED: dict[str, StrOrPromise] = {
     Channel.PHONE: _lazy("Phone request entered by %(actor)s."),
@@ -148,6 +155,16 @@ SENTENCES: dict[str, Sentence] = {
     "transition.reopen": Sentence(_lazy("%(actor)s reopened the ticket.")),
     "transition.reject": Sentence(_lazy("%(actor)s refused the request (%(reason)s)."), params=_rejected),
     "transition.withdraw": Sentence(_lazy("%(actor)s withdrew the request.")),
+    "transition.merge": Sentence(_lazy("%(actor)s merged this ticket into %(into)s: its messages, files and "
+                                       "participants are there now."), params=_merge),
+    # Merging and links (issue 26)
+    "ticket.merged_in": Sentence(_lazy("%(actor)s merged %(duplicate)s into this ticket (%(messages)s messages, "
+                                       "%(participants)s participants); its history is shown here too."),
+                                 params=_merge),
+    "sla.deadline_from_merge": Sentence(_lazy("The merge moved the deadline to %(due)s, the earlier one of "
+                                              "%(duplicate)s."), params=_merge),
+    "ticket.linked": Sentence(_lazy("%(actor)s linked this ticket to %(other)s as related."), params=_merge),
+    "ticket.unlinked": Sentence(_lazy("%(actor)s removed the link to %(other)s."), params=_merge),
     # Deadlines
     "sla.extended": Sentence(_lazy("%(actor)s extended the deadline; the requester was told why.")),
     "sla.clock_resumed": Sentence(_lazy("%(actor)s's answer restarted the clock."), _lazy("The clock runs again.")),

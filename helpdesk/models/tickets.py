@@ -124,6 +124,10 @@ class Ticket(TicketWorkflowMixin):
     legal_hold = models.BooleanField(_("legal hold"), default=False)
     # Random per-ticket secret mixed into requester links, so rotating it revokes old links.
     access_key = models.CharField(max_length=64, default=new_access_key, editable=False)
+    # Issue 26: the ticket that stays, once this duplicate was merged into it; tickets linked as related.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="merged_tickets", verbose_name=_("merged into"))
+    related = models.ManyToManyField("self", blank=True, verbose_name=_("related tickets"))  # symmetric
     # Optimistic lock: bumped on every write through the services.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -264,6 +268,8 @@ class Message(models.Model):
     references = models.TextField(blank=True)
     # "mid:<Message-ID>" or "digest:<sha256>"; unique so a message delivered twice is stored once.
     dedupe_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # The duplicate this message came from when it was merged into this ticket (issue 26).
+    merged_from = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     raw_message = models.FileField(upload_to=raw_mail_upload_to, storage=raw_mail_storage, blank=True)
     sent_at = models.DateTimeField(_("sent"))
     delivery_status = models.CharField(

@@ -26,6 +26,7 @@ from helpdesk.services.files import (
 )
 from helpdesk.services.hand_delivery import record_hand_delivery
 from helpdesk.services.locking import bump, check_version, lock_for_staff, lock_ticket
+from helpdesk.services.merging import MergePreview, link_tickets, merge_ticket, preview_merge, unlink_tickets
 from helpdesk.services.messages import (
     STATES_A_MAIL_MOVES,
     InboundMessage,
@@ -58,16 +59,17 @@ from helpdesk.services.tickets import check_reachable, create_ticket, staff_rece
 from helpdesk.services.transitions import TRANSITIONS, run_transition, transition_ticket
 
 __all__ = [
-    "STATES_A_MAIL_MOVES", "SUBJECT_NOT_TOLD", "TRANSITIONS", "VIEW_LOG_MINUTES",
-    "ConflictError", "GuardError", "InboundMessage", "MailOnTicket", "MessageReader", "NewAttachment", "OnBehalfOf",
+    "STATES_A_MAIL_MOVES", "SUBJECT_NOT_TOLD", "TRANSITIONS", "VIEW_LOG_MINUTES", "ConflictError", "GuardError",
+    "InboundMessage", "MailOnTicket", "MergePreview", "MessageReader", "NewAttachment", "OnBehalfOf",
     "PermissionDeniedError", "ServiceError", "TicketToOpen", "TransactionOutcome", "TransitionNotAllowedError",
     "add_inbound_message", "add_note", "add_participant", "add_system_note", "assign_ticket",
     "assignable_administrators", "atomic_removing_files", "attach_quarantine_to_ticket", "auto_assign", "bump",
     "change_own_password", "check_on_behalf_of", "check_reachable", "check_representation", "check_version",
     "convert_quarantine_to_ticket", "create_ticket", "discard_quarantine", "extend_deadline",
-    "files_removed_on_error", "latest_quote", "lock_for_staff", "lock_ticket", "normalize_email",
-    "offered_from_cc", "open_tickets", "pick_assignee", "quarantine_message", "quote_fee", "reclassify",
-    "record_bounce", "record_hand_delivery", "record_ticket_access", "record_ticket_view", "remember_file",
-    "remove_participant", "reset_password", "run_transition", "save_sla_policy", "send_reply", "set_away",
-    "staff_received_at", "store_message", "store_new_file", "transition_ticket",
+    "files_removed_on_error", "latest_quote", "link_tickets", "lock_for_staff", "lock_ticket", "merge_ticket",
+    "normalize_email", "offered_from_cc", "open_tickets", "pick_assignee", "preview_merge", "quarantine_message",
+    "quote_fee", "reclassify", "record_bounce", "record_hand_delivery", "record_ticket_access",
+    "record_ticket_view", "remember_file", "remove_participant", "reset_password", "run_transition",
+    "save_sla_policy", "send_reply", "set_away", "staff_received_at", "store_message", "store_new_file",
+    "transition_ticket", "unlink_tickets"
 ]

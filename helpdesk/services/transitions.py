@@ -26,7 +26,7 @@ from workflows import transitions as registry
 from workflows.notices import Outcome
 from workflows.transitions import Effect
 
-TRANSITIONS = registry.NAMES
+TRANSITIONS = registry.GENERIC_NAMES
 
 
 @transaction.atomic
@@ -40,8 +40,12 @@ def transition_ticket(
     **data: Any,
 ) -> Ticket:
     """Run one state-machine transition with its permission, guard, side effects and audit."""
-    if registry.get(name) is None:
+    spec = registry.get(name)
+    if spec is None:
         raise TransitionNotAllowedError(_("Unknown transition '%(name)s'.") % {"name": name})
+    if spec.own_operation:  # merge: helpdesk.services.merging, with the ticket that stays
+        raise TransitionNotAllowedError(_("'%(name)s' has its own action on the ticket page and in the API.")
+                                        % {"name": name})
     if as_requester:
         locked = lock_ticket(ticket, expected_version)
     else:
@@ -54,8 +58,11 @@ def transition_ticket(
 
 
 def run_transition(ticket: Ticket, name: str, *, actor: User | None, as_requester: bool,
-                   data: dict[str, Any]) -> None:
-    """The transition on a ticket whose row lock the caller holds."""
+                   data: dict[str, Any], audit_extra: dict[str, Any] | None = None) -> None:
+    """The transition on a ticket whose row lock the caller holds.
+
+    ``audit_extra``: what the calling service adds to the audit event (merge: the ticket that stays).
+    """
     spec = registry.REGISTRY[name]
     method = getattr(ticket, name)
     meta = method._django_fsm
@@ -87,7 +94,8 @@ def run_transition(ticket: Ticket, name: str, *, actor: User | None, as_requeste
     audit.record_event(
         ticket=ticket, actor=actor,
         actor_name=f"requester <{ticket.requester.email}>" if as_requester and actor is None else None,
-        action=f"transition.{name}", from_state=from_state, to_state=ticket.state, data=clean,
+        action=f"transition.{name}", from_state=from_state, to_state=ticket.state,
+        data={**clean, **(audit_extra or {})},
     )
 
 

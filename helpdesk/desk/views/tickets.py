@@ -141,7 +141,7 @@ def _act(
 @staff_required
 def transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
     form_class = desk_forms.TRANSITION_FORMS.get(name)
-    if form_class is None:
+    if form_class is None or registry.REGISTRY[name].own_operation:
         raise Http404
 
     def run(ticket: Ticket, user: User, data: dict[str, Any]) -> None:
