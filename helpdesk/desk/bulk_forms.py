@@ -13,8 +13,7 @@ from notifications.models import ResponseTemplate
 
 class BulkActionForm(forms.Form):
     prefix = "bulk"  # its fields beside the queue's filter form on one page (ids stay unique)
-    action = forms.ChoiceField(label=_("Action"), choices=[
-        (value, label) for value, label in BulkAction.choices if value != BulkAction.CLOSE_DUPLICATE])
+    action = forms.ChoiceField(label=_("Action"), choices=BulkAction.choices)
     select_all = forms.BooleanField(label=_("All matching this filter"), required=False)
     queue = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
     assignee = forms.ChoiceField(label=_("Assign to"), required=False)
@@ -22,6 +21,10 @@ class BulkActionForm(forms.Form):
                                       required=False, empty_label=_("— choose a template —"))
     reason = forms.CharField(label=_("Reason for the extension (the requesters are told it)"), required=False,
                              max_length=2000)
+    into = forms.CharField(label=_("Duplicate of (the ticket that stays)"), required=False, max_length=32,
+                           widget=forms.TextInput(attrs={"placeholder": "PRIV-2026-0001"}))
+    confirm_other_requester = forms.BooleanField(
+        label=_("Merge even when the requesters differ"), required=False)
 
     def __init__(self, *args: Any, staff: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,4 +52,6 @@ class BulkActionForm(forms.Form):
             return {"assignee": data["assignee"] or None}
         if action == BulkAction.REPLY:
             return {"template": data["template"].pk if data["template"] else None}
-        return {"reason": data["reason"]}
+        if action == BulkAction.EXTEND:
+            return {"reason": data["reason"]}
+        return {"into": data["into"], "confirm_other_requester": data["confirm_other_requester"]}

@@ -27,13 +27,14 @@ from helpdesk.models import BulkAction, BulkItem, BulkItemState, BulkJob, BulkJo
 from helpdesk.selectors import bulk_progress
 from helpdesk.services.assignment import assign_ticket
 from helpdesk.services.errors import GuardError, PermissionDeniedError, ServiceError
+from helpdesk.services.merging import merge_ticket
 from helpdesk.services.messages import send_reply
 from helpdesk.services.policies import extend_deadline
 from helpdesk.tasking import enqueue
 from helpdesk.trust import audit
 from notifications.models import ResponseTemplate
 from notifications.templates_render import render_response_template
-from workflows.roles import is_desk_staff, is_manager
+from workflows.roles import is_desk_staff, is_manager, ticket_scope
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,11 @@ def check_bulk_action(*, actor: User, action: str, params: dict[str, Any]) -> di
             raise GuardError({"reason": _("Give the reason for the extension; the requester is told it.")})
         return {"reason": reason}
     if action == BulkAction.CLOSE_DUPLICATE:
-        raise GuardError({"action": _("Closing as duplicate is not available yet.")})
+        reference = str(params.get("into") or "").strip().upper()
+        into = Ticket.objects.filter(ticket_scope(actor).q(), reference=reference).first() if reference else None
+        if into is None:
+            raise GuardError({"into": _("Give the reference of a ticket you can see: the one that stays.")})
+        return {"into": into.reference, "confirm_other_requester": bool(params.get("confirm_other_requester"))}
     raise GuardError({"action": _("Unknown action.")})
 
 
@@ -143,8 +148,19 @@ def _prepared(job: BulkJob) -> tuple[TicketAction | None, str]:
     if job.action == BulkAction.REPLY:
         template = ResponseTemplate.objects.get(pk=params["template"])
         return (lambda ticket: _reply(ticket, template, actor, and_respond=params["and_respond"])), ""
-    reason = params["reason"]
-    return (lambda ticket: extend_deadline(ticket=ticket, actor=actor, reason=reason)), ""
+    if job.action == BulkAction.EXTEND:
+        reason = params["reason"]
+        return (lambda ticket: extend_deadline(ticket=ticket, actor=actor, reason=reason)), ""
+    into = Ticket.objects.get(reference=params["into"])
+    confirm = params["confirm_other_requester"]
+    return (lambda ticket: _merge(ticket, into, actor, confirm)), ""
+
+
+def _merge(ticket: Ticket, into: Ticket, actor: User, confirm: bool) -> None:
+    """Close one selected ticket as a duplicate of ``into`` (issue 26's merge service)."""
+    if ticket.pk == into.pk:
+        raise GuardError({"into": _("This is the ticket the others are merged into.")})
+    merge_ticket(duplicate=ticket, into=into, actor=actor, confirm_other_requester=confirm)
 
 
 def _reply(ticket: Ticket, template: ResponseTemplate, actor: User, *, and_respond: bool) -> None:

@@ -117,3 +117,14 @@ def test_the_operation_is_in_the_openapi_schema(admin_user: User) -> None:
     assert "/api/v1/bulk-jobs/{id}/" in schema["paths"]
     request = schema["components"]["schemas"]["BulkRequestRequest"]
     assert {"action", "tickets", "filter", "assignee", "template", "reason", "into"} <= set(request["properties"])
+
+
+def test_close_as_duplicate_through_the_api(make_ticket: Callable[..., Ticket], admin_user: User, manager: User,
+                                            django_capture_on_commit_callbacks: Any) -> None:
+    into, *duplicates = [make_ticket(email="same@example.com") for _ in range(3)]
+    response = post(api(manager), {"action": "close_duplicate", "tickets": [t.reference for t in duplicates],
+                                   "into": into.reference}, django_capture_on_commit_callbacks)
+    assert response.status_code == 202, response.json()
+    assert api(manager).get(response.json()["url"]).json()["progress"]["done"] == 2
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in duplicates]).values_list("merged_into", flat=True)) == {
+        into.pk}

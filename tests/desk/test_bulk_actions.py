@@ -187,3 +187,27 @@ def test_two_runs_of_one_job_at_once_act_on_each_ticket_once(
     job.refresh_from_db()
     assert job.status == BulkJobStatus.DONE and job.runs == 2
     assert AuditEvent.objects.filter(action="bulk.finished", data__job=job.pk).count() == 1
+
+
+def test_close_as_duplicate_uses_the_merge_service_and_skips_what_it_refuses(
+        make_ticket: Callable[..., Ticket], admin_user: User, manager: User,
+        django_capture_on_commit_callbacks: Any) -> None:
+    same = [make_ticket(email="one@example.com", subject=f"같은 요청 {i}") for i in range(4)]
+    stranger = make_ticket(email="other@example.com")
+    into = same[0]
+    job = start(django_capture_on_commit_callbacks, actor=manager, action="close_duplicate",
+                ticket_ids=[t.pk for t in [*same, stranger]], params={"into": into.reference.lower()},
+                language="en")
+    assert job.params == {"into": into.reference, "confirm_other_requester": False}
+    progress = bulk_actions.bulk_progress(job)
+    assert (progress["done"], progress["skipped"]) == (3, 2)  # not into itself; another requester unconfirmed
+    reasons = dict(BulkItem.objects.filter(job=job, state=BulkItemState.SKIPPED).values_list("ticket_id", "reason"))
+    assert "merged into" in reasons[into.pk] and stranger.pk in reasons
+    for ticket in same[1:]:
+        ticket.refresh_from_db()
+        assert ticket.state == "merged" and ticket.merged_into_id == into.pk
+        assert AuditEvent.objects.filter(ticket=ticket, action="transition.merge").count() == 1
+    assert AuditEvent.objects.filter(ticket=into, action="ticket.merged_in").count() == 3
+    with pytest.raises(services.GuardError):
+        bulk_actions.start_bulk_job(actor=manager, action="close_duplicate", ticket_ids=[same[1].pk],
+                                    params={"into": "PRIV-1999-9999"})
