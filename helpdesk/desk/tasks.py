@@ -19,3 +19,9 @@ from helpdesk.services import bulk_actions
              retry_backoff_max=120, max_retries=20)
 def run_bulk_job(self: Any, job_id: int) -> dict[str, int]:
     return bulk_actions.run_bulk_job(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def resume_bulk_jobs(idle_seconds: int = 600) -> list[int]:
+    """Beat: enqueue again the unfinished jobs nothing happened on for ``idle_seconds``."""
+    return bulk_actions.resume_stalled_jobs(idle_seconds=idle_seconds)
