@@ -28,10 +28,10 @@ PASSWORD = "x-Very-long-password-1"
 DELETIONS = 30  # more than one queue page (25)
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"desk-bulk-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     if os.environ.get("DESK_UPDATE_DOCS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOCS / path.name)
@@ -73,7 +73,7 @@ def test_manager_replies_to_a_whole_filter_result_then_assigns_two_ticked_rows(
     page.select_option("#bulk-form select[name=bulk-action]", "reply")
     page.select_option("#bulk-form select[name=bulk-template]", label="Breach: we are on it")
     assert_page_sound(page)
-    shot(page, "queue")
+    shot(page, "queue", full_page=False)
     page.click("#bulk-run")
     page.wait_for_url("**/desk/bulk/*/")
     page.wait_for_selector("#bulk-status[data-status=done]", timeout=60_000)
