@@ -270,11 +270,14 @@ class TicketDetail:
     other_tickets: list[Ticket]
     days_left: int
     pause_events: list[AuditEvent] = field(default_factory=list)
+    merged_tickets: list[Ticket] = field(default_factory=list)  # merged into this one (issue 26)
+    related: list[Ticket] = field(default_factory=list)
 
 
 def ticket_for_user(user: Any, reference: str) -> Ticket | None:
     """The ticket, with requester and assignee, or None when it does not exist or is not visible."""
-    return visible_tickets(user).select_related("requester", "assignee").filter(reference=reference).first()
+    return (visible_tickets(user).select_related("requester", "assignee", "merged_into")
+            .filter(reference=reference).first())
 
 
 def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> TicketDetail:
@@ -282,12 +285,15 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     now = now or timezone.now()
     messages = list(
         Message.objects.filter(ticket=ticket)
-        .select_related("author", "given__given_by")
+        .select_related("author", "given__given_by", "merged_from")
         .prefetch_related("attachments")
         .order_by("sent_at", "id")
     )
+    # Merged duplicates keep their own hash-chained audit trail; their history shows here (issue 26).
+    merged = list(Ticket.objects.filter(merged_into=ticket).values_list("pk", flat=True))
     events = [
-        e for e in AuditEvent.objects.filter(ticket=ticket).exclude(action__in=_TIMELINE_HIDDEN_ACTIONS)
+        e for e in AuditEvent.objects.filter(ticket__in=[ticket.pk, *merged])
+        .exclude(action__in=_TIMELINE_HIDDEN_ACTIONS)
         .select_related("actor").order_by("at", "id")
     ]
     timeline = [TimelineEntry(at=m.sent_at, kind="message", message=m) for m in messages]
@@ -295,13 +301,15 @@ def ticket_detail(user: Any, ticket: Ticket, now: datetime | None = None) -> Tic
     timeline.sort(key=lambda entry: entry.sort_key)
     other = list(
         visible_tickets(user).filter(requester_id=ticket.requester_id).exclude(pk=ticket.pk)
-        .order_by("-received_at")[:10]
+        .exclude(state=TicketState.MERGED).order_by("-received_at")[:10]
     )
     pauses = [e for e in events if e.action in ("transition.request_info", "transition.resume")]
     return TicketDetail(
         ticket=ticket,
         timeline=timeline,
         other_tickets=other,
+        merged_tickets=list(Ticket.objects.filter(pk__in=merged).order_by("reference")),
+        related=list(ticket.related.order_by("reference")),
         days_left=(local_date(ticket.due_at) - local_date(now)).days,
         pause_events=pauses,
     )

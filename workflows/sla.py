@@ -96,6 +96,11 @@ def recompute_due_at(ticket: Any) -> None:
     for _ in range(ticket.extension_count):
         last_day = extended_last_day(calendar, last_day, policy)
     ticket.due_at = end_of_day(last_day)
+    # Duplicates merged into it keep their deadline: the earlier one still binds (issue 26).
+    merged = getattr(ticket, "merged_tickets", None) if ticket.pk else None
+    earliest = min((t.due_at for t in merged.all()), default=None) if merged is not None else None
+    if earliest is not None and earliest < ticket.due_at:
+        ticket.due_at = earliest
 
 
 def take_earlier_deadline(ticket: Any, duplicate: Any) -> dict[str, Any]:

@@ -149,3 +149,23 @@ class ParticipantSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "role", "added_at"]
         read_only_fields = ["id", "added_at"]
         extra_kwargs = {"role": {"required": False}, "name": {"required": False}}
+
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
+
+
+class MergeSerializer(serializers.Serializer[Any]):
+    """Merge this ticket (the duplicate) into ``into``, the ticket that stays (issue 26)."""
+
+    into = serializers.RegexField(REFERENCE_PATTERN,
+                                  help_text="Reference of the ticket that stays, e.g. PRIV-2026-0001.")
+    confirm_other_requester = serializers.BooleanField(
+        default=False, help_text="Required (true) when the two tickets have different requesters.")
+    expected_version = serializers.IntegerField(required=False, min_value=1,
+                                                help_text="This ticket's `version` as you read it (optimistic lock).")
+
+
+class LinkSerializer(serializers.Serializer[Any]):
+    """Link a related ticket (shown on both; symmetric)."""
+
+    other = serializers.RegexField(REFERENCE_PATTERN, help_text="Reference of the related ticket.")

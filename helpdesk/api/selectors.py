@@ -24,9 +24,14 @@ def api_ticket_detail_queryset() -> QuerySet[Ticket]:
     messages = Message.objects.select_related("author").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
     ).order_by("sent_at", "pk")
-    return Ticket.objects.select_related("requester", "assignee", "entered_by").prefetch_related(
-        Prefetch("messages", queryset=messages)
+    return Ticket.objects.select_related("requester", "assignee", "entered_by", "merged_into").prefetch_related(
+        Prefetch("messages", queryset=messages), "merged_tickets", "related",
     )
+
+
+def ticket_by_reference(user: Any, reference: str) -> Ticket | None:
+    """Another ticket named in a request's body (merge, link), if this user may see it."""
+    return desk_selectors.visible_tickets(user).filter(reference=reference).first()
 
 
 def ticket_messages(ticket: Ticket) -> QuerySet[Message]:

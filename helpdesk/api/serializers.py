@@ -111,9 +111,17 @@ class TicketDetailSerializer(TicketListSerializer):
     participants = serializers.SerializerMethodField(help_text="Who else receives the replies (in Cc).")
     entered_by = serializers.SerializerMethodField(help_text="The staff member who typed in a phone, letter, fax "
                                                              "or visit request; null for mail and the web form.")
+    merged_into: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True,
+        help_text="Set when state is `merged`: the ticket that stays.")
+    merged_tickets: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", many=True, read_only=True, help_text="Duplicates merged into this ticket.")
+    related: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        slug_field="reference", many=True, read_only=True, help_text="Related tickets (linked both ways).")
 
     class Meta(TicketListSerializer.Meta):
         fields = [*TicketListSerializer.Meta.fields, "entered_by", "representation", "participants",
+                  "merged_into", "merged_tickets", "related",
                   "suggested_request_type", "paused_at", "paused_seconds", "extension_count", "legal_hold",
                   "verified_at", "verification_method", "processed_at", "rejection_reason", "transitions", "messages"]
         read_only_fields = fields
@@ -139,7 +147,7 @@ class TicketDetailSerializer(TicketListSerializer):
         if user is None or not can_act_on_ticket(user, obj):
             return []
         available = getattr(obj, "get_available_state_transitions", None)  # added by django-fsm at runtime
-        return sorted(t.name for t in available()) if available else []
+        return sorted(t.name for t in available() if t.name in transitions.GENERIC_NAMES) if available else []
 
 
 class VersionSerializer(serializers.Serializer):

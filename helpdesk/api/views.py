@@ -24,6 +24,8 @@ from helpdesk.api import selectors
 from helpdesk.api.exceptions import api_exception_handler
 from helpdesk.api.filters import TicketFilter
 from helpdesk.api.intake_serializers import (
+    LinkSerializer,
+    MergeSerializer,
     ParticipantSerializer,
     RepresentationCheckSerializer,
     TicketCreateSerializer,
@@ -202,6 +204,47 @@ class TicketViewSet(DeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_object()
         services.remove_participant(ticket=ticket, actor=user_of(request), participant_id=int(participant))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Merge this ticket (a duplicate) into the ticket that stays", parameters=[REFERENCE],
+                   request=MergeSerializer, responses={200: TicketDetailSerializer, **WRITE_ERRORS},
+                   description="Messages, files and participants move to `into`; this ticket ends `merged` with "
+                               "`merged_into` set; `into` keeps the earlier deadline. Answers the ticket that stays. "
+                               "400 `guard_failed` with field errors: `into` (itself, unknown, merged or closed), "
+                               "`confirm_other_requester` (different requesters, not confirmed).")
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        data = _valid(MergeSerializer, request)
+        into = selectors.ticket_by_reference(request.user, data["into"])
+        if into is None:
+            raise services.GuardError({"into": gettext("No ticket with this reference.")})
+        stays = services.merge_ticket(duplicate=ticket, into=into, actor=user_of(request),
+                                      confirm_other_requester=data["confirm_other_requester"],
+                                      expected_version=data.get("expected_version"))
+        return self._detail(stays)
+
+    @extend_schema(summary="Link a related ticket (both ways)", parameters=[REFERENCE], request=LinkSerializer,
+                   responses={200: TicketDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def related(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        other = selectors.ticket_by_reference(request.user, _valid(LinkSerializer, request)["other"])
+        if other is None:
+            raise services.GuardError({"other": gettext("No ticket with this reference.")})
+        services.link_tickets(ticket=ticket, other=other, actor=user_of(request))
+        return self._detail(ticket)
+
+    @extend_schema(summary="Remove the link to a related ticket", request=None, parameters=[
+        REFERENCE, OpenApiParameter("other", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9-]{1,32}$")],
+        responses={200: TicketDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["delete"], url_path=r"related/(?P<other>[A-Za-z0-9-]{1,32})")
+    def unrelate(self, request: Request, reference: str, other: str) -> Response:
+        ticket = self.get_object()
+        linked = ticket.related.filter(reference=other).first()
+        if linked is None:
+            raise services.GuardError({"other": gettext("These tickets are not linked.")})
+        services.unlink_tickets(ticket=ticket, other=linked, actor=user_of(request))
+        return self._detail(ticket)
 
     @extend_schema(summary="Add an internal note", parameters=[REFERENCE], request=NoteSerializer,
                    responses={201: MessageSerializer, **WRITE_ERRORS})

@@ -165,3 +165,19 @@ class FeeForm(VersionedForm):
     company_cause = forms.BooleanField(label=_("The company caused this request: charge nothing"), required=False)
     basis = forms.CharField(label=_("What it pays for, or why nothing is charged (told to the requester)"),
                             max_length=500)
+
+
+# --- Merge and links (issue 26) ----------------------------------------------------------------------
+class MergeForm(VersionedForm):
+    id_prefix = "merge"
+    into = forms.RegexField(r"^[A-Za-z0-9-]{1,32}$", label=_("Reference of the ticket that stays"), max_length=32,
+                            help_text=_("For example PRIV-2026-0001. This ticket's messages, files and "
+                                        "participants move there; this one ends as merged."))
+    confirm_other_requester = forms.BooleanField(
+        label=_("I have checked that both requests come from the same person or their representative"),
+        required=False)
+    confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+
+class LinkForm(forms.Form):
+    other = forms.RegexField(r"^[A-Za-z0-9-]{1,32}$", label=_("Reference of the related ticket"), max_length=32)

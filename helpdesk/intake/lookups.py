@@ -35,8 +35,9 @@ def lookups(parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket]:
         by_message_id = {message_id: tickets[pk] for message_id, pk in found.items() if pk in tickets}
     by_reference: dict[str, Ticket] = {}
     if parsed.ticket_references:
-        by_reference = {t.reference: t for t in Ticket.objects.filter(reference__in=parsed.ticket_references)
-                        .select_related("requester")}
+        # A merged ticket's reference leads to the ticket that stays (issue 26).
+        by_reference = {t.reference: t.merged_into or t for t in Ticket.objects.filter(
+            reference__in=parsed.ticket_references).select_related("requester", "merged_into__requester")}
     candidates = {t.pk: t for t in [*by_message_id.values(), *by_reference.values()]}
     sender = services.normalize_email(parsed.sender_email)
     party = {pk for pk, t in candidates.items() if t.requester.email == sender}
@@ -84,10 +85,14 @@ class BatchLookups(Generic[P]):
         stored = dict(Message.objects.filter(message_id__in=wanted).order_by("id")
                       .values_list("message_id", "ticket_id"))
         named = {reference for parsed in mails for reference in parsed.ticket_references}
+        # A merged ticket's reference leads to the ticket that stays (issue 26): that one is locked too.
+        merged = dict(Ticket.objects.filter(reference__in=named, merged_into__isnull=False)
+                      .values_list("reference", "merged_into_id")) if named else {}
         locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).select_related("requester")
-                  .filter(Q(pk__in=set(stored.values())) | Q(reference__in=named)).order_by("pk")}
+                  .filter(Q(pk__in={*stored.values(), *merged.values()}) | Q(reference__in=named)).order_by("pk")}
         self.by_message_id: dict[str, Ticket | P] = {mid: locked[pk] for mid, pk in stored.items() if pk in locked}
         self.by_reference: dict[str, Ticket] = {t.reference: t for t in locked.values() if t.reference in named}
+        self.by_reference.update({ref: locked[pk] for ref, pk in merged.items() if pk in locked})
         # (ticket key, address): the address is a party to that ticket (its requester, or mailed on it).
         self.parties = {(_key(t), t.requester.email) for t in locked.values()}
         senders = {services.normalize_email(p.sender_email) for p in mails}

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from helpdesk.fulfilment.selectors import released_packages
-from helpdesk.models import Direction, Ticket
+from helpdesk.models import Direction, Message, Ticket
 from helpdesk.public import services as public_services
 from helpdesk.public import tokens
 from helpdesk.public.forms import ContactForm, LostLinkForm, StatusMessageForm, WithdrawForm
@@ -217,8 +217,10 @@ def _status_context(ticket: Ticket, token: str) -> dict[str, Any]:
     today = local_date(timezone.now())
     due_day = local_date(ticket.due_at)
     messages = [
-        m for m in ticket.messages.exclude(direction=Direction.NOTE).prefetch_related("attachments")
-        if m.is_public  # never internal notes, never ignored automatic mail
+        m for m in ticket.messages.exclude(direction=Direction.NOTE).select_related("merged_from")
+        .prefetch_related("attachments")
+        # never internal notes, never ignored automatic mail, never another requester's merged request
+        if m.is_public and (m.merged_from is None or m.merged_from.requester_id == ticket.requester_id)
     ]
     language = translation.get_language() or "ko"
     conversation = [(m, _in_language(m.body_text, ticket.requester.language, language)) for m in messages]
@@ -267,6 +269,7 @@ def _state_texts() -> dict[str, Any]:
             "We could not carry out your request; our message below explains the legal reason. "
             "You can write to us below if you disagree."),
         TicketState.WITHDRAWN: gettext_lazy("You withdrew this request. It is closed."),
+        TicketState.MERGED: gettext_lazy("This request was merged into another one about the same matter."),
     }
 
 
@@ -279,6 +282,8 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for(token)
     if ticket is None:
         return link_not_valid(request)
+    if ticket.state == TicketState.MERGED:
+        return _merged(request, ticket)
     form = StatusMessageForm()
     if request.method == "POST":
         if limited(request, "link-ip", settings.DESK_RATE_LINK_IP):
@@ -291,6 +296,27 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("public:status", kwargs={"token": token}) + "?sent=1#conversation")
     context = {**_status_context(ticket, token), "form": form, "sent": request.GET.get("sent") == "1"}
     return render(request, "public/status.html", context, status=400 if form.errors else 200)
+
+
+def _merged(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """A merged request's link (issue 26): to the ticket that stays, or, across requesters, only its progress.
+
+    Same requester: the staying ticket's own status page. Another requester's ticket: neither its
+    subject, messages, participants nor requester are shown — its progress and deadline, and this
+    requester's own messages, which moved with the merge.
+    """
+    stays = ticket.merged_into
+    if stays is not None and stays.requester_id == ticket.requester_id:
+        target = reverse("public:status", kwargs={"token": tokens.status_token(stays)})
+        return HttpResponseRedirect(f"{target}?merged={ticket.reference}")
+    own = [m for m in Message.objects.filter(merged_from=ticket).exclude(direction=Direction.NOTE)
+           .prefetch_related("attachments") if m.is_public]
+    language = translation.get_language() or "ko"
+    context = {"ticket": ticket, "stays": stays, "state_label": stays.get_state_display() if stays else "",
+               "state_text": STATE_TEXT.get(stays.state, "") if stays else "",
+               "is_open": bool(stays and stays.is_open), "due_day": local_date(stays.due_at) if stays else None,
+               "conversation": [(m, _in_language(m.body_text, ticket.requester.language, language)) for m in own]}
+    return render(request, "public/merged.html", context)
 
 
 @require_http_methods(["GET", "POST"])

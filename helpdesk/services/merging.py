@@ -41,8 +41,12 @@ class MergePreview:
 
 
 def preview_merge(*, duplicate: Ticket, into: Ticket) -> MergePreview:
+    """What :func:`merge_ticket` would move; raises its errors about ``into`` (not the confirmation)."""
     from helpdesk.models import Attachment
 
+    if duplicate.pk == into.pk:
+        raise GuardError({"into": _("A ticket cannot be merged into itself.")})
+    _check(duplicate, into, confirm_other_requester=True)
     return MergePreview(
         messages=Message.objects.filter(ticket=duplicate).count(),
         files=Attachment.objects.filter(message__ticket=duplicate).count(),
@@ -82,7 +86,7 @@ def _check(duplicate: Ticket, into: Ticket, confirm_other_requester: bool) -> No
 def _move_participants(duplicate: Ticket, into: Ticket, actor: User) -> int:
     """Active participants go over; one the staying ticket has already is kept on record as removed."""
     already = set(Participant.objects.filter(ticket=into, removed_at__isnull=True).values_list("email", flat=True))
-    already.add(into.requester.email)
+    already.add(into.requester.email or "")
     moved = 0
     for participant in Participant.objects.filter(ticket=duplicate):
         if participant.removed_at is None and participant.email in already:

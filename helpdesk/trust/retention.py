@@ -127,7 +127,10 @@ def expired_tickets(now: datetime | None = None) -> QuerySet[Ticket]:
         condition |= Q(request_type__in=types, closed_at__lt=cutoff)
     general_cutoff = months_before(now, policy_map[RetentionCategory.GENERAL_INQUIRY].months)
     condition |= Q(closed_at__lt=general_cutoff) & ~Q(request_type__in=known)
-    return Ticket.objects.filter(condition, state__in=CLOSED_STATES, closed_at__isnull=False, legal_hold=False)
+    # A merged duplicate stays while the ticket it went into does (its messages are there, and their
+    # ``merged_from`` keeps another requester's messages off that ticket's status page; issue 26).
+    return Ticket.objects.filter(condition, state__in=CLOSED_STATES, closed_at__isnull=False, legal_hold=False,
+                                 merged_into__isnull=True)
 
 
 # --- The audit chain of a purged ticket -----------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from helpdesk import services
 from helpdesk.models import Attachment, AuditEvent, Channel, Message, Participant, Ticket, User
@@ -21,6 +22,13 @@ from helpdesk.trust.audit_verify import verify_ticket_chain
 from workflows.states import TicketState
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """The errors' English wording (the Korean is checked by the catalog tests)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -211,3 +219,45 @@ def test_two_merges_of_the_same_pair_at_once_one_wins(make_ticket: Callable[...,
     assert Message.objects.filter(ticket=survivor).count() == total
     for ticket in (first, second):
         assert verify_ticket_chain(ticket)[1] == []
+
+
+def _mail(sender: str, reference: str, message_id: str) -> bytes:
+    return (f"From: {sender}\r\nTo: micube@micube.co.kr\r\nSubject: Re: [{reference}] 추가 자료\r\n"
+            f"Message-ID: <{message_id}>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0900\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n추가로 보냅니다.\r\n").encode()
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_mail_naming_the_merged_reference_goes_to_the_ticket_that_stays(
+        pair: tuple[Ticket, Ticket], manager: User, make_ticket: Callable[..., Ticket], batch: bool,
+        django_capture_on_commit_callbacks: Any) -> None:
+    from helpdesk.intake.batch import ingest_messages
+    from helpdesk.intake.ingest import ingest_message
+
+    stays, duplicate = pair
+    other = make_ticket(email="rep@example.com")
+    services.merge_ticket(duplicate=duplicate, into=stays, actor=manager)
+    services.merge_ticket(duplicate=other, into=stays, actor=manager, confirm_other_requester=True)
+    mails = [_mail("hong@example.com", duplicate.reference, f"a-{batch}@example.com"),
+             _mail("rep@example.com", other.reference, f"b-{batch}@example.com")]
+    with django_capture_on_commit_callbacks(execute=True):
+        if batch:
+            list(ingest_messages([(raw, str(n)) for n, raw in enumerate(mails)]))
+        else:
+            for raw in mails:
+                ingest_message(raw)
+    filed = Message.objects.filter(message_id__in=[f"a-{batch}@example.com", f"b-{batch}@example.com"])
+    assert sorted(m.ticket_id for m in filed) == [stays.pk, stays.pk]
+    assert Ticket.objects.count() == 3  # no new ticket opened
+
+
+def test_a_reclassification_keeps_the_earlier_deadline_of_a_merged_duplicate(
+        pair: tuple[Ticket, Ticket], manager: User) -> None:
+    stays, duplicate = pair
+    earlier = stays.due_at - timedelta(days=4)
+    Ticket.objects.filter(pk=duplicate.pk).update(due_at=earlier)
+    duplicate.refresh_from_db()
+    services.merge_ticket(duplicate=duplicate, into=stays, actor=manager)
+    services.reclassify(ticket=stays, request_type="correction", actor=manager)
+    stays.refresh_from_db()
+    assert stays.due_at == earlier

@@ -165,3 +165,24 @@ def test_beat_schedule_runs_the_purge_daily(settings: Any) -> None:
     assert retention.purge_expired_task.name == entry["task"]
     result = retention.purge_expired_task.delay().get()
     assert result["dry_run"] is False and result["counts"].get("tickets", 0) == 0
+
+
+def test_a_merged_duplicate_stays_while_the_ticket_it_went_into_does(
+        file_ticket: Any, close_ticket: Any, manager: Any) -> None:
+    """Issue 26: its messages are on the staying ticket, whose status page needs their origin."""
+    from helpdesk import services
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        stays = file_ticket(email="stays@example.com", subject="남는 요청")
+        duplicate = file_ticket(email="dup@example.com", subject="중복 요청")
+        services.merge_ticket(duplicate=duplicate, into=stays, actor=manager, confirm_other_requester=True)
+    with time_machine.travel(start + timedelta(days=3 * 366), tick=False):
+        assert duplicate.pk not in set(retention.expired_tickets().values_list("pk", flat=True))
+        close_ticket(stays, manager)
+    with time_machine.travel(start + timedelta(days=7 * 366), tick=False):
+        retention.purge_expired()
+        assert not Ticket.objects.filter(pk=stays.pk).exists()
+        assert duplicate.pk in set(retention.expired_tickets().values_list("pk", flat=True))  # now it may go
+        retention.purge_expired()
+        assert not Ticket.objects.filter(pk=duplicate.pk).exists()

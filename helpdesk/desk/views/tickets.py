@@ -82,6 +82,7 @@ def _ticket_page(
         "fee_form": (bound.get("fee") or desk_forms.FeeForm(initial=initial)) if may_act and ticket.is_open else None,
         **representation_context(ticket, may_act, bound.get("representation")),  # issue 26
         **participants_context(ticket, may_act, bound.get("participants")),
+        "link_form": (bound.get("link") or desk_forms.LinkForm(auto_id="id_link_%s")) if may_act else None,
         "error": error,
     }
     return render(request, "desk/ticket.html", context, status=status)
