@@ -22,7 +22,7 @@ class BulkActionForm(forms.Form):
     reason = forms.CharField(label=_("Reason for the extension (the requesters are told it)"), required=False,
                              max_length=2000)
     into = forms.CharField(label=_("Duplicate of (the ticket that stays)"), required=False, max_length=32,
-                           widget=forms.TextInput(attrs={"placeholder": "PRIV-2026-0001"}))
+                           widget=forms.TextInput(attrs={"placeholder": "PRIV-YYYY-NNNN"}))
     confirm_other_requester = forms.BooleanField(
         label=_("Merge even when the requesters differ"), required=False)
 
