@@ -6,11 +6,11 @@ Not to be confused with :mod:`helpdesk.services.bulk` (mail intake's bulk INSERT
 may do it in bulk; read-only roles may not), stores a :class:`~helpdesk.models.BulkJob` with one
 :class:`~helpdesk.models.BulkItem` per ticket and enqueues ``helpdesk.desk.tasks.run_bulk_job`` after
 commit (in-process without a broker). :func:`run_bulk_job` works through the pending items in groups of
-:data:`GROUP`, one transaction per group: each item row is locked (``SKIP LOCKED``: a second run of
-the same job passes over it), the single action's own service runs (its permission check, guards,
-audit event and after-commit mail), and the item is marked done in that same transaction. A ticket whose state forbids the action is skipped
-with the service's reason; a retried, repeated or killed job resumes with what is still pending, so no
-ticket is acted on twice and no mail is sent twice.
+:data:`GROUP`, one transaction per group: each item row is locked (``SKIP LOCKED``: a second run of the
+same job passes over it), the single action's own service runs (its permission check, guards, audit
+event and after-commit mail), and the item is marked done in that same transaction. A ticket whose state
+forbids the action is skipped with the service's reason; a retried, repeated or killed job resumes with
+what is still pending, so no ticket is acted on twice and no mail is sent twice.
 """
 
 from __future__ import annotations
