@@ -109,3 +109,7 @@ DESK_FOUR_EYES = os.environ.get("DESK_FOUR_EYES", "0").strip().lower() in {"1", 
 DESK_COVER_AWAY_COLLEAGUES = os.environ.get("DESK_COVER_AWAY_COLLEAGUES", "1").strip().lower() not in {
     "0", "false", "no", "off"}
 FEATURE_CELERY_IMPORTS += ["helpdesk.fulfilment.tasks"]
+
+# Issue 31: bulk jobs whose worker died are picked up again (each ticket is still acted on once).
+FEATURE_BEAT_SCHEDULE["resume-bulk-jobs"] = {"task": "helpdesk.desk.tasks.resume_bulk_jobs", "schedule": 300.0}
+FEATURE_CELERY_IMPORTS += ["helpdesk.desk.tasks"]

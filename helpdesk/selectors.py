@@ -23,6 +23,9 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import (
     AuditEvent,
+    BulkItem,
+    BulkItemState,
+    BulkJob,
     Direction,
     Message,
     MessageKind,
@@ -333,3 +336,26 @@ def raw_preview(file_field: Any, limit: int = RAW_PREVIEW_BYTES) -> tuple[str, b
     except OSError:
         return "", False
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
+
+
+# --- Bulk jobs (issue 31) ---------------------------------------------------------------------
+def bulk_progress(job: BulkJob) -> dict[str, int]:
+    """How many items are in each state (one query): the job's progress and, once done, its summary."""
+    counts = {state: 0 for state in BulkItemState.values}
+    for row in job.items.order_by().values("state").annotate(n=Count("pk")):
+        counts[row["state"]] = row["n"]
+    return {**counts, "total": job.total}
+
+
+def bulk_job_for(user: Any, job_id: int) -> BulkJob | None:
+    """A job its creator, the managers and the auditors may follow; None for anyone else."""
+    job = BulkJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None or not (job.created_by_id == user.pk or is_manager(user) or is_auditor(user)):
+        return None
+    return job
+
+
+def bulk_job_problems(job: BulkJob, limit: int = 500) -> QuerySet[BulkItem]:
+    """The tickets skipped or failed, with the reason, in selection order (at most ``limit``)."""
+    return (job.items.filter(state__in=[BulkItemState.SKIPPED, BulkItemState.FAILED])
+            .select_related("ticket").order_by("pk")[:limit])

@@ -242,6 +242,12 @@ SENTENCES: dict[str, Sentence] = {
     "erasure.minimised": Sentence(_lazy("%(actor)s reduced the ticket to what the law requires keeping."),
                                   _lazy("The ticket was reduced to what the law requires keeping.")),
     "retention.policy_changed": Sentence(_lazy("%(actor)s changed the retention policy.")),
+    # Surge tools (issue 31): a bulk job's start and summary, on the desk-wide chain
+    "bulk.started": Sentence(_lazy("%(actor)s started a bulk action on %(count)s tickets."),
+                             params=lambda data, names: {"count": data.get("tickets", 0)}),
+    "bulk.finished": Sentence(_lazy("A bulk action finished: %(done)s done, %(skipped)s skipped, %(failed)s failed."),
+                              _lazy("A bulk action finished: %(done)s done, %(skipped)s skipped, %(failed)s failed."),
+                              lambda data, names: {k: data.get(k, 0) for k in ("done", "skipped", "failed")}),
     # Staff accounts
     "staff.away": Sentence(_lazy("%(actor)s set themselves away.")),
     "staff.back": Sentence(_lazy("%(actor)s is back.")),

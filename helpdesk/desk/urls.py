@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from helpdesk.desk import views
-from helpdesk.desk.views import accounts
+from helpdesk.desk.views import accounts, bulk
 
 app_name = "desk"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,6 +15,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("staff/", accounts.staff_list, name="staff"),
     path("staff/<int:pk>/password/", accounts.reset_password, name="reset_password"),
     path("queues/<slug:slug>/", views.queue, name="queue_named"),
+    path("bulk/", bulk.bulk_start, name="bulk"),
+    path("bulk/<int:pk>/", bulk.bulk_job, name="bulk_job"),
     path("tickets/new/", views.new_ticket, name="new_ticket"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
     path("tickets/<str:reference>/transitions/<slug:name>/", views.transition, name="transition"),

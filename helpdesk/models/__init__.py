@@ -1,5 +1,6 @@
 """The ticket domain's tables. Writes go through :mod:`helpdesk.services`, never straight here."""
 
+from helpdesk.models.bulk_jobs import BulkAction, BulkItem, BulkItemState, BulkJob, BulkJobStatus
 from helpdesk.models.fees import FeeQuote
 from helpdesk.models.figures import FigureDay, FigureDirtyDay
 from helpdesk.models.parties import (
@@ -51,6 +52,11 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "AuthorityCheck",
+    "BulkAction",
+    "BulkItem",
+    "BulkItemState",
+    "BulkJob",
+    "BulkJobStatus",
     "Channel",
     "Contact",
     "ContactKind",

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.desk import forms as desk_forms
+from helpdesk.desk.bulk_forms import BulkActionForm
 from helpdesk.desk.views.common import signed_in_user, staff_required
 from helpdesk.models import Ticket
-from workflows.roles import is_manager
+from workflows.roles import is_desk_staff, is_manager
 
 PAGE_SIZE = 25
 
@@ -91,6 +92,8 @@ def queue(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         "filters": filters,
         "page": page,
         "is_manager": is_manager(user),
+        # Issue 31: the bulk action bar, for the working roles (auditors read only)
+        "bulk_form": BulkActionForm(staff=staff) if is_desk_staff(user) else None,
         "nav": "queues",
     })
 
