@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk.intake.email import parse_email
 from helpdesk.intake.email.decoding import decode_bytes, decode_text
@@ -129,3 +131,32 @@ def test_mostly_damaged_bytes_are_not_read_as_nearly_clean_utf8() -> None:
     """Five bad bytes in ten non-ASCII ones is no UTF-8 with a stray byte."""
     found = best_decoding("삭제 요청".encode("cp949") + b"\xff")
     assert found is not None and found.codec != "utf-8"
+
+
+# --- Properties (hypothesis): never U+FFFD; a stray byte in Korean text stays one marked byte ---------
+
+# Real Korean words (issue 29's plausibility check rightly refuses random syllables: see guess._rarity).
+KOREAN_WORDS = st.sampled_from(["개인정보", "열람", "요청", "삭제", "주문", "내역", "배송지", "정보", "감사합니다",
+                                "회원", "탈퇴", "처리", "정지", "동의", "철회", "고객", "문의", "이메일", "주소",
+                                "전화번호", "똠방각하", "드립니다", "확인", "부탁"])
+KOREAN_TEXT = st.lists(KOREAN_WORDS, min_size=6, max_size=30).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(data=st.binary(min_size=1, max_size=300), declared=st.sampled_from(["utf-8", "euc-kr", None, "koi8-r", "x"]))
+def test_no_reading_ever_makes_up_a_replacement_character(data: bytes, declared: str | None) -> None:
+    decoded = decode_text(data, declared)
+    assert "\ufffd" not in decoded.text or "\ufffd".encode() in data
+    assert not any("\udc00" <= ch <= "\udfff" for ch in decoded.text)  # never a lone surrogate to the database
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(text=KOREAN_TEXT, where=st.floats(0, 1), stray=st.sampled_from([b"\x80", b"\xff", b"\xc9", b"\xfe"]),
+       codec=st.sampled_from(["cp949", "utf-8"]), declared=st.sampled_from(["utf-8", "euc-kr", None]))
+def test_one_stray_byte_in_korean_text_is_one_marked_byte(text: str, where: float, stray: bytes, codec: str,
+                                                         declared: str | None) -> None:
+    cut = text.index(" ", int(where * (len(text) - 1))) if " " in text[int(where * (len(text) - 1)):] else len(text)
+    data = text[:cut].encode(codec) + stray + text[cut:].encode(codec)
+    decoded = decode_text(data, declared)
+    assert decoded.text == text[:cut] + f"\\x{stray[0]:02x}" + text[cut:]
+    assert decoded.bad_bytes == 1

@@ -33,8 +33,8 @@ __all__ = [
     "Decoded",
     "collapse_whitespace",
     "decode_bytes",
-    "decode_text",
     "decode_header_value",
+    "decode_text",
     "header_to_bytes",
     "hint_codecs",
     "normalize_charset",
@@ -224,9 +224,9 @@ def decode_text(data: bytes, declared: str | None = None, hints: Sequence[str] =
             bad = count_bad_bytes(text)
             if bad <= max(1, len(text) // 100):
                 return Decoded(mark_bad_bytes(text), codec, bad)
-    found = best_decoding(data, list(dict.fromkeys([*([codec] if codec else []), *hints])))
-    if found is not None:
-        return Decoded(mark_bad_bytes(found.text), found.codec, found.bad_bytes)
+    reading = best_decoding(data, list(dict.fromkeys([*([codec] if codec else []), *hints])))
+    if reading is not None:
+        return Decoded(mark_bad_bytes(reading.text), reading.codec, reading.bad_bytes)
     detected = _detect(data)
     if detected is not None:
         return Decoded(detected, "detected")

@@ -204,10 +204,11 @@ def best_decoding(data: bytes, hints: Sequence[str] = ()) -> Reading | None:
     """The most plausible decoding of ``data``, hints first; None if no candidate decodes it.
 
     A candidate may leave a few places undecoded (a run of bad bytes, such as a multibyte character
-    cut short, is one place; at most one per 50 non-ASCII bytes, and at least one): they stay in its text as surrogates (:data:`BAD_BYTES`, shown by :func:`mark_bad_bytes`),
-    count as implausible words, and cost it :data:`_DAMAGE_PENALTY`. A nearly clean Korean reading
-    thus beats a clean reading as Cyrillic or Latin mojibake; a clean plausible one beats both."""
-    allowed = max(1, (len(data) - len(data.translate(None, _ASCII_BYTES))) // 50)
+    cut short, is one place; at most one per 50 non-ASCII bytes, and at least one): they stay in its
+    text as surrogates (:data:`BAD_BYTES`, shown by :func:`mark_bad_bytes`), count as implausible
+    words, and cost it :data:`_DAMAGE_PENALTY`. A nearly clean Korean reading thus beats a clean
+    reading as Cyrillic or Latin mojibake; a clean plausible one beats both."""
+    allowed = max(1, len(data.translate(None, _ASCII_BYTES)) // 50)  # the non-ASCII bytes
     best: tuple[float, Reading] | None = None
     seen: set[str] = set()
     for index, codec in enumerate([*hints, *_CANDIDATES]):
