@@ -29,31 +29,31 @@ N = 150
 MAX_RATIO = 6.0
 
 
-def _instructions_per_family(size: int, out_dir: Path) -> list[int]:
-    """Instructions of each family's parse at ``size``, in ``FAMILIES`` order."""
-    prefix = out_dir / f"size{size}"
+def _instructions_per_family(sizes: list[int], out_dir: Path) -> list[list[int]]:
+    """Instructions of each family's parse at each size: one list per size, in ``FAMILIES`` order."""
+    prefix = out_dir / "parse"
     subprocess.run(
         ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=starmap_next",
          "--dump-after=starmap_next", f"--callgrind-out-file={prefix}.%p",
-         sys.executable, "-m", "tests.support.linear_work_probe", str(size)],
+         sys.executable, "-m", "tests.support.linear_work_probe", *map(str, sizes)],
         cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"}, check=True, capture_output=True, timeout=1800,
     )
-    dumps = sorted(out_dir.glob(f"size{size}.*.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    dumps = sorted(out_dir.glob("parse.*.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
     totals = []
     for dump in dumps:
         line = next(line for line in dump.read_text().splitlines() if line.startswith("totals:"))
         totals.append(int(line.split()[1]))
-    # Two dumps per family: the parse, then the empty step that ends the starmap.
-    assert len(totals) == 2 * len(FAMILIES), f"expected {2 * len(FAMILIES)} callgrind dumps, got {len(totals)}"
-    return [totals[i] + totals[i + 1] for i in range(0, len(totals), 2)]
+    # Two dumps per family and size: the parse, then the empty step that ends the starmap.
+    per_parse = len(FAMILIES) * len(sizes)
+    assert len(totals) == 2 * per_parse, f"expected {2 * per_parse} callgrind dumps, got {len(totals)}"
+    works = [totals[i] + totals[i + 1] for i in range(0, len(totals), 2)]
+    return [works[i:i + len(FAMILIES)] for i in range(0, per_parse, len(FAMILIES))]
 
 
 @pytest.mark.slow
 def test_parsing_work_grows_linearly_with_every_pathological_repetition(tmp_path: Path) -> None:
     require(shutil.which("valgrind") is not None, "valgrind (make system-deps installs it)")
-    base = _instructions_per_family(0, tmp_path)
-    small = _instructions_per_family(N, tmp_path)
-    large = _instructions_per_family(4 * N, tmp_path)
+    base, small, large = _instructions_per_family([0, N, 4 * N], tmp_path)
     ratios = {
         name: (large[i] - base[i]) / max(small[i] - base[i], 1)
         for i, name in enumerate(FAMILIES)
