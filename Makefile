@@ -12,10 +12,15 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privacy_desk
 DESK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 PORT ?= 8000
 # Debian packages the tests and the desk use: the one list (`make system-deps`, `make test`, .ci/run);
-# libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back).
+# libpango* for WeasyPrint (the notice PDFs), poppler-utils for pdftotext (tests read them back);
+# slapd + ldap-utils: the throwaway LDAP directory of the sign-in tests (tests/support/slapd.py).
+# BUILD_PACKAGES: what `pip install` needs to build python-ldap (django-auth-ldap); `make setup` checks them.
+BUILD_PACKAGES := gcc libldap2-dev libsasl2-dev
 SYSTEM_PACKAGES := postgresql redis-server dovecot-imapd chromium chromium-driver \
-  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils valgrind
-SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" PYTHON="$(PYTHON)" PG_TEST_URL="$(PG_TEST_URL)" \
+  fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils valgrind \
+  $(BUILD_PACKAGES) slapd ldap-utils
+SERVICES := SYSTEM_PACKAGES="$(SYSTEM_PACKAGES)" BUILD_PACKAGES="$(BUILD_PACKAGES)" PYTHON="$(PYTHON)" \
+  PG_TEST_URL="$(PG_TEST_URL)" \
   DESK_TEST_REDIS_URL="$(DESK_TEST_REDIS_URL)" bash deploy/dev/services.sh
 
 .PHONY: run test setup lint services test-sqlite test-postgres test-quick system-deps load messages clean
@@ -25,9 +30,16 @@ $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); $(SERVICES) venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+# `make run` needs only the desk itself (no compiler, no root); `make test` adds the dev extras, whose
+# python-ldap is built against Debian's LDAP headers (the `build` step installs them when missing).
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	@$(SERVICES) build
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-run
 
 setup: $(VENV)/.installed
 
@@ -36,7 +48,7 @@ setup: $(VENV)/.installed
 run:
 	@mkdir -p var
 	@echo "Installing into $(VENV) (details in var/make-setup.log) ..."
-	@$(MAKE) --no-print-directory setup >var/make-setup.log 2>&1 || { tail -n 30 var/make-setup.log; exit 1; }
+	@$(MAKE) --no-print-directory $(VENV)/.installed-run >var/make-setup.log 2>&1 || { tail -n 30 var/make-setup.log; exit 1; }
 	@bash deploy/dev/run.sh $(PY) $(PORT)
 
 ## test: bring up what is missing (packages, PostgreSQL, Redis, Dovecot), lint and type-check,

@@ -350,14 +350,16 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- The desk's own features: intake, requester side, deadlines, fulfilment ----------------------
-# --- Directory sign-in (OpenID Connect), only when configured: config/settings_directory.py -----
+# --- Directory sign-in (OpenID Connect, LDAP), only when configured: config/settings_directory.py --
 from config.settings_directory import *  # noqa: E402,F403
-from config.settings_directory import OIDC_BACKEND, OIDC_RP_CLIENT_ID  # noqa: E402
+from config.settings_directory import AUTH_LDAP_SERVER_URI, LDAP_BACKEND, OIDC_BACKEND, OIDC_RP_CLIENT_ID  # noqa: E402
 from config.settings_features import *  # noqa: E402,F403
 from config.settings_features import FEATURE_BEAT_SCHEDULE, FEATURE_CELERY_IMPORTS  # noqa: E402
 
 if OIDC_RP_CLIENT_ID:
     AUTHENTICATION_BACKENDS.insert(1, OIDC_BACKEND)  # after axes, before the password backend
+if AUTH_LDAP_SERVER_URI:
+    AUTHENTICATION_BACKENDS.insert(-1, LDAP_BACKEND)  # the directory first, then the desk's own passwords
 LOGIN_REDIRECT_URL_FAILURE = "/desk/login/?directory=refused"
 
 CELERY_IMPORTS += FEATURE_CELERY_IMPORTS

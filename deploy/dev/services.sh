@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Bring up what `make test` needs on this machine, and nothing that is already there (idempotent).
 #
-#   deploy/dev/services.sh [packages] [venv] [postgres] [redis] [dovecot]   (no argument: all but venv)
+#   deploy/dev/services.sh [packages] [build] [venv] [postgres] [redis] [dovecot]   (no argument: all but
+#                                                                               build and venv)
 #
 #   packages  install the Debian packages named in SYSTEM_PACKAGES that are missing (apt-get; root or sudo)
+#   build     what `pip install` compiles against (BUILD_PACKAGES, and $PYTHON's headers when it lacks them)
 #   venv      make `$PYTHON -m venv` work (Debian ships it as python3.X-venv)
 #   postgres  start the PostgreSQL cluster that serves PG_TEST_URL if it does not answer; create one if
 #             the machine has none; a cluster created here trusts loopback (a test machine's database)
@@ -18,6 +20,7 @@ PYTHON=${PYTHON:-python3}
 PG_TEST_URL=${PG_TEST_URL:-postgres://postgres@127.0.0.1:5432/privacy_desk}
 REDIS_TEST_URL=${DESK_TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 SYSTEM_PACKAGES=${SYSTEM_PACKAGES:-}
+BUILD_PACKAGES=${BUILD_PACKAGES:-}
 LOG=${SERVICES_LOG:-/dev/null}  # apt's and the servers' chatter
 
 say() { echo "services: $*"; }
@@ -37,6 +40,12 @@ apt_install() {
   if [ -z "$apt_updated" ]; then
     as_root apt-get update -qq >>"$LOG" 2>&1 || die "apt-get update failed (see $LOG)"
     apt_updated=1
+  fi
+  # The tests start their own throwaway servers: no system-wide slapd directory (or mail system)
+  # configured by the package, and no debconf question (DEBIAN_FRONTEND=noninteractive below).
+  if command -v debconf-set-selections >/dev/null 2>&1; then
+    printf '%s\n' "slapd slapd/no_configuration boolean true" \
+      "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
   fi
   # policy-rc.d-free containers would otherwise let postinst scripts start daemons; we start our own.
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$LOG" 2>&1 \
@@ -60,13 +69,28 @@ PY
 is_loopback() { case "$1" in 127.*|localhost|::1) return 0 ;; *) return 1 ;; esac; }
 
 ensure_packages() {
-  [ -n "$SYSTEM_PACKAGES" ] || return 0
+  local wanted=${1:-$SYSTEM_PACKAGES}
+  [ -n "$wanted" ] || return 0
   command -v dpkg >/dev/null 2>&1 || { say "no dpkg: not checking Debian packages"; return 0; }
   local missing=() pkg
-  for pkg in $SYSTEM_PACKAGES; do
+  for pkg in $wanted; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  return 0
+}
+
+ensure_build() {
+  ensure_packages "$BUILD_PACKAGES"
+  command -v dpkg >/dev/null 2>&1 || return 0
+  # A Debian python3.X has its C headers in python3.X-dev; a self-built one (pyenv, …) carries its own.
+  "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    && return 0
+  local version
+  version=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+  if apt-cache show "python$version-dev" >/dev/null 2>&1; then apt_install "python$version-dev"
+  else apt_install python3-dev
+  fi
   return 0
 }
 
@@ -166,10 +190,11 @@ steps=("$@")
 for step in "${steps[@]}"; do
   case "$step" in
     packages) ensure_packages ;;
+    build) ensure_build ;;
     venv) ensure_venv ;;
     postgres) ensure_postgres ;;
     redis) ensure_redis ;;
     dovecot) ensure_dovecot ;;
-    *) die "unknown step '$step' (packages, venv, postgres, redis, dovecot)" ;;
+    *) die "unknown step '$step' (packages, build, venv, postgres, redis, dovecot)" ;;
   esac
 done

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.intake.uploads import AttachmentsMixin, attachments_help
 from helpdesk.models import Channel, User
+from helpdesk.services.directory import DIRECTORY_REFUSED, DIRECTORY_UNREACHABLE, sign_in_outcome
 from workflows import transitions
 from workflows.request_types import RequestType
 from workflows.states import TicketState
@@ -20,7 +21,18 @@ class DeskLoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The username or password is not correct. Both are case-sensitive."),
+        DIRECTORY_REFUSED: _("Your company account is not in a group that may use the Privacy Desk. "
+                             "Ask a manager to add you."),
+        DIRECTORY_UNREACHABLE: _("The company directory did not answer, so company accounts cannot sign in "
+                                 "right now. Try again in a few minutes; Privacy Desk passwords still work."),
     }
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        """LDAP sign-in (helpdesk/directory_ldap.py) says why a directory account was not let in."""
+        outcome = sign_in_outcome(self.request)
+        if outcome in (DIRECTORY_REFUSED, DIRECTORY_UNREACHABLE):
+            return forms.ValidationError(self.error_messages[outcome], code=outcome)
+        return super().get_invalid_login_error()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

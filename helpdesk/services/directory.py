@@ -55,3 +55,18 @@ def apply_directory_roles(user: User, roles: set[str]) -> None:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
     user.__dict__.pop("_desk_group_names", None)  # workflows.roles caches the names on the object
+
+
+# What a directory sign-in attempt ended with, for the sign-in form's message (a request attribute:
+# the authentication backends see the request, the form reads it after authenticate() failed).
+DIRECTORY_REFUSED = "refused"  # the directory knows the person, but no group of theirs is a desk role
+DIRECTORY_UNREACHABLE = "unreachable"  # the directory did not answer (or answered with an error)
+
+
+def note_sign_in_outcome(request: object, outcome: str) -> None:
+    if request is not None:
+        request.desk_directory_outcome = outcome  # type: ignore[attr-defined]
+
+
+def sign_in_outcome(request: object) -> str:
+    return str(getattr(request, "desk_directory_outcome", ""))

@@ -94,6 +94,15 @@ def test_the_wrapper_defers_when_its_environment_file_is_missing(tmp_path: Path)
     assert result.returncode == 75 and result.stdout == b""
 
 
+def test_the_wrapper_defers_when_it_cannot_run_the_interpreter(desk_database: DeskDatabase, tmp_path: Path) -> None:
+    # Without the check, the shell's failed exec is exit 126 and Postfix bounces the mail to the requester.
+    env = {**_wrapper_env(_env_file(desk_database, tmp_path)), "DESK_PYTHON": str(tmp_path / "no-python")}
+    result = subprocess.run([str(WRAPPER)], input=_mail(5, "x"), env=env, capture_output=True, timeout=60,
+                            check=False)
+    assert result.returncode == 75 and result.stdout == b""
+    assert result.stderr.decode().strip().endswith("(deferred)") and len(result.stderr.splitlines()) == 1
+
+
 def test_the_wrapper_execs_python_so_a_killed_run_is_a_signal_not_exit_137(desk_database: DeskDatabase,
                                                                          tmp_path: Path) -> None:
     env_file = _env_file(desk_database, tmp_path)

@@ -33,6 +33,7 @@ class DeskLoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["directory_sign_in"] = bool(settings.OIDC_RP_CLIENT_ID)  # helpdesk/directory.py
+        context["directory_password"] = bool(settings.AUTH_LDAP_SERVER_URI)  # helpdesk/directory_ldap.py
         context["directory_refused"] = self.request.GET.get("directory") == "refused"
         return context
 
