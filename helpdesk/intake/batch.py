@@ -59,11 +59,13 @@ T = TypeVar("T", bound=tuple[Any, ...])
 
 def _filed_alone(decision: object, parsed: object) -> bool:
     """Mail ``ingest_message`` writes: a quarantine entry (automatic mail set aside too), a bounce of
-    our mail, a state transition, a new ticket flagged for review (a note on it), a task's answer."""
+    our mail, a state transition, a new ticket flagged for review or a mail with damaged text (a note), a
+    task's answer."""
     return (isinstance(decision, ToQuarantine | TaskAnswer) or (isinstance(decision, FollowUp) and decision.moves)
             or (isinstance(decision, IgnoreAuto)
                 and (decision.keep_on is None or getattr(parsed, "failed_delivery", None) is not None))
-            or (isinstance(decision, NewTicket) and decision.review is not None))
+            or (isinstance(decision, NewTicket) and decision.review is not None)
+            or (isinstance(decision, NewTicket | FollowUp) and bool(getattr(parsed, "damaged_text", None))))
 
 
 def in_batches(items: Iterable[T]) -> Iterator[list[T]]:

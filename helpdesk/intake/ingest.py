@@ -40,7 +40,7 @@ from helpdesk.intake.email.decoding import decode_header_value
 from helpdesk.intake.email.many import ParseSettings, Unparsed, parse_or_reason
 from helpdesk.intake.email.parser import EmailLimits, ParsedEmail
 from helpdesk.intake.lookups import lookups, stored_reference
-from helpdesk.intake.notes import bounced_message, flag_for_review, record_bounce
+from helpdesk.intake.notes import bounced_message, flag_for_review, note_damaged_text, record_bounce
 from helpdesk.models import Channel, MessageKind, QuarantineStatus, Ticket
 
 logger = logging.getLogger(__name__)
@@ -169,7 +169,10 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
     """Decide with what the database says now, and write it; runs inside _guarded's transaction."""
     decision = decide_mail(parsed, lookups(parsed))
     if isinstance(decision, ToQuarantine):
-        return _quarantine(raw, reason=decision.reason, detail=decision.detail, source=source)
+        detail = decision.detail
+        if isinstance(parsed, ParsedEmail) and parsed.damaged_text:
+            detail += "\n" + _damage_line(parsed)
+        return _quarantine(raw, reason=decision.reason, detail=detail, source=source)
     if isinstance(decision, Duplicate):
         of = decision.of
         return IngestResult(Outcome.DUPLICATE, of if isinstance(of, str) else of.reference, None)
@@ -204,6 +207,8 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
             if isinstance(decision, FollowUp):
                 # Resumes or reopens the ticket when decision.moves (decided again under its row lock).
                 services.add_inbound_message(ticket=decision.ticket, message=message)
+                if parsed.damaged_text:
+                    note_damaged_text(decision.ticket, parsed.damaged_text)
                 return IngestResult(Outcome.FOLLOW_UP, decision.ticket.reference, None)
             created = services.create_ticket(
                 message=message, channel=Channel.EMAIL, suggested_request_type=decision.request_type,
@@ -211,12 +216,19 @@ def _file(parsed: ParsedEmail | ToQuarantine, raw: bytes, source: str) -> Ingest
             )
             if decision.review:
                 flag_for_review(created, decision.review)
+            if parsed.damaged_text:
+                note_damaged_text(created, parsed.damaged_text)
             return IngestResult(Outcome.NEW_TICKET, created.reference, None)
     except IntegrityError:
         reference = stored_reference(key)
         if reference is None:
             raise
         return IngestResult(Outcome.DUPLICATE, reference, None)
+
+
+def _damage_line(parsed: ParsedEmail) -> str:
+    return "; ".join(f"text with {d.bad_bytes} byte(s) not valid in {d.codec} (shown as \\xNN), original "
+                     f"kept as {d.kept_as or 'part of the raw mail'}" for d in parsed.damaged_text)
 
 
 def _sent_at(parsed: ParsedEmail) -> datetime:

@@ -9,9 +9,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from helpdesk import services
+from helpdesk.intake.email.parser import DamagedText
 from helpdesk.models import Direction, Message, Ticket
 
-__all__ = ["bilingual", "bounced_message", "flag_for_review", "record_bounce"]
+__all__ = ["bilingual", "bounced_message", "flag_for_review", "note_damaged_text", "record_bounce"]
 
 
 def bilingual(render: object) -> str:
@@ -36,6 +37,25 @@ def flag_for_review(ticket: Ticket, reason: str) -> None:
                          % {"reason": reason})
     services.add_system_note(ticket=ticket, body_text=text, action="intake.review_flagged",
                              data={"reason": reason})
+
+
+def note_damaged_text(ticket: Ticket, damaged: list[DamagedText]) -> None:
+    """The mail just filed on ``ticket`` had text its charset could not read (issue 25 point 12): say
+    how the bad bytes are shown and which attachment keeps the original part."""
+    text = "\n\n".join(bilingual(lambda part=part: _damage_sentence(part)) for part in damaged)
+    services.add_system_note(ticket=ticket, body_text=text, action="intake.review_flagged",
+                             data={"reason": "damaged_text", "attachments": [part.kept_as for part in damaged]})
+
+
+def _damage_sentence(part: DamagedText) -> str:
+    values = {"count": part.bad_bytes, "codec": part.codec, "name": part.kept_as}
+    if part.kept_as:
+        return _("Check this mail: %(count)s byte(s) of its text are not valid in its character set (read as "
+                 "%(codec)s). They are shown as \\xNN in the text, nothing was replaced silently; the original "
+                 "part is attached byte for byte as %(name)s.") % values
+    return _("Check this mail: %(count)s byte(s) of its text are not valid in its character set (read as "
+             "%(codec)s). They are shown as \\xNN in the text; the original part is in the raw mail (the "
+             "attachment limits left no room for it).") % values
 
 
 def bounced_message(failed: tuple[str, str]) -> Message | None:

@@ -2,8 +2,10 @@
 
 The stdlib decoders are strict and trust declared charsets; real mail lies about its
 charset, splits multibyte characters across RFC 2047 encoded-words and ships raw 8-bit
-headers.  Everything here is total: it never raises on bad input, it degrades to
-``errors="replace"`` as the very last resort.
+headers.  Everything here is total: it never raises on bad input. Bytes that no reading can
+decode are never replaced silently (issue 25 point 12): they are shown as visible ``\\xNN``
+escapes, and :func:`decode_text` says how many there were, so a body part can be kept whole and
+the damage noted (``walker``).
 """
 
 from __future__ import annotations
@@ -13,15 +15,26 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from helpdesk import oneline
 
-from .guess import best_decoding, iso2022jp_as_cp932, korean_is_plausible, plausibility
+from .guess import (
+    BAD_BYTES,
+    best_decoding,
+    count_bad_bytes,
+    iso2022jp_as_cp932,
+    korean_is_plausible,
+    mark_bad_bytes,
+    plausibility,
+)
 
 __all__ = [
+    "Decoded",
     "collapse_whitespace",
     "decode_bytes",
     "decode_header_value",
+    "decode_text",
     "header_to_bytes",
     "hint_codecs",
     "normalize_charset",
@@ -134,14 +147,14 @@ def _detect(data: bytes) -> str | None:
     return None if best is None else str(best)
 
 
-def _latin_or_korean(data: bytes, latin: str) -> str:
+def _latin_or_korean(data: bytes, latin: str, codec: str) -> Decoded:
     """Text that decoded under a Latin label: re-read as CP949 only on strong evidence (several
     common Hangul syllables that read better than the Latin words) — never for one pair like "BÄKO"."""
     korean = _try(data, "cp949")
     if korean is not None and korean_is_plausible(korean, min_syllables=4) \
             and plausibility(korean) > plausibility(latin):
-        return korean
-    return latin
+        return Decoded(korean, "cp949")
+    return Decoded(latin, codec)
 
 
 def hint_codecs(labels: Iterable[str | None]) -> tuple[str, ...]:
@@ -154,62 +167,83 @@ def hint_codecs(labels: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(codecs_)
 
 
+class Decoded(NamedTuple):
+    """Text read from bytes: the codec that read it and how many bytes it could not (shown as ``\\xNN``)."""
+
+    text: str
+    codec: str
+    bad_bytes: int = 0
+
+
 def decode_bytes(data: bytes, declared: str | None = None, hints: Sequence[str] = ()) -> str:
+    """The text of :func:`decode_text` (bytes no reading decodes shown as ``\\xNN``)."""
+    return decode_text(data, declared, hints).text
+
+
+def decode_text(data: bytes, declared: str | None = None, hints: Sequence[str] = ()) -> Decoded:
     """Decode ``data`` using the declared charset only when it is plausible.
 
     Order: pure ASCII → declared codec (7-bit codecs like ISO-2022-KR/-JP need it); valid UTF-8
     with 8-bit bytes → UTF-8 (legacy text is practically never valid UTF-8, and senders often
     mislabel UTF-8 as euc-kr/iso-8859-1); the declared codec strictly (a Latin label gives way to
-    CP949 only on strong Korean evidence); else the most plausible reading, ``hints`` (codecs the
-    message declares elsewhere) first (:mod:`.guess`); charset-normalizer; UTF-8 with replacement
-    characters as the very last resort. ASCII and UTF-8 never reach the guessing.
+    CP949 only on strong Korean evidence); the declared (non-UTF-8) codec with at most one bad
+    byte in a hundred characters; else the most plausible reading, the declared codec and ``hints``
+    (codecs the message declares elsewhere) first, nearly clean readings included (:mod:`.guess`);
+    charset-normalizer; the declared codec or UTF-8 with its bad bytes marked as the very last
+    resort. ASCII and UTF-8 never reach the guessing. Bad bytes are never U+FFFD: they are shown
+    as ``\\xNN`` and counted in :attr:`Decoded.bad_bytes`.
     """
     codec = normalize_charset(declared)
     if not data:
-        return ""
+        return Decoded("", codec or "ascii")
     if data.isascii():
         if codec and codec != "ascii":
             text = _try(data, codec)
             if text is not None:
-                return text
+                return Decoded(text, codec)
         if b"\x1b" in data:  # ISO-2022 escapes, declared or not
-            text = _iso2022(data, codec)
-            if text is not None:
-                return text
-        return data.decode("ascii")
+            found = _iso2022(data, codec)
+            if found is not None:
+                return found
+        return Decoded(data.decode("ascii"), "ascii")
     text = _try(data, "utf-8")
     if text is not None and codec not in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
-        return text
+        return Decoded(text, "utf-8")
     if codec and codec not in ("ascii", "utf-8"):
         text = _try(data, codec)
         if text is not None:
-            return _latin_or_korean(data, text) if codec in _LATIN_CODECS else text
+            return _latin_or_korean(data, text, codec) if codec in _LATIN_CODECS else Decoded(text, codec)
         if codec.startswith("iso2022_jp"):
             text = iso2022jp_as_cp932(data)
             if text is not None:
-                return text
+                return Decoded(text, "cp932")
         # Declared right but damaged (a multibyte character cut at the end, one stray byte): keep
         # the declared reading rather than guess the whole text into another charset.
-        text = _try(data, codec, errors="replace") if codec != "iso2022_kr" else None
-        if text is not None and text.count("\ufffd") <= max(1, len(text) // 100):
-            return text
-    found = best_decoding(data, [h for h in hints if h != codec])
-    if found is not None:
-        return found[1]
+        text = _try(data, codec, errors=BAD_BYTES) if codec != "iso2022_kr" else None
+        if text is not None:
+            bad = count_bad_bytes(text)
+            if bad <= max(1, len(text) // 100):
+                return Decoded(mark_bad_bytes(text), codec, bad)
+    reading = best_decoding(data, list(dict.fromkeys([*([codec] if codec else []), *hints])))
+    if reading is not None:
+        return Decoded(mark_bad_bytes(reading.text), reading.codec, reading.bad_bytes)
     detected = _detect(data)
     if detected is not None:
-        return detected
-    return data.decode(codec or "utf-8", errors="replace") if codec else data.decode("utf-8", errors="replace")
+        return Decoded(detected, "detected")
+    last = codec if codec and _try(b"", codec) is not None else "utf-8"
+    text = data.decode(last, BAD_BYTES)
+    return Decoded(mark_bad_bytes(text), last, count_bad_bytes(text))
 
 
-def _iso2022(data: bytes, codec: str | None) -> str | None:
+def _iso2022(data: bytes, codec: str | None) -> Decoded | None:
     """7-bit text with escape sequences: ISO-2022-JP (with its NEC/IBM extensions) or -KR."""
     for candidate in ("iso2022_jp_2", "iso2022_kr"):
         if candidate != codec:
             text = _try(data, candidate)
             if text is not None:
-                return text
-    return iso2022jp_as_cp932(data)
+                return Decoded(text, candidate)
+    text = iso2022jp_as_cp932(data)
+    return None if text is None else Decoded(text, "cp932")
 
 
 def header_to_bytes(value: object) -> bytes:

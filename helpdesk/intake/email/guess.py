@@ -6,20 +6,72 @@ or Han letter wedged between Latin letters, no word made of accented capitals an
 read from CP949 only when it is Hangul that real Korean text uses (KS X 1001). Hints (the charsets
 the message declares elsewhere) come first; CP949 wins only a tie it plausibly deserves.
 
+Bytes that are not valid in a candidate charset are never silently replaced (issue 25 point 12): a
+candidate with a few of them (at most one place per 50 non-ASCII bytes) is still scored, its bad bytes
+counting against its words, and the reading keeps them as lone surrogates U+DC80–U+DCFF, which
+:func:`mark_bad_bytes` shows as visible ``\\xNN`` escapes. So a Korean CP949 text declared UTF-8
+with one stray byte reads as Korean with that byte marked, not as clean Cyrillic-looking mojibake.
+
 Only text that is neither ASCII nor UTF-8 and has no usable declared charset gets here, so the
 common case never pays for it.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import NamedTuple
 
-__all__ = ["best_decoding", "iso2022jp_as_cp932", "korean_is_plausible", "plausibility"]
+__all__ = [
+    "BAD_BYTES",
+    "Reading",
+    "best_decoding",
+    "count_bad_bytes",
+    "iso2022jp_as_cp932",
+    "korean_is_plausible",
+    "mark_bad_bytes",
+    "plausibility",
+]
 
-# Tried after the hints, in this order (ties go to the earlier one).
-_CANDIDATES = ("cp949", "koi8_r", "cp1251", "iso8859_7", "cp1252", "cp932", "gb18030", "big5")
+# The codec error handler that keeps each byte a codec cannot read as the lone surrogate U+DC00+byte
+# (like "surrogateescape", but for any byte, ASCII too: a CJK codec may refuse a pair ending in one).
+BAD_BYTES = "privacy-desk-bad-bytes"
+
+
+def _bad_bytes_as_surrogates(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + byte) for byte in exc.object[exc.start:exc.end]), exc.end
+
+
+codecs.register_error(BAD_BYTES, _bad_bytes_as_surrogates)
+_BAD_BYTE = re.compile("[\udc00-\udcff]")
+_BAD_RUN = re.compile("[\udc00-\udcff]+")
+
+
+def count_bad_bytes(text: str) -> int:
+    """How many bytes a reading made with :data:`BAD_BYTES` could not decode."""
+    return len(_BAD_BYTE.findall(text))
+
+
+def mark_bad_bytes(text: str) -> str:
+    """The bad bytes of a :data:`BAD_BYTES` reading as visible escapes: ``\\xff`` (never U+FFFD)."""
+    return _BAD_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+class Reading(NamedTuple):
+    """A decoding of some bytes: the codec, the text (bad bytes still surrogates) and how many were bad."""
+
+    codec: str
+    text: str
+    bad_bytes: int = 0
+
+
+# Tried after the hints, in this order (ties go to the earlier one). UTF-8 first: valid UTF-8 never
+# gets here, but UTF-8 with a stray byte does, and legacy text is never nearly valid UTF-8.
+_CANDIDATES = ("utf-8", "cp949", "koi8_r", "cp1251", "iso8859_7", "cp1252", "cp932", "gb18030", "big5")
 _SCORED_CHARS = 65536  # longer text is scored on its beginning
 # Words: runs of letters. ASCII digits and punctuation split them ("Паспорт.pdf" is two words), and
 # so does CJK punctuation (CJK text has no spaces).
@@ -144,25 +196,48 @@ def _score(text: str, codec: str) -> float:
     return plausibility(text)
 
 
-def best_decoding(data: bytes, hints: Sequence[str] = ()) -> tuple[str, str] | None:
-    """``(codec, text)`` of the most plausible strict decoding of ``data``, hints first; None if no
-    candidate decodes it."""
-    best: tuple[float, str, str] | None = None
+# A reading with bad bytes is scored below a clean one that reads as well.
+_DAMAGE_PENALTY = 0.05
+
+
+def best_decoding(data: bytes, hints: Sequence[str] = ()) -> Reading | None:
+    """The most plausible decoding of ``data``, hints first; None if no candidate decodes it.
+
+    A candidate may leave a few places undecoded (a run of bad bytes, such as a multibyte character
+    cut short, is one place; at most one per 50 non-ASCII bytes, and at least one): they stay in its
+    text as surrogates (:data:`BAD_BYTES`, shown by :func:`mark_bad_bytes`), count as implausible
+    words, and cost it :data:`_DAMAGE_PENALTY`. A nearly clean Korean reading thus beats a clean
+    reading as Cyrillic or Latin mojibake; a clean plausible one beats both."""
+    allowed = max(1, len(data.translate(None, _ASCII_BYTES)) // 50)  # the non-ASCII bytes
+    best: tuple[float, Reading] | None = None
     seen: set[str] = set()
     for index, codec in enumerate([*hints, *_CANDIDATES]):
         if codec in seen:
             continue
         seen.add(codec)
-        try:
-            text = data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        reading = _reading(data, codec)
+        if reading is None or (reading.bad_bytes and len(_BAD_RUN.findall(reading.text)) > allowed):
             continue
-        score = _score(text, codec) + (0.05 if index < len(hints) else 0.0)
+        score = _score(reading.text, codec) + (0.05 if index < len(hints) else 0.0)
+        score -= _DAMAGE_PENALTY if reading.bad_bytes else 0.0
         if best is None or score > best[0]:
-            best = (score, codec, text)
+            best = (score, reading)
         if score >= 1.05:
             break  # a hint (or the first candidate) that reads perfectly
-    return None if best is None else (best[1], best[2])
+    return None if best is None else best[1]
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def _reading(data: bytes, codec: str) -> Reading | None:
+    try:
+        return Reading(codec, data.decode(codec))
+    except UnicodeDecodeError:
+        text = data.decode(codec, BAD_BYTES)
+        return Reading(codec, text, count_bad_bytes(text))
+    except LookupError:
+        return None
 
 
 # --- ISO-2022-JP with NEC / Microsoft extensions (①, ㈱, Ⅲ …): what Windows' cp50220/50221 read ---

@@ -60,8 +60,10 @@ def message_hints(msg: Message, raw_headers: dict[str, list[str]]) -> tuple[str,
             data.decode("utf-8")
         except UnicodeDecodeError:
             found = best_decoding(data, hints)
-            if found is not None and found[0] not in hints:
-                hints = (found[0], *hints)  # learnt from this very text: ahead of declarations elsewhere
+            # Learnt from this very text (ahead of declarations elsewhere), but only from a clean
+            # reading: mixed header charsets read "nearly cleanly" by a CJK codec teach nothing.
+            if found is not None and not found.bad_bytes and found.codec not in hints:
+                hints = (found.codec, *hints)
     return hints
 
 

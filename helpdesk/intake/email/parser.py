@@ -33,10 +33,11 @@ from .htmltext import MAX_HTML_CHARS, html_is_too_complex, sanitize_html
 from .lenient import MessageHints, failed_delivery, repair_headers
 from .mime import LinearMessage
 from .noise import detect_auto_reason, review_reason
-from .walker import FORWARDED_MARKER, EmailLimits, ParsedAttachment, Walker
+from .walker import FORWARDED_MARKER, DamagedText, EmailLimits, ParsedAttachment, Walker
 
 __all__ = [
     "FORWARDED_MARKER",
+    "DamagedText",
     "EmailLimits",
     "ParsedAttachment",
     "ParsedEmail",
@@ -93,6 +94,8 @@ class ParsedEmail:
     review_reason: str | None = None
     # A bounce: (Message-ID, X-Privacy-Desk-Ticket) of the mail it says failed (lenient.failed_delivery).
     failed_delivery: tuple[str, str] | None = None
+    # Text parts with bytes their charset could not read (issue 25 point 12): noted on the ticket.
+    damaged_text: list[DamagedText] = field(default_factory=list)
 
 
 _DEFAULT_LIMITS = EmailLimits()
@@ -252,4 +255,5 @@ def parse_email(
         authentication=sender_authentication(msg.raw_items(), sender_email, trusted_authserv_id),
         review_reason=None if auto_reason else review_reason(subject),
         failed_delivery=failed_delivery(msg) if auto_reason else None,
+        damaged_text=walker.damaged,
     )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from email.message import Message
 
-from .decoding import decode_bytes, decode_header_value, header_to_bytes
+from .decoding import Decoded, decode_bytes, decode_header_value, decode_text, header_to_bytes
 from .lenient import raw_param
 
 NEWLINES = re.compile(r"\r\n?")
@@ -31,11 +31,16 @@ def part_payload(part: Message) -> bytes:
 
 
 def part_text(part: Message, hints: Sequence[str] = ()) -> str:
+    return normalize_text(part_decoded(part, hints).text)
+
+
+def part_decoded(part: Message, hints: Sequence[str] = ()) -> Decoded:
+    """The part's payload read as text (not yet normalized), with its codec and bad bytes."""
     try:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return normalize_text(decode_bytes(part_payload(part), charset, hints))
+    return decode_text(part_payload(part), charset, hints)
 
 
 def part_disposition(part: Message) -> str | None:

@@ -3,6 +3,9 @@
 Lenient on purpose (issue 29): an empty text/plain alternative does not hide the HTML one, a
 forwarded mail sent base64-encoded is decoded, kept as a ``.eml`` attachment and shown, and a
 multipart whose boundary is never found is split again or kept as raw text.
+
+A text part with bytes its charset cannot read (issue 25 point 12) is shown with them as ``\\xNN``
+(never U+FFFD), kept byte for byte as an attachment, and listed in ``damaged`` so intake notes it.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from .headers import decoded_value, normalize_message_id, read_headers
 from .htmltext import html_to_text
 from .lenient import unsplit_multipart
 from .mime import LinearMessage
-from .parts import normalize_text, part_disposition, part_payload, part_text, raw_filename
+from .parts import normalize_text, part_decoded, part_disposition, part_payload, raw_filename
 from .typednames import typed_filename
 
-__all__ = ["FORWARDED_MARKER", "EmailLimits", "ParsedAttachment", "Walker"]
+__all__ = ["FORWARDED_MARKER", "DamagedText", "EmailLimits", "ParsedAttachment", "Walker"]
 
 FORWARDED_MARKER = "---------- Forwarded message ----------"
 
@@ -47,6 +50,15 @@ class ParsedAttachment:
     data: bytes
     content_id: str | None = None
     is_inline: bool = False
+
+
+@dataclass(frozen=True)
+class DamagedText:
+    """A text part with bytes its charset could not read: shown as ``\\xNN``, the original kept."""
+
+    codec: str  # the reading shown
+    bad_bytes: int
+    kept_as: str  # the attachment holding the part's original bytes ("" if the limits dropped it)
 
 
 _BODY_TEXT_TYPES = frozenset({"text/plain", "text/html"})
@@ -83,6 +95,7 @@ class Walker:
     hints: Sequence[str] = ()  # the message's charsets, for undeclared 8-bit text (lenient.message_hints)
     attachments: list[ParsedAttachment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    damaged: list[DamagedText] = field(default_factory=list)
 
     def visit(self, part: Message) -> list[_Segment]:
         ctype = part.get_content_type()
@@ -122,12 +135,26 @@ class Walker:
             and disposition != "attachment"
             and filename is None
         ):
-            text = part_text(part, self.hints)
+            decoded = part_decoded(part, self.hints)
+            if decoded.bad_bytes:
+                self._keep_damaged(part, ctype, decoded.codec, decoded.bad_bytes)
+            text = normalize_text(decoded.text)
             if ctype == "text/html":
                 return [_Segment(html=text)]
             return [_Segment(plain=text)]
         self._attachment(part, ctype, disposition, filename)
         return []
+
+    def _keep_damaged(self, part: Message, ctype: str, codec: str, bad_bytes: int) -> None:
+        """Keep a text part the desk could not read cleanly byte for byte, as an attachment."""
+        count = len(self.attachments)
+        extension = ".html" if ctype == "text/html" else ".txt"
+        self._attachment_data(part_payload(part), ctype, f"original-text-{len(self.damaged) + 1}{extension}",
+                              None, "attachment")
+        kept_as = self.attachments[-1].filename if len(self.attachments) > count else ""
+        self.damaged.append(DamagedText(codec, bad_bytes, kept_as))
+        self.warnings.append(f"text part: {bad_bytes} byte(s) not valid in {codec}, shown as \\xNN; "
+                             f"original kept as {kept_as or '(dropped by the limits; in the raw mail)'}")
 
     def _alternative(self, children: list[Message]) -> list[_Segment]:
         collected: list[_Segment] = []
