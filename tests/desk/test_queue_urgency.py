@@ -35,7 +35,9 @@ def rows(client: Client, query: str = "") -> dict[str, str]:
 
 def row_class(client: Client, ticket: Ticket) -> str:
     html = client.get(reverse("desk:queue_named", kwargs={"slug": "all"})).content.decode()
-    match = re.search(r'<tr class="([^"]*)">\s*<td><a href="[^"]*' + ticket.reference, html)
+    # The row may begin with the bulk actions' checkbox (issue 31.2) before the reference.
+    match = re.search(r'<tr class="([^"]*)">\s*(?:<td><input [^>]*></td>\s*)?<td><a href="[^"]*' + ticket.reference,
+                      html)
     assert match
     return match.group(1)
 
