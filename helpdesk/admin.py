@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import policy_admin  # noqa: F401 - deadline policies and closure days
+from helpdesk.admin_base import ViewOnlyAdmin
 from helpdesk.models import Attachment, AuditEvent, Contact, Message, Quarantine, Requester, Task, Ticket, User
 
 
@@ -120,7 +121,7 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin[Task]):
+class TaskAdmin(ViewOnlyAdmin[Task]):
     """Tasks are sent, closed and cancelled from the ticket page or the API (audited): read-only here."""
 
     list_display = ("__str__", "contact", "state", "due_at", "created_at")
@@ -128,29 +129,11 @@ class TaskAdmin(admin.ModelAdmin[Task]):
     list_select_related = ("ticket", "contact")
     search_fields = ("ticket__reference", "contact_email")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ViewOnlyAdmin[AuditEvent]):
     list_display = ("at", "ticket_reference", "actor_label", "action", "from_state", "to_state")
     list_filter = ("action",)
     search_fields = ("ticket_reference", "actor_label", "action")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 from helpdesk.trust import admin as trust_admin  # noqa: E402, F401  retention and statistics pages (issue 8)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from helpdesk.admin_base import ViewOnlyAdmin
 from helpdesk.models import RetentionPolicy, TicketStatistic
 from helpdesk.trust import audit
 from workflows.roles import is_manager
@@ -40,7 +41,7 @@ class RetentionPolicyAdmin(admin.ModelAdmin[RetentionPolicy]):
 
 
 @admin.register(TicketStatistic)
-class TicketStatisticAdmin(admin.ModelAdmin[TicketStatistic]):
+class TicketStatisticAdmin(ViewOnlyAdmin[TicketStatistic]):
     list_display = ("month", "request_type", "channel", "received", "responded", "on_time")
     list_filter = ("request_type", "channel")
 
@@ -50,11 +51,3 @@ class TicketStatisticAdmin(admin.ModelAdmin[TicketStatistic]):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_manager(request.user)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
