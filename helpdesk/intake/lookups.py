@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from helpdesk import services
 from helpdesk.intake.decide import (
@@ -66,8 +66,13 @@ def lookups(parsed: ParsedEmail | ToQuarantine) -> Lookups[Ticket]:
 
 
 def _mailed_by(*senders: str) -> QuerySet[Message]:
-    """Mail these addresses sent on tickets: what makes them a party (never notes, nor automatic mail)."""
-    return Message.objects.filter(sender__in=senders, direction=Direction.INBOUND, kind=MessageKind.MAIL)
+    """Mail these addresses sent on tickets: what makes them a party (never notes, nor automatic mail).
+
+    Mail moved in by a merge of another requester's ticket does not count (issue 26): their later
+    mail must not land on, nor show on the status page of, a ticket that is not theirs; it opens its
+    own ticket, which staff may merge again."""
+    return Message.objects.filter(sender__in=senders, direction=Direction.INBOUND, kind=MessageKind.MAIL).filter(
+        Q(merged_from__isnull=True) | Q(merged_from__requester_id=F("ticket__requester_id")))
 
 
 def _participating(*addresses: str) -> QuerySet[Participant]:

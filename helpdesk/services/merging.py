@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.models import Attachment, Message, Participant, Ticket, User
+from helpdesk.models import Attachment, Message, Participant, TaskState, Ticket, User
 from helpdesk.services.errors import GuardError, PermissionDeniedError, TransitionNotAllowedError
 from helpdesk.services.locking import bump, check_version
 from helpdesk.services.transitions import run_transition
@@ -73,6 +73,10 @@ def _check(duplicate: Ticket, into: Ticket, confirm_other_requester: bool) -> No
         errors["into"] = _("%(ref)s is closed (%(state)s); a request cannot be merged into a closed one. "
                            "Reopen it first, or merge it into this ticket instead.") % {
             "ref": into.reference, "state": into.get_state_display()}
+    open_tasks = list(duplicate.tasks.filter(state=TaskState.OPEN).values_list("number", flat=True))
+    if open_tasks:  # its contact's answer would no longer find the task (tasks stay on their ticket)
+        errors["into"] = _("%(ref)s has open tasks (%(tasks)s): close or cancel them before merging.") % {
+            "ref": duplicate.reference, "tasks": ", ".join(f"T{number}" for number in open_tasks)}
     if duplicate.requester_id != into.requester_id and not confirm_other_requester:
         errors["confirm_other_requester"] = _(
             "%(ref)s was made by a different requester. Their messages will be shown on this requester's "
@@ -83,12 +87,14 @@ def _check(duplicate: Ticket, into: Ticket, confirm_other_requester: bool) -> No
 
 
 def _move_participants(duplicate: Ticket, into: Ticket, actor: User) -> int:
-    """Active participants go over; one the staying ticket has already is kept on record as removed."""
+    """Active participants go over; one the staying ticket has already is kept on record as removed, and
+    so is every one of another requester's ticket: they must not receive this requester's answers."""
     already = set(Participant.objects.filter(ticket=into, removed_at__isnull=True).values_list("email", flat=True))
     already.add(into.requester.email or "")
+    other_requester = duplicate.requester_id != into.requester_id
     moved = 0
     for participant in Participant.objects.filter(ticket=duplicate):
-        if participant.removed_at is None and participant.email in already:
+        if participant.removed_at is None and (other_requester or participant.email in already):
             participant.removed_at, participant.removed_by = timezone.now(), actor
         elif participant.removed_at is None:
             moved += 1

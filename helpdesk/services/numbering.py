@@ -39,7 +39,7 @@ def references_for(received: Sequence[datetime]) -> list[str]:
     for n, received_at in enumerate(received):
         years[local_date(received_at).year].append(n)
     references = [""] * len(received)
-    for positions in years.values():
+    for _year, positions in sorted(years.items()):  # counters locked in year order: no deadlock at New Year
         block = reserve_references(received[positions[0]], len(positions))
         for position, reference in zip(positions, block, strict=True):
             references[position] = reference

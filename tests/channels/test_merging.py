@@ -246,9 +246,38 @@ def test_mail_naming_the_merged_reference_goes_to_the_ticket_that_stays(
         else:
             for raw in mails:
                 ingest_message(raw)
-    filed = Message.objects.filter(message_id__in=[f"a-{batch}@example.com", f"b-{batch}@example.com"])
-    assert sorted(m.ticket_id for m in filed) == [stays.pk, stays.pk]
-    assert Ticket.objects.count() == 3  # no new ticket opened
+    filed = {m.sender: m.ticket for m in Message.objects.filter(
+        message_id__in=[f"a-{batch}@example.com", f"b-{batch}@example.com"]).select_related("ticket")}
+    # The same requester's mail goes to the ticket that stays; the other requester's (merged across
+    # requesters) never lands on a ticket that is not theirs: it opens its own.
+    assert filed["hong@example.com"].pk == stays.pk
+    assert filed["rep@example.com"].pk not in (stays.pk, other.pk)
+    assert filed["rep@example.com"].requester.email == "rep@example.com"
+    assert Ticket.objects.count() == 4
+
+
+def test_a_merge_across_requesters_moves_no_one_onto_the_other_requesters_answers(
+        pair: tuple[Ticket, Ticket], manager: User, make_ticket: Callable[..., Ticket]) -> None:
+    stays, _duplicate = pair
+    other = make_ticket(email="rep@example.com")
+    services.add_participant(ticket=other, actor=manager, email="counsel@example.com", role="counsel")
+    services.merge_ticket(duplicate=other, into=stays, actor=manager, confirm_other_requester=True)
+    moved = Participant.objects.get(email="counsel@example.com")
+    assert moved.ticket_id == stays.pk and moved.removed_at is not None  # kept on record, not Cc'd
+    assert not Participant.objects.filter(ticket=stays, removed_at__isnull=True).exists()
+
+
+def test_a_duplicate_with_an_open_task_is_not_merged(pair: tuple[Ticket, Ticket], manager: User) -> None:
+    from helpdesk.models import Contact, ContactKind, Task
+
+    stays, duplicate = pair
+    owner = Contact.objects.create(name="CRM team", kind=ContactKind.INTERNAL, email="owner@example.com")
+    Task.objects.create(ticket=duplicate, number=1, contact=owner, contact_email=owner.email,
+                        instructions="delete", due_at=duplicate.due_at)
+    with pytest.raises(services.GuardError) as refused:
+        services.merge_ticket(duplicate=duplicate, into=stays, actor=manager)
+    assert "open tasks (T1)" in str(refused.value.errors["into"])
+    assert Message.objects.filter(ticket=duplicate).exists()  # nothing moved
 
 
 def test_a_reclassification_keeps_the_earlier_deadline_of_a_merged_duplicate(
