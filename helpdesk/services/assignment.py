@@ -6,8 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,17 +33,17 @@ def pick_assignee() -> User | None:
 def deal_assignees(count: int) -> list[User | None]:
     """Assignees for ``count`` new tickets, as ``count`` calls of :func:`pick_assignee` would deal them.
 
-    One statement: the candidates' rows locked (only theirs, not the group tables they are found by),
-    each with its open tickets counted on the ``(assignee, state, due_at)`` index (an index-only
-    count per administrator, not a join that reads every ticket ever assigned to them).
+    The candidates' rows are locked first (only theirs, not the group tables they are found by); their
+    open tickets are counted after, in a statement of its own, so that on PostgreSQL the count sees
+    what whoever held the lock committed (a count in the locking statement would be read before the
+    wait). The count is index-only on ``(assignee, state, due_at)``.
     """
-    open_tickets = (Ticket.objects.filter(assignee_id=OuterRef("pk"), state__in=OPEN_STATES).order_by()
-                    .values("assignee_id").annotate(n=Count("id")).values("n"))
-    users = list(assignable_administrators().select_for_update(of=("self",)).order_by("pk")
-                 .annotate(open_count=Coalesce(Subquery(open_tickets), 0)))
+    users = list(assignable_administrators().select_for_update(of=("self",)).order_by("pk"))
     if not users:
         return [None] * count
-    open_counts = {user.pk: user.open_count for user in users}
+    open_counts: dict[int, int] = dict(
+        Ticket.objects.filter(assignee_id__in=[user.pk for user in users], state__in=OPEN_STATES).order_by()
+        .values("assignee_id").annotate(n=Count("id")).values_list("assignee_id", "n"))
     now = timezone.now()
     dealt: list[User | None] = []
     for n in range(count):

@@ -248,7 +248,8 @@ def test_a_batch_of_100_new_tickets_takes_a_few_dozen_queries_not_thousands(
     assert len(items) == 100 <= BATCH_SIZE  # one batch
     # One at a time this is ~20 statements per mail. In bulk it is a fixed set of statements,
     # plus one more INSERT per ~50 rows on SQLite (Django keeps each under 999 parameters there).
-    with django_assert_max_num_queries(30):
+    # A constant per batch: 31 since the administrators' open tickets are counted after their lock.
+    with django_assert_max_num_queries(31):
         assert {r.outcome for r in ingest_messages(items)} == {Outcome.NEW_TICKET}
     assert Ticket.objects.count() == 100
     assert Message.objects.filter(kind="acknowledgement").count() == 100
