@@ -98,7 +98,8 @@ def test_poll_killed_mid_run_and_restarted_files_everything_once(
                             DESK_IMAP_SECURITY="none", DESK_IMAP_USER=dovecot["user"],
                             DESK_IMAP_PASSWORD=dovecot["password"], DESK_IMAP_FOLDER=folder)
     seen: list[dict[str, Any]] = []
-    for kill_after in (5, 17):  # two crashes at different points, then a clean run
+    killed = 0
+    for kill_after in (3, 9):  # two crashes at different points, then a clean run
         proc = _start_poll(env)
         assert proc.stdout is not None
         for _ in range(kill_after):
@@ -108,7 +109,11 @@ def test_poll_killed_mid_run_and_restarted_files_everything_once(
             seen.append(json.loads(line))
         os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no flag for the message in flight
         proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
+        # On a fast machine a run left with little to do (the first crash filed but did not flag the
+        # rest: duplicates now) can finish between the line read and the kill: then it ended cleanly.
+        assert proc.returncode in (-signal.SIGKILL, 0)
+        killed += proc.returncode == -signal.SIGKILL
+    assert killed >= 1, "no poll was killed mid-run"
     final = _start_poll(env)
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()[-3000:]
